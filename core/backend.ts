@@ -1,0 +1,76 @@
+/**
+ * Backend: a place where kernels run (cpu, webgpu, fpga, null). Backends are small and know
+ * nothing about elements: they detect their device, hold structure images, apply deltas,
+ * run registered kernel forms on batches of columns, and report calibrated costs.
+ */
+import type { ImageDelta, StructureKind } from './structures/image.js';
+
+export type BackendName = 'cpu' | 'webgpu' | 'gpujs' | 'fpga' | 'null';
+
+export interface DeviceInfo {
+  backend: BackendName;
+  /** Human description: adapter name, simulator version, CPU model. */
+  description: string;
+  /** True for software stand-ins (lavapipe, a simulated FPGA): correct but not fast. */
+  software: boolean;
+  /** Free-form facts shown by `hetbox backends` (vendor, architecture, limits, clock). */
+  details: Record<string, string | number | boolean>;
+}
+
+export type Availability = { available: true; device: DeviceInfo } | { available: false; reason: string };
+
+/** A structure image resident on a backend. */
+export interface StructureHandle {
+  readonly backend: BackendName;
+  readonly kind: StructureKind;
+  readonly id: number;
+  /** Generation of the image the backend holds now. */
+  generation: number;
+  /** Words held (for capacity planning and `memory` handlers). */
+  words: number;
+}
+
+/** Columns in and out of a kernel run; every column is an Int32Array of at least `count` items. */
+export interface KernelIo {
+  count: number;
+  inputs: Record<string, Int32Array>;
+  outputs: Record<string, Int32Array>;
+}
+
+/** What a kernel run reports besides its outputs. */
+export interface KernelRunStats {
+  /** Wall time on the host, milliseconds. */
+  hostMs: number;
+  /** Device-side figures where the backend has them (simulated cycles, GPU timestamps). */
+  device?: Record<string, number>;
+}
+
+/** Measured or configured costs the planner uses (all in nanoseconds / bytes). */
+export interface CostModel {
+  perItemNs: number;
+  perBatchNs: number;
+  perByteTransferNs: number;
+  capacityBytes: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Detect the device (memoized); never throws: unavailability carries its reason. */
+  detect(): Promise<Availability>;
+  loadStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<StructureHandle>;
+  applyDelta(handle: StructureHandle, delta: ImageDelta): Promise<void>;
+  readStructure(handle: StructureHandle): Promise<Uint32Array>;
+  releaseStructure(handle: StructureHandle): Promise<void>;
+  /** Run kernel `kernel` (a registered form for this backend) over `io` with the given structures. */
+  runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params?: Record<string, number>): Promise<KernelRunStats>;
+  costs(): CostModel;
+  dispose(): Promise<void>;
+}
+
+/** Raised by a backend whose device went away (GPU device lost, simulator crashed or hung). */
+export class BackendFailure extends Error {
+  constructor(readonly backend: BackendName, message: string) {
+    super(`${backend}: ${message}`);
+    this.name = 'BackendFailure';
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Element: the unit a network function is built from (Click's element).
+ *
+ * An element class declares, as static members, its Click class name, its port counts,
+ * its manual page and how to parse its configuration arguments (with zod). An instance
+ * processes whole batches: `process(batch, inputPort)` returns one batch (or null) per
+ * output port, and may be async so an offloaded kernel can await a GPU or an FPGA.
+ */
+import type { PacketBatch } from './packet-batch.js';
+import type { ConfigArgs } from './config/args.js';
+import type { HandlerTable } from './handlers.js';
+import type { RuntimeEnv } from './runtime-env.js';
+
+/** One batch (or nothing) per output port. */
+export type ElementOutput = (PacketBatch | null)[];
+
+/** Port counts in Click's notation: '1', '0', '1-2', '1-' (one or more). */
+export interface PortSpec {
+  inputs: string;
+  outputs: string;
+}
+
+export interface ElementInit<C> {
+  name: string;
+  config: C;
+  env: RuntimeEnv;
+  /** Ports actually connected in the configuration (known when the graph is built). */
+  ninputs: number;
+  noutputs: number;
+}
+
+export abstract class Element<C = unknown> {
+  readonly name: string;
+  readonly config: C;
+  readonly env: RuntimeEnv;
+  readonly ninputs: number;
+  readonly noutputs: number;
+
+  /**
+   * How many `process` calls may overlap. 1 (the default) serializes the element; an offloaded
+   * kernel sets more so batch n+1 is uploaded while batch n computes. Outputs are always
+   * delivered in sequence order whatever this is.
+   */
+  concurrency = 1;
+
+  constructor(init: ElementInit<C>) {
+    this.name = init.name;
+    this.config = init.config;
+    this.env = init.env;
+    this.ninputs = init.ninputs;
+    this.noutputs = init.noutputs;
+  }
+
+  /** Called once after the graph is built and before the first batch (open files, upload tables). */
+  initialize(): void | Promise<void> {}
+
+  /** Process one batch that arrived on `inputPort`. */
+  abstract process(batch: PacketBatch, inputPort: number): ElementOutput | Promise<ElementOutput>;
+
+  /** End of stream: emit whatever the element still holds (a Queue's packets). */
+  flush(_seq: number): ElementOutput | Promise<ElementOutput> {
+    return [];
+  }
+
+  /** Read/write handlers beyond the ones every element has (Click's `add_handlers`). */
+  handlers(): HandlerTable {
+    return {};
+  }
+
+  /** Counters for the run summary (`hetbox run` prints them; `--json` emits them). */
+  summary(): Record<string, number | string> | null {
+    return null;
+  }
+
+  cleanup(): void | Promise<void> {}
+
+  /** Helper: send the whole batch to output 0. */
+  protected toOutput0(batch: PacketBatch): ElementOutput {
+    return [batch];
+  }
+}
+
+/** The static side of an element class: what the config language and `hetbox elements` need. */
+export interface ElementClass<C = unknown> {
+  readonly className: string;
+  readonly aliases?: readonly string[];
+  readonly ports: PortSpec;
+  /** Manual page: signature, ports, arguments, handlers (printed by `hetbox elements NAME`). */
+  readonly manual: string;
+  /** Source elements produce batches instead of receiving them. */
+  readonly isSource?: boolean;
+  /** Turn raw configuration arguments into a validated config (throw ConfigArgError for a bad one). */
+  parseConfig(args: ConfigArgs): C;
+  new (init: ElementInit<C>): Element<C>;
+}
+
+/** A source element (FromDump, generators): the scheduler pulls batches from it. */
+export interface SourceElement {
+  /** The next batch with sequence `seq`, or null at end of stream. */
+  nextBatch(seq: number, maxPackets: number): Promise<PacketBatch | null> | PacketBatch | null;
+}
+
+export function isSourceElement(e: Element): e is Element & SourceElement {
+  return typeof (e as Partial<SourceElement>).nextBatch === 'function';
+}

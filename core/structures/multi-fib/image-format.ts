@@ -1,0 +1,101 @@
+/**
+ * The multi-FIB image, layout 1 (IPv4): the contract every backend's lookup kernel implements.
+ *
+ * Design in one paragraph (the numbers behind it are in design-note.md beside this file):
+ * all FIBs share one trie *shape* — the union of their prefixes, leaf-pushed into a 16-8-8
+ * multibit trie — and a leaf says either "every FIB answers next hop N" or "see record R",
+ * where R lists only the FIBs whose answer differs from a default. Identical nodes and
+ * identical records are stored once (hash-consed). So K FIBs that are mostly the same table
+ * cost one table plus their differences, and the walk (at most 3 node reads) does not depend
+ * on the FIB, which keeps GPU threads coherent and the FPGA pipeline fixed-length.
+ *
+ * Words (u32):
+ *   header, 16 words at offset 0 (H_* below).
+ *   L0: 65536 entries indexed by address bits 31..16, at header[H_L0].
+ *   entry e: tag = e >>> 30
+ *     0 LEAF   next-hop index e & 0x3fffffff, same for all FIBs (NO_ROUTE = 0x3fffffff)
+ *     1 RECORD word offset e & 0x3fffffff of a per-FIB record
+ *     2 NODE   word offset e & 0x3fffffff of a stride-8 node
+ *   node (stride 8, 256 slots, run-compressed): for chunk w = 0..7
+ *     word 2w     bitmap: bit b set <=> slot 32w+b starts a new run (slot 0 always does)
+ *     word 2w+1   number of set bits in chunks 0..w-1
+ *     word 16+k   entry of run k
+ *     slot s's entry = word 16 + word(2w+1) + popcount(word(2w) & (0xffffffff >>> (31-b))) - 1,
+ *     with w = s >> 5, b = s & 31. Level-1 nodes are indexed by address bits 15..8, level-2 by 7..0.
+ *   record: word 0 default entry (a LEAF value), word 1 count n, then n pairs (fib, LEAF value)
+ *     sorted by fib; FIBs not listed take the default.
+ *
+ * Publishing: a route change writes new nodes/records into free space first, then one word
+ * (an L0 entry or a node's run entry) points at them; a change spanning several L0 entries
+ * writes a new L0 table and flips header[H_L0] last. Lookups see old or new, never a mix.
+ *
+ * IPv6 (planned): header[H_FAMILY] = 6, an L0 over bits 127..112, then 14 levels of the same
+ * stride-8 node; entries, nodes and records are unchanged, so kernels gain only a loop bound.
+ */
+
+export const MAGIC = 0x48425846; // 'HBXF'
+export const LAYOUT_VERSION = 1;
+
+export const H_MAGIC = 0;
+export const H_VERSION = 1;
+export const H_FAMILY = 2;
+export const H_FIB_COUNT = 3;
+export const H_L0 = 4;
+export const H_GENERATION = 5;
+export const H_USED_WORDS = 6;
+export const HEADER_WORDS = 16;
+
+export const L0_BITS = 16;
+export const L0_ENTRIES = 1 << L0_BITS;
+export const NODE_HEADER_WORDS = 16;
+export const NODE_SLOTS = 256;
+
+export const TAG_LEAF = 0;
+export const TAG_RECORD = 1;
+export const TAG_NODE = 2;
+export const VALUE_MASK = 0x3fffffff;
+export const NO_ROUTE = 0x3fffffff;
+/** Largest next-hop index an entry can carry. */
+export const MAX_NEXT_HOP = NO_ROUTE - 1;
+
+export const leafEntry = (nextHop: number): number => nextHop & VALUE_MASK;
+export const recordEntry = (offset: number): number => ((TAG_RECORD << 30) | offset) >>> 0;
+export const nodeEntry = (offset: number): number => ((TAG_NODE << 30) | offset) >>> 0;
+
+export function popcount32(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/**
+ * The CPU reference lookup: next-hop index for `address` (u32 or its int32 bit pattern) in FIB
+ * `fib`, or -1 when no route matches. Every backend's kernel is tested against this function.
+ */
+export function lookupImage(image: Uint32Array | Int32Array, fib: number, address: number): number {
+  let e = image[image[H_L0] + (address >>> 16)] >>> 0;
+  let shift = 8;
+  while (e >>> 30 === TAG_NODE) {
+    const node = e & VALUE_MASK;
+    const slot = (address >>> shift) & 255;
+    const w = slot >>> 5;
+    const bits = image[node + 2 * w] & (0xffffffff >>> (31 - (slot & 31)));
+    e = image[node + NODE_HEADER_WORDS + image[node + 2 * w + 1] + popcount32(bits) - 1] >>> 0;
+    shift -= 8;
+  }
+  if (e >>> 30 === TAG_RECORD) {
+    const r = e & VALUE_MASK;
+    const n = image[r + 1];
+    e = image[r] >>> 0;
+    for (let i = 0; i < n; i++) {
+      const f = image[r + 2 + 2 * i];
+      if (f === fib) {
+        e = image[r + 3 + 2 * i] >>> 0;
+        break;
+      }
+      if (f > fib) break;
+    }
+  }
+  return e === NO_ROUTE ? -1 : e;
+}

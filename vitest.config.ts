@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Two cores: one worker per core keeps WebGPU (lavapipe) and Verilator runs from starving each other.
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
   },
 });

@@ -3,6 +3,9 @@
  * run, and the whole report (with the machine it ran on) is written to bench/out/report.json.
  */
 import os from 'node:os';
+import { fmt } from '../core/format.js';
+
+export { fmt };
 
 export interface BenchRow {
   /** What was measured, e.g. 'router pipeline' or 'lookup cpu batch=4096'. */
@@ -74,16 +77,6 @@ export class BenchReport {
   toJSON(): object {
     return { date: new Date().toISOString(), machine: this.machine, sections: this.sections };
   }
-}
-
-export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${(v / 1e9).toFixed(2)}G`;
-  if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
-  if (a >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
-  if (Number.isInteger(v)) return String(v);
-  return v.toPrecision(4);
 }
 
 /** Time `fn` repeatedly for at least `minMs`; returns operations per second given `opsPerCall`. */

@@ -89,6 +89,8 @@ export interface ElementClass<C = unknown> {
   readonly manual: string;
   /** Source elements produce batches instead of receiving them. */
   readonly isSource?: boolean;
+  /** Exact number of outputs a given config has (Classifier: one per pattern), when the port spec alone does not say. */
+  outputsFor?(config: C): number;
   /** Turn raw configuration arguments into a validated config (throw ConfigArgError for a bad one). */
   parseConfig(args: ConfigArgs): C;
   new (init: ElementInit<C>): Element<C>;

@@ -1,0 +1,184 @@
+/**
+ * Build a runnable element graph from a parsed configuration: resolve classes, validate each
+ * element's arguments with its zod schema, check ports against the class's port spec, and
+ * reject what the batch scheduler cannot run (a push output used twice, cycles), always
+ * naming file:line:column.
+ */
+import type { Element, ElementClass } from './element.js';
+import type { ParsedConfig, ParsedElement, ParsedConnection } from './config/parse.js';
+import { ConfigError } from './config/source-location.js';
+import type { RuntimeEnv } from './runtime-env.js';
+
+export interface ElementClassLookup {
+  find(name: string): ElementClass<unknown> | undefined;
+  names(): string[];
+}
+
+export interface GraphNode {
+  index: number;
+  parsed: ParsedElement;
+  cls: ElementClass<unknown>;
+  element: Element<unknown>;
+  /** outputs[port] = the one downstream (node index, input port) that port feeds. */
+  outputs: { node: number; port: number }[];
+  /** Number of connections arriving (over all input ports). */
+  inEdges: number;
+}
+
+export interface Graph {
+  nodes: GraphNode[];
+  /** Node indices in topological order (sources first). */
+  order: number[];
+  byName: Map<string, GraphNode>;
+}
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** Click's port notation: '1', '0-1', '1-' (one or more), '-' (any). */
+export function parsePortSpec(spec: string): PortRange {
+  const m = /^(\d*)(-?)(\d*)$/.exec(spec.trim());
+  if (!m) throw new Error(`bad port spec '${spec}'`);
+  const [, a, dash, b] = m;
+  if (dash === '') return { min: Number(a), max: Number(a) };
+  return { min: a === '' ? 0 : Number(a), max: b === '' ? Infinity : Number(b) };
+}
+
+export interface ParsedWithConfig {
+  parsed: ParsedElement;
+  cls: ElementClass<unknown>;
+  config: unknown;
+}
+
+/** Validate classes and arguments only (what `hetbox check` and `buildGraph` share). */
+export function resolveElements(cfg: ParsedConfig, classes: ElementClassLookup): ParsedWithConfig[] {
+  return cfg.elements.map((p) => {
+    const cls = classes.find(p.className);
+    if (cls === undefined) {
+      const near = suggest(p.className, classes.names());
+      throw new ConfigError(p.args.loc, `unknown element class '${p.className}'${near ? ` (did you mean ${near}?)` : ''}`);
+    }
+    return { parsed: p, cls, config: cls.parseConfig(p.args) };
+  });
+}
+
+export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: RuntimeEnv): Graph {
+  const resolved = resolveElements(cfg, classes);
+  const index = new Map(resolved.map((r, i) => [r.parsed.name, i]));
+  const outs: Map<number, ParsedConnection>[] = resolved.map(() => new Map());
+  const ins: Map<number, ParsedConnection[]>[] = resolved.map(() => new Map());
+  for (const c of cfg.connections) {
+    const from = index.get(c.from)!;
+    const to = index.get(c.to)!;
+    const prev = outs[from].get(c.fromPort);
+    if (prev !== undefined) {
+      throw new ConfigError(c.loc, `output ${c.fromPort} of '${c.from}' is already connected (at line ${prev.loc.line}); use Tee to copy packets to several elements`);
+    }
+    outs[from].set(c.fromPort, c);
+    const list = ins[to].get(c.toPort) ?? [];
+    list.push(c);
+    ins[to].set(c.toPort, list);
+  }
+  const counts = resolved.map((r, i) => {
+    const pin = parsePortSpec(r.cls.ports.inputs);
+    const pout = parsePortSpec(r.cls.ports.outputs);
+    const fixedOutputs = r.cls.outputsFor?.(r.config);
+    const ninputs = checkPorts('input', r, pin, ins[i], cfg, undefined);
+    const noutputs = checkPorts('output', r, pout, outs[i], cfg, fixedOutputs);
+    return { ninputs, noutputs };
+  });
+  const nodes: GraphNode[] = resolved.map((r, i) => {
+    const element = new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs });
+    const outputs: { node: number; port: number }[] = [];
+    for (let p = 0; p < counts[i].noutputs; p++) {
+      const c = outs[i].get(p)!;
+      outputs.push({ node: index.get(c.to)!, port: c.toPort });
+    }
+    let inEdges = 0;
+    for (const l of ins[i].values()) inEdges += l.length;
+    return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges };
+  });
+  const order = topologicalOrder(nodes, cfg);
+  return { nodes, order, byName: new Map(nodes.map((n) => [n.parsed.name, n])) };
+}
+
+function checkPorts(
+  dir: 'input' | 'output',
+  r: ParsedWithConfig,
+  range: PortRange,
+  used: Map<number, unknown>,
+  cfg: ParsedConfig,
+  fixed: number | undefined,
+): number {
+  const name = r.parsed.name;
+  const what = `'${name}' (${r.cls.className})`;
+  const highest = used.size === 0 ? -1 : Math.max(...used.keys());
+  const max = fixed ?? range.max;
+  const min = fixed ?? range.min;
+  for (const port of used.keys()) {
+    if (port >= max) {
+      const conn = findConnection(cfg, name, dir, port);
+      const has = max === 0 ? `no ${dir}s` : `${dir}s 0..${max - 1}`;
+      throw new ConfigError(conn?.loc ?? r.parsed.loc, `${dir} port ${port} out of range: ${what} has ${has}`);
+    }
+  }
+  const n = Math.max(highest + 1, min);
+  for (let p = 0; p < n; p++) {
+    if (!used.has(p)) {
+      throw new ConfigError(r.parsed.loc, `${dir} ${p} of ${what} is not connected`);
+    }
+  }
+  return n;
+}
+
+function findConnection(cfg: ParsedConfig, name: string, dir: 'input' | 'output', port: number): ParsedConnection | undefined {
+  return cfg.connections.find((c) => (dir === 'output' ? c.from === name && c.fromPort === port : c.to === name && c.toPort === port));
+}
+
+/** Kahn's algorithm; a cycle is an error naming one of its connections. */
+function topologicalOrder(nodes: GraphNode[], cfg: ParsedConfig): number[] {
+  const indeg = nodes.map((n) => n.inEdges);
+  const queue = nodes.filter((n) => n.inEdges === 0).map((n) => n.index);
+  const order: number[] = [];
+  while (queue.length > 0) {
+    const i = queue.shift()!;
+    order.push(i);
+    for (const o of nodes[i].outputs) if (--indeg[o.node] === 0) queue.push(o.node);
+  }
+  if (order.length < nodes.length) {
+    const stuck = nodes.find((n) => indeg[n.index] > 0)!;
+    const conn = cfg.connections.find((c) => c.to === stuck.parsed.name);
+    throw new ConfigError(conn?.loc ?? stuck.parsed.loc, `cycle through '${stuck.parsed.name}': hetbox runs push batches through an acyclic graph; break the loop with a Queue and a second source, or remove the connection`);
+  }
+  return order;
+}
+
+/** The closest known class name (edit distance ≤ 3), for "did you mean". */
+function suggest(name: string, names: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 4;
+  for (const n of names) {
+    const d = editDistance(name.toLowerCase(), n.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}

@@ -1,0 +1,213 @@
+/**
+ * The batch scheduler: pushes numbered batches from the sources through the graph.
+ *
+ * Every connection carries exactly one token per sequence number (a batch, or nothing when
+ * no packet took that path), so an element knows when it has all of batch n's packets even
+ * where paths split and join. Each element starts its `process` calls in sequence order, lets
+ * up to `element.concurrency` overlap (an offloaded kernel keeps several batches on its
+ * device), and delivers outputs strictly in sequence order. Back-pressure: sources stop while
+ * `maxInFlight` batches are unfinished. At end of stream a final token makes every element
+ * `flush` what it still holds.
+ */
+import { PacketBatch } from './packet-batch.js';
+import { isSourceElement, type Element, type ElementOutput, type SourceElement } from './element.js';
+
+type SourceElementNode = Element & SourceElement;
+import type { Graph, GraphNode } from './graph.js';
+
+export interface SchedulerOptions {
+  batchSize: number;
+  maxInFlight: number;
+  /** Called after each completed batch (progress display). */
+  onBatchDone?: (stats: SchedulerStats) => void;
+  /** Stop reading sources (a control socket's STOP, Ctrl-C); batches in flight still finish. */
+  signal?: AbortSignal;
+}
+
+export interface SchedulerStats {
+  batches: number;
+  packetsIn: number;
+  startedAt: number;
+}
+
+interface NodeState {
+  node: GraphNode;
+  /** Tokens received per sequence number: parts per input port and how many edges have delivered. */
+  pending: Map<number, { received: number; parts: PacketBatch[][] }>;
+  /** Sequence numbers ready to start, in order. */
+  ready: number[];
+  active: number;
+  /** Outputs are delivered through this chain so they leave in sequence order. */
+  emitChain: Promise<void>;
+}
+
+export class Scheduler {
+  private readonly states: NodeState[];
+  private readonly remaining = new Map<number, number>();
+  private completedSeqs = 0;
+  private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  private failure: unknown = null;
+  private failureReject: ((e: unknown) => void) | null = null;
+  readonly stats: SchedulerStats = { batches: 0, packetsIn: 0, startedAt: 0 };
+  private finalSeq = -1;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly opts: SchedulerOptions,
+  ) {
+    this.states = graph.nodes.map((node) => ({ node, pending: new Map(), ready: [], active: 0, emitChain: Promise.resolve() }));
+  }
+
+  async run(): Promise<SchedulerStats> {
+    this.stats.startedAt = performance.now();
+    // Every element without incoming connections starts tokens; those that are not sources send empty ones.
+    const sources = this.graph.nodes.filter((n) => n.inEdges === 0);
+    const live = new Set(sources.filter((n) => isSourceElement(n.element)));
+    const failed = new Promise<never>((_, reject) => (this.failureReject = reject));
+    failed.catch(() => undefined);
+    let seq = 0;
+    try {
+      while (live.size > 0 && this.opts.signal?.aborted !== true) {
+        await Promise.race([this.waitForRoom(seq), failed]);
+        this.remaining.set(seq, this.graph.nodes.length);
+        for (const src of sources) {
+          let batch: PacketBatch | null = null;
+          if (live.has(src)) {
+            const el = src.element as SourceElementNode;
+            batch = await Promise.race([Promise.resolve(el.nextBatch(seq, this.opts.batchSize)), failed]);
+            if (batch === null) live.delete(src);
+            else this.stats.packetsIn += batch.count;
+          }
+          this.emit(this.states[src.index], seq, batch === null ? [] : [batch]);
+        }
+        seq++;
+      }
+      // Final token: every element flushes.
+      this.finalSeq = seq;
+      this.remaining.set(seq, this.graph.nodes.length);
+      for (const src of sources) {
+        const st = this.states[src.index];
+        this.startProcessing(st, seq);
+      }
+      await Promise.race([this.waitForAll(seq + 1), failed]);
+    } finally {
+      this.failureReject = null;
+    }
+    if (this.failure !== null) throw this.failure;
+    return this.stats;
+  }
+
+  private waitForRoom(seq: number): Promise<void> {
+    return this.waitUntil(() => seq - this.completedSeqs < this.opts.maxInFlight);
+  }
+
+  private waitForAll(total: number): Promise<void> {
+    return this.waitUntil(() => this.completedSeqs >= total);
+  }
+
+  private waitUntil(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ ready, resolve }));
+  }
+
+  private fail(e: unknown): void {
+    if (this.failure === null) this.failure = e;
+    this.failureReject?.(e);
+  }
+
+  /** An element finished sequence `seq` (emitted its tokens). */
+  private done(seq: number): void {
+    const left = this.remaining.get(seq)! - 1;
+    if (left > 0) {
+      this.remaining.set(seq, left);
+      return;
+    }
+    this.remaining.delete(seq);
+    // Sequences complete in order because every element emits in order.
+    this.completedSeqs++;
+    if (seq !== this.finalSeq) this.stats.batches++;
+    this.opts.onBatchDone?.(this.stats);
+    this.waiters = this.waiters.filter((w) => {
+      if (!w.ready()) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** Deliver one element's outputs for `seq` to its downstream elements (one token per connection). */
+  private emit(st: NodeState, seq: number, outputs: ElementOutput): void {
+    const node = st.node;
+    for (let p = 0; p < node.outputs.length; p++) {
+      const o = node.outputs[p];
+      const b = outputs[p] ?? null;
+      this.receive(this.states[o.node], seq, o.port, b);
+    }
+    this.done(seq);
+  }
+
+  private receive(st: NodeState, seq: number, port: number, batch: PacketBatch | null): void {
+    let entry = st.pending.get(seq);
+    if (entry === undefined) {
+      entry = { received: 0, parts: [] };
+      st.pending.set(seq, entry);
+    }
+    entry.received++;
+    if (batch !== null && batch.count > 0) (entry.parts[port] ??= []).push(batch);
+    if (entry.received === st.node.inEdges) this.startProcessing(st, seq);
+  }
+
+  private startProcessing(st: NodeState, seq: number): void {
+    st.ready.push(seq);
+    this.pump(st);
+  }
+
+  private pump(st: NodeState): void {
+    const el = st.node.element;
+    while (st.ready.length > 0 && st.active < Math.max(1, el.concurrency)) {
+      const seq = st.ready.shift()!;
+      const entry = st.pending.get(seq);
+      st.pending.delete(seq);
+      st.active++;
+      const work = this.processOne(st, seq, entry?.parts ?? []);
+      work.catch(() => undefined);
+      const settled = work.then(
+        () => undefined,
+        () => undefined,
+      );
+      settled.then(() => {
+        st.active--;
+        this.pump(st);
+      });
+      st.emitChain = st.emitChain.then(async () => {
+        let outputs: ElementOutput;
+        try {
+          outputs = await work;
+        } catch (e) {
+          this.fail(e instanceof Error ? new Error(`element '${st.node.parsed.name}' (${st.node.cls.className}), batch ${seq}: ${e.message}`, { cause: e }) : e);
+          return;
+        }
+        this.emit(st, seq, outputs);
+      });
+    }
+  }
+
+  private async processOne(st: NodeState, seq: number, parts: PacketBatch[][]): Promise<ElementOutput> {
+    const el = st.node.element;
+    const n = st.node.outputs.length;
+    const collected: PacketBatch[][] = Array.from({ length: n }, () => []);
+    const collect = (outs: ElementOutput): void => {
+      for (let p = 0; p < Math.min(n, outs.length); p++) {
+        const b = outs[p];
+        if (b !== null && b !== undefined && b.count > 0) collected[p].push(b);
+      }
+    };
+    for (let port = 0; port < parts.length; port++) {
+      const list = parts[port];
+      if (list === undefined || list.length === 0) continue;
+      const batch = list.length === 1 ? list[0] : PacketBatch.merge(seq, list);
+      collect(await el.process(batch, port));
+    }
+    if (seq === this.finalSeq) collect(await el.flush(seq));
+    return collected.map((list) => (list.length === 0 ? null : list.length === 1 ? list[0] : PacketBatch.merge(seq, list)));
+  }
+}

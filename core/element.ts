@@ -89,8 +89,11 @@ export interface ElementClass<C = unknown> {
   readonly manual: string;
   /** Source elements produce batches instead of receiving them. */
   readonly isSource?: boolean;
-  /** Exact number of outputs a given config has (Classifier: one per pattern), when the port spec alone does not say. */
-  outputsFor?(config: C): number;
+  /**
+   * Exact number of outputs a given config has (Classifier: one per pattern), when the port spec
+   * alone does not say; undefined when this config leaves it to the port spec (Tee without N).
+   */
+  outputsFor?(config: C): number | undefined;
   /** Turn raw configuration arguments into a validated config (throw ConfigArgError for a bad one). */
   parseConfig(args: ConfigArgs): C;
   new (init: ElementInit<C>): Element<C>;

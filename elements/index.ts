@@ -3,9 +3,47 @@
  * Add a class here when its file lands.
  */
 import type { ElementClass } from '../core/element.js';
+import type { ElementClassLookup } from '../core/graph.js';
+import { CheckIPHeader } from './check-ip-header.js';
+import { Classifier } from './classifier.js';
+import { Counter } from './counter.js';
+import { DecIPTTL } from './dec-ip-ttl.js';
+import { Discard } from './discard.js';
+import { EtherEncap } from './ether-encap.js';
+import { Idle } from './idle.js';
+import { Paint } from './paint.js';
+import { Print } from './print.js';
+import { Queue } from './queue.js';
+import { Strip } from './strip.js';
+import { Tee } from './tee.js';
+import { Unstrip } from './unstrip.js';
 
-export const elementClasses: ElementClass<any>[] = [];
+/** Checks `cls` against ElementClass<C> for its own config type C, then erases C for the table. */
+function entry<C>(cls: ElementClass<C>): ElementClass<unknown> {
+  return cls as unknown as ElementClass<unknown>;
+}
 
-export function findElementClass(name: string): ElementClass<any> | undefined {
+export const elementClasses: readonly ElementClass<unknown>[] = [
+  entry(CheckIPHeader),
+  entry(Classifier),
+  entry(Counter),
+  entry(DecIPTTL),
+  entry(Discard),
+  entry(EtherEncap),
+  entry(Idle),
+  entry(Paint),
+  entry(Print),
+  entry(Queue),
+  entry(Strip),
+  entry(Tee),
+  entry(Unstrip),
+];
+
+export function findElementClass(name: string): ElementClass<unknown> | undefined {
   return elementClasses.find((c) => c.className === name || (c.aliases ?? []).includes(name));
 }
+
+export const elementLibrary: ElementClassLookup = {
+  find: findElementClass,
+  names: () => elementClasses.flatMap((c) => [c.className, ...(c.aliases ?? [])]),
+};

@@ -1,0 +1,46 @@
+/**
+ * Idle
+ *
+ * Ports: any number of inputs, any number of outputs.
+ *
+ * Never produces a packet and discards whatever reaches it (Click's Idle): it fills a port
+ * that must be connected but will carry nothing, e.g. the input of a configuration driven only
+ * through handlers. As a source it ends at once.
+ *
+ * Handlers: count (read) packets discarded.
+ */
+import { z } from 'zod';
+import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import type { HandlerTable } from '../core/handlers.js';
+
+export type IdleConfig = Record<string, never>;
+
+export class Idle extends Element<IdleConfig> implements SourceElement {
+  static readonly className = 'Idle';
+  static readonly ports = { inputs: '-', outputs: '-' };
+  static readonly manual = `Idle
+Ports: any inputs, any outputs.
+Never produces packets; discards what it receives (counted). Fills ports that carry nothing.
+Handlers: count.`;
+
+  private discarded = 0;
+
+  static parseConfig(args: ConfigArgs): IdleConfig {
+    return parseArgs(args, { schema: z.object({}).strict() as z.ZodType<IdleConfig> });
+  }
+
+  nextBatch(): PacketBatch | null {
+    return null;
+  }
+
+  process(batch: PacketBatch): ElementOutput {
+    this.discarded += batch.count;
+    return [];
+  }
+
+  override handlers(): HandlerTable {
+    return { count: { read: () => String(this.discarded), doc: 'packets discarded' } };
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Strip(LENGTH)
+ *
+ * Ports: 1 input, 1 output.
+ *
+ * Removes LENGTH bytes from the front of every packet by moving its window in the arena
+ * (no copy). A packet shorter than LENGTH becomes empty, as Click's Packet::pull does, and is
+ * counted in `short` (a later CheckIPHeader calls it a tiny packet).
+ *
+ * Link type: Strip(14) on an Ethernet batch (linkType 1) leaves raw IP, so it sets
+ * `batch.linkType = 101` (LINKTYPE_RAW) and ToDump writes a capture readers decode as IP.
+ * Other lengths leave the link type alone.
+ *
+ * Handlers:
+ *   count (read)  packets processed
+ *   short (read)  packets shorter than LENGTH (emptied)
+ */
+import { z } from 'zod';
+import { Element, type ElementOutput } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import type { HandlerTable } from '../core/handlers.js';
+import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
+import { counterHandler } from './lib/handler-helpers.js';
+
+export interface StripConfig {
+  LENGTH: number;
+}
+
+export class Strip extends Element<StripConfig> {
+  static readonly className = 'Strip';
+  static readonly ports = { inputs: '1', outputs: '1' };
+  static readonly manual = `Strip(LENGTH)
+Ports: 1 input, 1 output.
+Removes LENGTH bytes from the front of each packet (window move, no copy). A packet shorter
+than LENGTH becomes empty (counted in 'short'). Strip(14) of an Ethernet batch sets the link
+type to 101 (raw IP) so ToDump writes a correct capture.
+Handlers: count, short.`;
+
+  static parseConfig(args: ConfigArgs): StripConfig {
+    return parseArgs(args, { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) });
+  }
+
+  private packets = 0;
+  private shortPackets = 0;
+
+  process(batch: PacketBatch): ElementOutput {
+    const k = this.config.LENGTH;
+    const n = batch.count;
+    const off = batch.offset;
+    const len = batch.length;
+    let short = 0;
+    for (let i = 0; i < n; i++) {
+      const l = len[i];
+      if (l >= k) {
+        off[i] += k;
+        len[i] = l - k;
+      } else {
+        off[i] += l;
+        len[i] = 0;
+        short++;
+      }
+    }
+    this.packets += n;
+    this.shortPackets += short;
+    if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_ETHERNET) batch.linkType = LINKTYPE_RAW;
+    return [batch];
+  }
+
+  override handlers(): HandlerTable {
+    return {
+      count: counterHandler(() => this.packets, 'packets processed'),
+      short: counterHandler(() => this.shortPackets, 'packets shorter than LENGTH (emptied)'),
+    };
+  }
+
+  override summary(): Record<string, number> {
+    return { count: this.packets, short: this.shortPackets };
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Unstrip(LENGTH)
+ *
+ * Ports: 1 input, 1 output.
+ *
+ * Puts LENGTH bytes back in front of every packet by moving its window back in the arena
+ * (the bytes are whatever was there: normally the header a Strip removed). A packet may not
+ * grow below its headroom start `base[i]`: such a packet is dropped and counted in `drops`,
+ * never extended over another packet's bytes.
+ *
+ * Link type: Unstrip(14) on a raw IP batch (linkType 101) sets `batch.linkType = 1`
+ * (Ethernet), undoing Strip(14). Other lengths leave the link type alone.
+ *
+ * Handlers:
+ *   count (read)  packets passed
+ *   drops (read)  packets without LENGTH bytes of headroom (dropped)
+ */
+import { z } from 'zod';
+import { Element, type ElementOutput } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import type { HandlerTable } from '../core/handlers.js';
+import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
+import { counterHandler } from './lib/handler-helpers.js';
+import { ScratchInt32 } from './lib/scratch.js';
+
+export interface UnstripConfig {
+  LENGTH: number;
+}
+
+export class Unstrip extends Element<UnstripConfig> {
+  static readonly className = 'Unstrip';
+  static readonly ports = { inputs: '1', outputs: '1' };
+  static readonly manual = `Unstrip(LENGTH)
+Ports: 1 input, 1 output.
+Moves each packet's start back by LENGTH bytes (no copy). A packet with less than LENGTH bytes
+of headroom above base[i] is dropped and counted, never corrupted. Unstrip(14) of a raw IP
+batch sets the link type back to 1 (Ethernet).
+Handlers: count, drops.`;
+
+  static parseConfig(args: ConfigArgs): UnstripConfig {
+    return parseArgs(args, { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) });
+  }
+
+  private readonly keep = new ScratchInt32();
+  private passed = 0;
+  private dropped = 0;
+
+  process(batch: PacketBatch): ElementOutput {
+    const k = this.config.LENGTH;
+    const n = batch.count;
+    const off = batch.offset;
+    const len = batch.length;
+    const base = batch.base;
+    const keep = this.keep.get(n);
+    let bad = 0;
+    for (let i = 0; i < n; i++) {
+      if (off[i] - k >= base[i]) {
+        off[i] -= k;
+        len[i] += k;
+        keep[i] = 1;
+      } else {
+        keep[i] = 0;
+        bad++;
+      }
+    }
+    if (bad > 0) batch.filterInPlace(keep);
+    this.dropped += bad;
+    this.passed += n - bad;
+    if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_RAW) batch.linkType = LINKTYPE_ETHERNET;
+    return [batch];
+  }
+
+  override handlers(): HandlerTable {
+    return {
+      count: counterHandler(() => this.passed, 'packets passed'),
+      drops: counterHandler(() => this.dropped, 'packets without enough headroom (dropped)'),
+    };
+  }
+
+  override summary(): Record<string, number> {
+    return { count: this.passed, drops: this.dropped };
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ElementClass } from '../../core/element.js';
+import { CheckIPHeader } from '../../elements/check-ip-header.js';
+import { Classifier } from '../../elements/classifier.js';
+import { Counter } from '../../elements/counter.js';
+import { DecIPTTL } from '../../elements/dec-ip-ttl.js';
+import { Discard } from '../../elements/discard.js';
+import { EtherEncap } from '../../elements/ether-encap.js';
+import { Paint } from '../../elements/paint.js';
+import { Print } from '../../elements/print.js';
+import { Queue } from '../../elements/queue.js';
+import { Strip } from '../../elements/strip.js';
+import { Tee } from '../../elements/tee.js';
+import { Unstrip } from '../../elements/unstrip.js';
+import { make } from './helpers.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyClass = ElementClass<any>;
+const classes: [AnyClass, string, string[]][] = [
+  [CheckIPHeader, 'check-ip-header', []],
+  [Classifier, 'classifier', ['-']],
+  [Counter, 'counter', []],
+  [DecIPTTL, 'dec-ip-ttl', []],
+  [Discard, 'discard', []],
+  [EtherEncap, 'ether-encap', ['0x0800', '0:0:0:0:0:1', '0:0:0:0:0:2']],
+  [Paint, 'paint', ['1']],
+  [Print, 'print', []],
+  [Queue, 'queue', []],
+  [Strip, 'strip', ['14']],
+  [Tee, 'tee', []],
+  [Unstrip, 'unstrip', ['14']],
+];
+
+describe('element manual pages', () => {
+  it.each(classes)('%s opens its file with its manual and carries it as static manual', (cls, file, raw) => {
+    const src = readFileSync(path.resolve(import.meta.dirname, `../../elements/${file}.ts`), 'utf8');
+    expect(src.startsWith(`/**\n * ${cls.className}`)).toBe(true);
+    expect(cls.manual.startsWith(cls.className)).toBe(true);
+    expect(cls.manual).toMatch(/Ports:/);
+    // Every handler the manual names exists, and every handler is in the manual.
+    const el = make(cls, raw, 1);
+    for (const h of Object.keys(el.handlers())) expect(cls.manual, `${cls.className}.${h}`).toContain(h.replace(/\d+$/, ''));
+  });
+});

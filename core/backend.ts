@@ -74,3 +74,15 @@ export class BackendFailure extends Error {
     this.name = 'BackendFailure';
   }
 }
+
+/**
+ * Raised when a backend cannot take a request it was given (an image larger than one storage
+ * binding, more words than its memory): the device is fine, the request is too big for it.
+ * The offload runner treats it like a failure (falls back to CPU, visibly) unless strict.
+ */
+export class BackendRefusal extends Error {
+  constructor(readonly backend: BackendName, message: string) {
+    super(`${backend}: ${message}`);
+    this.name = 'BackendRefusal';
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Backends by name, created lazily and detected once (memoized, like onnxruntime-web's backend
+ * registry): `getBackend('webgpu')` gives a ready backend or rejects with the reason it is
+ * unavailable; `describeBackends()` is what `hetbox backends` prints. Importing a backend's
+ * module also registers its kernel forms, so `loadAllBackends()` fills the kernel registry.
+ *
+ * A backend module exports a factory (`createBackend(options?)`); one the tree does not have yet
+ * (the fpga backend while it is being written) is reported unavailable with the import error.
+ * A variant selects a flavour of one backend (gpu.js's mode); the default is the first listed.
+ */
+import { z } from 'zod';
+import type { Availability, Backend, BackendName } from './backend.js';
+
+interface BackendModuleSpec {
+  name: BackendName;
+  /** Module specifiers (relative to this file) tried in order, each with its factory's export name. */
+  modules: { specifier: string; factory: string }[];
+  /** Variants `describeBackends()` lists; the first is the default. */
+  variants?: readonly string[];
+}
+
+export const BACKEND_MODULES: readonly BackendModuleSpec[] = [
+  { name: 'cpu', modules: [{ specifier: '../backends/cpu/index.js', factory: 'createBackend' }] },
+  { name: 'webgpu', modules: [{ specifier: '../backends/webgpu/index.js', factory: 'createBackend' }] },
+  { name: 'gpujs', modules: [{ specifier: '../backends/gpujs/index.js', factory: 'createBackend' }], variants: ['webasm', 'webgpu', 'cpu'] },
+  {
+    name: 'fpga',
+    modules: [
+      { specifier: '../backends/fpga/index.js', factory: 'createBackend' },
+      { specifier: '../backends/fpga/fpga-backend.js', factory: 'createFpgaBackend' },
+    ],
+  },
+  { name: 'null', modules: [{ specifier: '../backends/null/index.js', factory: 'createBackend' }] },
+];
+
+export const backendNameSchema = z.enum(['cpu', 'webgpu', 'gpujs', 'fpga', 'null']);
+
+type Factory = (options?: { variant?: string }) => Backend;
+
+interface Entry {
+  backend: Backend | null;
+  availability: Availability;
+}
+
+const entries = new Map<string, Promise<Entry>>();
+
+function entryKey(name: BackendName, variant?: string): string {
+  return variant === undefined ? name : `${name}/${variant}`;
+}
+
+function spec(name: BackendName): BackendModuleSpec {
+  const s = BACKEND_MODULES.find((m) => m.name === name);
+  if (s === undefined) throw new Error(`unknown backend '${name}' (known: ${BACKEND_MODULES.map((m) => m.name).join(', ')})`);
+  return s;
+}
+
+async function loadFactory(s: BackendModuleSpec): Promise<Factory | string> {
+  const errors: string[] = [];
+  for (const m of s.modules) {
+    try {
+      // A computed specifier: a backend missing from this tree is a runtime answer, not a type error.
+      const specifier: string = m.specifier;
+      const mod = (await import(specifier)) as Record<string, unknown>;
+      const f = mod[m.factory];
+      if (typeof f === 'function') return f as Factory;
+      errors.push(`${m.specifier} has no ${m.factory}()`);
+    } catch (e) {
+      errors.push(`${m.specifier}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  return `${s.name}: backend module not loadable (${errors.join('; ')})`;
+}
+
+async function createEntry(name: BackendName, variant?: string): Promise<Entry> {
+  const s = spec(name);
+  const factory = await loadFactory(s);
+  if (typeof factory === 'string') return { backend: null, availability: { available: false, reason: factory } };
+  let backend: Backend;
+  try {
+    backend = factory(variant === undefined ? undefined : { variant });
+  } catch (e) {
+    return { backend: null, availability: { available: false, reason: `${name}: ${e instanceof Error ? e.message : String(e)}` } };
+  }
+  const availability = await backend.detect();
+  return { backend, availability };
+}
+
+function entry(name: BackendName, variant?: string): Promise<Entry> {
+  const key = entryKey(name, variant);
+  let e = entries.get(key);
+  if (e === undefined) {
+    e = createEntry(name, variant);
+    entries.set(key, e);
+  }
+  return e;
+}
+
+/** Availability of a backend (detected once per process). */
+export async function backendAvailability(name: BackendName, variant?: string): Promise<Availability> {
+  return (await entry(name, variant)).availability;
+}
+
+/** A ready backend, or a rejection whose message is the reason it is unavailable. */
+export async function getBackend(name: BackendName, variant?: string): Promise<Backend> {
+  const e = await entry(name, variant);
+  if (!e.availability.available || e.backend === null) throw new Error(e.availability.available ? `${name}: no backend object` : e.availability.reason);
+  return e.backend;
+}
+
+/** Import every backend module so each registers its kernel forms (the kernel suite's first step). */
+export async function loadAllBackends(): Promise<void> {
+  await Promise.all(BACKEND_MODULES.map((s) => loadFactory(s)));
+}
+
+export interface BackendDescription {
+  name: BackendName;
+  variant?: string;
+  availability: Availability;
+}
+
+/** Every backend (and variant) with its device info or the reason it is unavailable. */
+export async function describeBackends(): Promise<BackendDescription[]> {
+  const out: BackendDescription[] = [];
+  for (const s of BACKEND_MODULES) {
+    for (const variant of s.variants ?? [undefined]) {
+      out.push({ name: s.name, variant, availability: await backendAvailability(s.name, variant) });
+    }
+  }
+  return out;
+}
+
+/** The text `hetbox backends` prints: one block per backend. */
+export function formatBackends(list: readonly BackendDescription[]): string {
+  const lines: string[] = [];
+  for (const d of list) {
+    const label = d.variant === undefined ? d.name : `${d.name}/${d.variant}`;
+    if (!d.availability.available) {
+      lines.push(`${label.padEnd(14)} unavailable: ${d.availability.reason}`);
+      continue;
+    }
+    const dev = d.availability.device;
+    lines.push(`${label.padEnd(14)} ${dev.description}${dev.software ? ' [software]' : ''}`);
+    for (const [k, v] of Object.entries(dev.details)) lines.push(`${''.padEnd(16)}${k}: ${v}`);
+  }
+  return lines.join('\n');
+}
+
+/** Dispose every backend created so far (end of a run or a test file) and forget them. */
+export async function disposeBackends(): Promise<void> {
+  const all = [...entries.values()];
+  entries.clear();
+  for (const p of all) {
+    const e = await p;
+    await e.backend?.dispose();
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * OffloadRunner: what an element uses to run one kernel on a chosen backend.
+ *
+ * It keeps the element's structures resident on the backend (load once, forward every delta in
+ * order, check generations), runs the kernel on batches of columns with up to `maxInFlight`
+ * batches at once, and when the backend fails (BackendFailure), refuses (BackendRefusal), or
+ * is unavailable at open (unless `env.strictBackends`), it moves to the cpu backend: a warning
+ * through `env.log.warn`, and `status()` / `handlers()` / `summary()` say where the kernel runs
+ * and why. It keeps a host copy of every structure, so the fallback needs nothing from the
+ * device that failed.
+ *
+ * Ordering: a delta waits for the batches started before it and holds back those started after
+ * it, so each batch sees exactly the structure generation that was current when it was started.
+ */
+import { BackendFailure, BackendRefusal, type Backend, type BackendName, type KernelIo, type KernelRunStats, type StructureHandle } from '../backend.js';
+import { kernelRegistry } from '../kernel.js';
+import type { HandlerTable } from '../handlers.js';
+import type { RuntimeEnv } from '../runtime-env.js';
+import { applyDeltaToImage, type ImageDelta, type StructureKind } from '../structures/image.js';
+import { getBackend } from '../backend-registry.js';
+
+export interface OffloadOptions {
+  /** Kernel contract name (import the constant, e.g. IP_LOOKUP). */
+  kernel: string;
+  /** Backend asked for (an element's BACKEND argument, or env.defaultBackend). */
+  backend: BackendName;
+  /** Variant of that backend (gpu.js mode). */
+  variant?: string;
+  /** Element name, for log lines and errors. */
+  owner: string;
+  env: Pick<RuntimeEnv, 'log' | 'strictBackends' | 'backend'>;
+  /** Batches in flight at once on the device (default 2). */
+  maxInFlight?: number;
+}
+
+export interface OffloadStatus {
+  kernel: string;
+  requested: string;
+  /** Where the kernel runs now ('cpu' after a fallback). */
+  backend: string;
+  device: string;
+  software: boolean;
+  /** Why it runs on cpu instead of the requested backend; null when it does not. */
+  fallbackReason: string | null;
+  batches: number;
+  items: number;
+  deltas: number;
+  maxInFlight: number;
+}
+
+interface Resident {
+  kind: StructureKind;
+  /** Host copy at the newest generation: the source for a fallback (and for migration). */
+  image: Uint32Array;
+  generation: number;
+  handle: StructureHandle;
+}
+
+export class OffloadRunner {
+  private backend!: Backend;
+  private label: string;
+  private device = '';
+  private software = false;
+  private fallbackReason: string | null = null;
+  private fallingBack: Promise<void> | null = null;
+  private readonly structures: Resident[] = [];
+  private readonly inflight = new Set<Promise<unknown>>();
+  private barrier: Promise<void> = Promise.resolve();
+  private running = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly maxInFlight: number;
+  private batches = 0;
+  private items = 0;
+  private deltas = 0;
+
+  private constructor(private readonly opts: OffloadOptions) {
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 2);
+    this.label = opts.variant === undefined ? opts.backend : `${opts.backend}/${opts.variant}`;
+    kernelRegistry.contract(opts.kernel); // an unknown kernel is a programming error: throw now
+  }
+
+  /** Open a runner on the requested backend (or on cpu, visibly, when it cannot be had). */
+  static async open(opts: OffloadOptions): Promise<OffloadRunner> {
+    const r = new OffloadRunner(opts);
+    await r.start();
+    return r;
+  }
+
+  private async start(): Promise<void> {
+    const { backend, variant, kernel, owner, env } = this.opts;
+    let reason: string | null = null;
+    if (!kernelRegistry.backendsFor(kernel).some((f) => f.backend === backend && (variant === undefined || f.variant === variant))) {
+      reason = `no ${kernel} form is registered for ${this.label}`;
+    } else {
+      try {
+        this.backend = variant === undefined ? await env.backend(backend) : await getBackend(backend, variant);
+      } catch (e) {
+        reason = e instanceof Error ? e.message : String(e);
+      }
+    }
+    if (reason !== null) {
+      if (env.strictBackends && backend !== 'cpu') throw new Error(`${owner}: backend ${this.label} is required (strict backends) but unavailable: ${reason}`);
+      if (backend === 'cpu') throw new Error(`${owner}: the cpu backend is unavailable: ${reason}`);
+      this.fallbackReason = `${this.label} unavailable: ${reason}`;
+      env.log.warn(`${owner}: ${kernel} runs on cpu instead of ${this.label}: ${reason}`);
+      this.backend = await env.backend('cpu');
+      this.label = 'cpu';
+    }
+    await this.describe();
+  }
+
+  private async describe(): Promise<void> {
+    const a = await this.backend.detect();
+    this.device = a.available ? a.device.description : a.reason;
+    this.software = a.available ? a.device.software : false;
+  }
+
+  /** Put a structure on the backend; returns its index (the order the kernel's contract lists state in). */
+  async addStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<number> {
+    await this.barrier;
+    const host = new Uint32Array(image);
+    const index = this.structures.length;
+    let handle: StructureHandle;
+    try {
+      handle = await this.backend.loadStructure(kind, host, generation);
+    } catch (e) {
+      if (!this.isDeviceTrouble(e)) throw e;
+      if (this.opts.env.strictBackends && e instanceof BackendRefusal) throw new Error(`${this.opts.owner}: ${e.message}`);
+      await this.fallBack(e);
+      handle = await this.backend.loadStructure(kind, host, generation);
+    }
+    this.structures.push({ kind, image: host, generation, handle });
+    return index;
+  }
+
+  /**
+   * Forward a delta: refused unless it starts at the structure's current generation. It is
+   * applied after the batches already started and before any started later.
+   */
+  applyDelta(index: number, delta: ImageDelta): Promise<void> {
+    const s = this.structures[index];
+    if (s === undefined) return Promise.reject(new Error(`${this.opts.owner}: no structure #${index}`));
+    if (delta.fromGeneration !== s.generation) {
+      return Promise.reject(new Error(`${this.opts.owner}: delta ${delta.fromGeneration}->${delta.toGeneration} does not follow generation ${s.generation} of structure #${index}`));
+    }
+    s.image = applyDeltaToImage(s.image, delta);
+    s.generation = delta.toGeneration;
+    this.deltas++;
+    const before = [...this.inflight, this.barrier];
+    this.barrier = (async () => {
+      await Promise.allSettled(before);
+      await this.applyOnBackend(s, delta);
+    })();
+    return this.barrier;
+  }
+
+  private async applyOnBackend(s: Resident, delta: ImageDelta): Promise<void> {
+    try {
+      await this.backend.applyDelta(s.handle, delta);
+    } catch (e) {
+      if (!this.isDeviceTrouble(e)) throw e;
+      // The fallback loads the host copy, which already holds this delta.
+      await this.fallBack(e);
+      return;
+    }
+    if (s.handle.generation !== delta.toGeneration) {
+      throw new Error(`${this.opts.owner}: ${this.label} reports generation ${s.handle.generation} after delta ->${delta.toGeneration}`);
+    }
+  }
+
+  /** Run the kernel over `io` (up to maxInFlight runs overlap); resolves once outputs are written. */
+  run(io: KernelIo, params: Record<string, number> = {}): Promise<KernelRunStats & { backend: string }> {
+    const barrier = this.barrier;
+    const p = this.runAfter(barrier, io, params);
+    this.inflight.add(p);
+    const done = (): void => void this.inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async runAfter(barrier: Promise<void>, io: KernelIo, params: Record<string, number>): Promise<KernelRunStats & { backend: string }> {
+    await barrier;
+    await this.acquire();
+    try {
+      const backend = this.backend;
+      const handles = this.structures.map((s) => s.handle);
+      try {
+        const stats = await backend.runKernel(this.opts.kernel, io, handles, params);
+        this.count(io);
+        return { ...stats, backend: this.label };
+      } catch (e) {
+        if (!this.isDeviceTrouble(e) || backend.name === 'cpu') throw e;
+        await this.fallBack(e);
+        const stats = await this.backend.runKernel(this.opts.kernel, io, this.structures.map((s) => s.handle), params);
+        this.count(io);
+        return { ...stats, backend: this.label };
+      }
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private count(io: KernelIo): void {
+    this.batches++;
+    this.items += io.count;
+  }
+
+  private isDeviceTrouble(e: unknown): boolean {
+    return e instanceof BackendFailure || e instanceof BackendRefusal;
+  }
+
+  /** Move to cpu once, however many batches saw the failure. */
+  private fallBack(e: unknown): Promise<void> {
+    this.fallingBack ??= (async () => {
+      const msg = e instanceof Error ? e.message : String(e);
+      const from = this.label;
+      this.fallbackReason = `${from} failed: ${msg}`;
+      this.opts.env.log.warn(`${this.opts.owner}: ${this.opts.kernel} falls back from ${from} to cpu: ${msg}`);
+      const old = this.backend;
+      const cpu = await this.opts.env.backend('cpu');
+      for (const s of this.structures) {
+        const oldHandle = s.handle;
+        s.handle = await cpu.loadStructure(s.kind, s.image, s.generation);
+        await old.releaseStructure(oldHandle).catch(() => undefined);
+      }
+      this.backend = cpu;
+      this.label = 'cpu';
+      await this.describe();
+    })();
+    return this.fallingBack;
+  }
+
+  private async acquire(): Promise<void> {
+    while (this.running >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
+    this.running++;
+  }
+
+  private releaseSlot(): void {
+    this.running--;
+    this.waiters.shift()?.();
+  }
+
+  /** The structure as the backend holds it now (tests, migration's verification). */
+  async readStructure(index: number): Promise<Uint32Array> {
+    await this.barrier;
+    const s = this.structures[index];
+    if (s === undefined) throw new Error(`${this.opts.owner}: no structure #${index}`);
+    return this.backend.readStructure(s.handle);
+  }
+
+  /** Where the kernel runs and why: for the element's handlers and the run summary. */
+  status(): OffloadStatus {
+    return {
+      kernel: this.opts.kernel,
+      requested: this.opts.variant === undefined ? this.opts.backend : `${this.opts.backend}/${this.opts.variant}`,
+      backend: this.label,
+      device: this.device,
+      software: this.software,
+      fallbackReason: this.fallbackReason,
+      batches: this.batches,
+      items: this.items,
+      deltas: this.deltas,
+      maxInFlight: this.maxInFlight,
+    };
+  }
+
+  /** Read handlers an offloading element can merge into its own. */
+  handlers(): HandlerTable {
+    return {
+      backend: { read: () => this.label, doc: 'backend the kernel runs on now' },
+      backend_requested: { read: () => this.status().requested, doc: 'backend asked for in the configuration' },
+      backend_device: { read: () => `${this.device}${this.software ? ' [software]' : ''}`, doc: 'device the kernel runs on' },
+      backend_fallback: { read: () => this.fallbackReason ?? '', doc: 'why the kernel fell back to cpu (empty when it did not)' },
+    };
+  }
+
+  /** Fields for the run summary. */
+  summary(): Record<string, number | string> {
+    const s = this.status();
+    const out: Record<string, number | string> = { backend: s.backend, backend_requested: s.requested, kernel_batches: s.batches, kernel_items: s.items };
+    if (s.fallbackReason !== null) out.backend_fallback = s.fallbackReason;
+    return out;
+  }
+
+  /** Wait for everything started, then release the structures. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight, this.barrier]);
+    for (const s of this.structures) await this.backend.releaseStructure(s.handle).catch(() => undefined);
+    this.structures.length = 0;
+  }
+}

@@ -10,12 +10,14 @@ import { Counter } from './counter.js';
 import { DecIPTTL } from './dec-ip-ttl.js';
 import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
+import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { Paint } from './paint.js';
 import { Print } from './print.js';
 import { Queue } from './queue.js';
 import { Strip } from './strip.js';
 import { Tee } from './tee.js';
+import { ToDump } from './to-dump.js';
 import { Unstrip } from './unstrip.js';
 
 /** Checks `cls` against ElementClass<C> for its own config type C, then erases C for the table. */
@@ -30,12 +32,14 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(DecIPTTL),
   entry(Discard),
   entry(EtherEncap),
+  entry(FromDump),
   entry(Idle),
   entry(Paint),
   entry(Print),
   entry(Queue),
   entry(Strip),
   entry(Tee),
+  entry(ToDump),
   entry(Unstrip),
 ];
 

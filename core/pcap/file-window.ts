@@ -1,0 +1,136 @@
+/**
+ * A window of a capture file held in memory, read in large chunks: parsers walk records with a
+ * DataView over `buf` and ask for more with `fill` only when a record crosses the window's end.
+ * Files up to CHUNK_BYTES are read whole once, so rewinding (FromDump REPEAT) costs nothing.
+ * Gzip-compressed captures (Click's FromDump and tshark read them too) are inflated whole.
+ */
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { PcapFormatError } from './pcap-errors.js';
+
+export const CHUNK_BYTES = 32 << 20;
+
+export class FileWindow {
+  /** Bytes `[0, len)` are valid; `buf[0]` is byte `start` of the file. */
+  buf: Uint8Array;
+  view: DataView;
+  len = 0;
+  start = 0;
+  /** True when `len` reaches the end of the file: a record crossing it is truncated. */
+  eof = false;
+  readonly name: string;
+  private fd: number | null;
+  private readPos = 0;
+
+  private constructor(name: string, buf: Uint8Array, fd: number | null) {
+    this.name = name;
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.fd = fd;
+  }
+
+  /** A window over bytes already in memory (tests, inflated gzip). */
+  static fromBytes(bytes: Uint8Array, name: string): FileWindow {
+    const w = new FileWindow(name, bytes, null);
+    w.len = bytes.length;
+    w.eof = true;
+    return w;
+  }
+
+  /** Open `path` (shown as `name` in errors); gzip files are inflated into memory. */
+  static open(path: string, name: string = path, chunkBytes: number = CHUNK_BYTES): FileWindow {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch (e) {
+      throw new PcapFormatError(name, `cannot open: ${(e as Error).message}`);
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const head = new Uint8Array(2);
+      const got = fs.readSync(fd, head, 0, 2, 0);
+      if (got === 2 && head[0] === 0x1f && head[1] === 0x8b) {
+        const raw = fs.readFileSync(fd);
+        fs.closeSync(fd);
+        let inflated: Buffer;
+        try {
+          inflated = zlib.gunzipSync(raw);
+        } catch (e) {
+          // A cut-short gzip still yields what it holds; the parser then reports the cut record.
+          try {
+            inflated = zlib.gunzipSync(raw, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+          } catch {
+            throw new PcapFormatError(name, `corrupt gzip data: ${(e as Error).message}`);
+          }
+        }
+        return FileWindow.fromBytes(new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), name);
+      }
+      const w = new FileWindow(name, new Uint8Array(Math.max(64, Math.min(size, chunkBytes))), fd);
+      w.readMore();
+      return w;
+    } catch (e) {
+      if (e instanceof PcapFormatError) throw e;
+      try {
+        fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+      throw new PcapFormatError(name, `cannot read: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Make bytes `[pos, pos + need)` available if the file has them: moves the unread tail to the
+   * front (growing the buffer for a record larger than it) and reads on. Returns where `pos` now is.
+   */
+  fill(pos: number, need: number): number {
+    if (this.eof || this.fd === null) return pos;
+    const keep = this.len - pos;
+    if (need > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
+      bigger.set(this.buf.subarray(pos, this.len));
+      this.buf = bigger;
+      this.view = new DataView(bigger.buffer);
+    } else {
+      this.buf.copyWithin(0, pos, this.len);
+    }
+    this.start += pos;
+    this.len = keep;
+    this.readMore();
+    return 0;
+  }
+
+  /** Back to the file's first byte. */
+  rewind(): void {
+    if (this.fd === null || (this.start === 0 && this.eof)) return;
+    this.start = 0;
+    this.len = 0;
+    this.readPos = 0;
+    this.eof = false;
+    this.readMore();
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      fs.closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  private readMore(): void {
+    const fd = this.fd;
+    if (fd === null) return;
+    while (this.len < this.buf.length) {
+      const n = fs.readSync(fd, this.buf, this.len, this.buf.length - this.len, this.readPos);
+      if (n === 0) {
+        this.eof = true;
+        return;
+      }
+      this.len += n;
+      this.readPos += n;
+    }
+    // A full buffer may still be the whole file: peek so a small file is known complete at once.
+    const probe = new Uint8Array(1);
+    if (fs.readSync(fd, probe, 0, 1, this.readPos) === 0) this.eof = true;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * FromDump(FILE [, keywords STOP, TIMING, END_AFTER, LIMIT, REPEAT])
+ *
+ * Ports: no input, 1 output. Source.
+ *
+ * Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
+ * order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
+ * gzipped. FILE is resolved against the configuration's directory. Each packet gets
+ * DEFAULT_HEADROOM free (zeroed) bytes in front, its capture timestamp (tsSec/tsNsec), its
+ * wire length (orig_len), and a global packet index (`id`, from 0). A batch holds packets of
+ * one link type (`batch.linkType`): a pcapng that switches link type starts a new batch.
+ *
+ * A bad file header is an error naming the file. A corrupt or truncated record never is: it is
+ * counted in `bad_records`, logged once with its packet index (the first 20; later ones are
+ * only counted), and reading stops there (classic pcap) or resyncs at the next good block
+ * (pcapng). Every packet before it comes out.
+ *
+ * Keywords:
+ *   FILE       capture file name
+ *   STOP       boolean, accepted for Click compatibility: the run ends when every source is done
+ *   TIMING     boolean, accepted and ignored (packets are emitted as fast as they are consumed)
+ *   END_AFTER  packet count: stop after this many packets (unlike Click's END_AFTER, which is a
+ *              time). LIMIT is the same. Default: no limit.
+ *   REPEAT     integer >= 1: replay the file this many times (default 1), ids counting on, so a
+ *              small capture makes a long run (the benchmark replays example.pcap to 1.5 M).
+ *
+ * Handlers:
+ *   count (read)        packets emitted
+ *   bad_records (read)  corrupt or truncated records met (each pass counts its own)
+ *   filename (read)     the resolved file name
+ *   link_type (read)    link type of the file header / first interface (1 Ethernet, 101 raw IP, 113 SLL)
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import type { HandlerTable } from '../core/handlers.js';
+import { PcapReader } from '../core/pcap/pcap-reader.js';
+import { formatBadRecord, type BadRecord } from '../core/pcap/pcap-errors.js';
+import { counterHandler } from './lib/handler-helpers.js';
+
+export interface FromDumpConfig {
+  FILE: string;
+  STOP: boolean;
+  TIMING: boolean;
+  END_AFTER?: number;
+  LIMIT?: number;
+  REPEAT: number;
+}
+
+/** Bad records logged line by line; later ones are only counted (and summarized at the end). */
+export const MAX_BAD_RECORD_LOG_LINES = 20;
+
+export class FromDump extends Element<FromDumpConfig> implements SourceElement {
+  static readonly className = 'FromDump';
+  static readonly isSource = true;
+  static readonly ports = { inputs: '0', outputs: '1' };
+  static readonly manual = `FromDump(FILE [, STOP bool, TIMING bool, END_AFTER n, LIMIT n, REPEAT n])
+Ports: no input, 1 output. Source.
+Reads a pcap, nanosecond pcap or pcapng capture (gzipped too; FILE relative to the config's
+directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
+END_AFTER / LIMIT: stop after that many packets (a count, not Click's time). REPEAT n: replay
+the file n times with ids counting on. STOP and TIMING are accepted for Click compatibility
+(TIMING is ignored). A bad file header is an error naming the file; corrupt or truncated
+records are counted in bad_records and logged with their packet index (first 20), and reading
+stops (pcap) or resyncs (pcapng) there.
+Handlers: count, bad_records, filename, link_type.`;
+
+  static parseConfig(args: ConfigArgs): FromDumpConfig {
+    return parseArgs(args, {
+      positional: ['FILE'],
+      keywords: ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT'],
+      schema: z
+        .object({
+          FILE: arg.string().min(1, 'a file name is required'),
+          STOP: arg.bool().default(false),
+          TIMING: arg.bool().default(false),
+          END_AFTER: arg.int(0).optional(),
+          LIMIT: arg.int(0).optional(),
+          REPEAT: arg.int(1, 1_000_000_000).default(1),
+        })
+        .refine((c) => c.END_AFTER === undefined || c.LIMIT === undefined || c.END_AFTER === c.LIMIT, {
+          message: 'END_AFTER and LIMIT are the same setting; give one',
+          path: ['LIMIT'],
+        }),
+    });
+  }
+
+  private reader: PcapReader | null = null;
+  private emitted = 0;
+  private pass = 0;
+  private badLogged = 0;
+  private finished = false;
+
+  /** The capture file, resolved against the configuration's directory. */
+  get filename(): string {
+    return path.resolve(this.env.baseDir, this.config.FILE);
+  }
+
+  private get limit(): number {
+    return this.config.END_AFTER ?? this.config.LIMIT ?? Infinity;
+  }
+
+  override initialize(): void {
+    this.reader = PcapReader.open(this.filename, { name: this.config.FILE, onBadRecord: (b) => this.logBad(b) });
+    if (this.config.TIMING) this.env.log.info(`${this.name}: TIMING is accepted but ignored; packets are emitted as fast as they are consumed`);
+  }
+
+  nextBatch(seq: number, maxPackets: number): PacketBatch | null {
+    const reader = this.reader;
+    if (reader === null) throw new Error(`${this.name}: nextBatch before initialize`);
+    if (this.finished) return null;
+    const want = Math.min(maxPackets, this.limit - this.emitted);
+    if (want <= 0) return this.finish();
+    for (;;) {
+      const batch = reader.nextBatch(seq, want);
+      if (batch !== null) {
+        this.emitted += batch.count;
+        return batch;
+      }
+      if (++this.pass >= this.config.REPEAT) return this.finish();
+      reader.rewind();
+      // A file with no good packet at all would spin through every pass: stop at once.
+      if (reader.nextId === 0) return this.finish();
+    }
+  }
+
+  /** A source receives no batches; anything handed in passes on unchanged. */
+  process(batch: PacketBatch): ElementOutput {
+    return [batch];
+  }
+
+  override cleanup(): void {
+    this.reader?.close();
+    this.reader = null;
+  }
+
+  override handlers(): HandlerTable {
+    return {
+      count: counterHandler(() => this.emitted, 'packets emitted'),
+      bad_records: counterHandler(() => this.reader?.badRecordCount ?? 0, 'corrupt or truncated records met'),
+      filename: { read: () => this.filename, doc: 'the capture file' },
+      link_type: { read: () => String(this.reader?.linkType ?? -1), doc: 'link type of the file header or first interface' },
+    };
+  }
+
+  override summary(): Record<string, number | string> {
+    return { count: this.emitted, bad_records: this.reader?.badRecordCount ?? 0, passes: Math.min(this.pass + 1, this.config.REPEAT) };
+  }
+
+  private finish(): null {
+    if (!this.finished) {
+      this.finished = true;
+      const bad = this.reader?.badRecordCount ?? 0;
+      if (bad > this.badLogged) this.env.log.warn(`${this.name}: ${this.config.FILE}: ${bad} bad records in all, ${bad - this.badLogged} not logged`);
+    }
+    return null;
+  }
+
+  private logBad(b: BadRecord): void {
+    if (this.badLogged >= MAX_BAD_RECORD_LOG_LINES) return;
+    this.badLogged++;
+    this.env.log.warn(`${this.name}: ${formatBadRecord(this.config.FILE, b)}`);
+  }
+}

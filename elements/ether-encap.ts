@@ -85,6 +85,7 @@ Handlers: ethertype, src, dst (read/write), count, drops.`;
       for (let b = 0; b < ETHER_HEADER_LENGTH; b++) data[p + b] = h[b];
       off[i] = p;
       len[i] += ETHER_HEADER_LENGTH;
+      batch.wireLength[i] += ETHER_HEADER_LENGTH;
       keep[i] = 1;
     }
     if (bad > 0) batch.filterInPlace(keep);

@@ -49,15 +49,20 @@ Handlers: count, short.`;
     const n = batch.count;
     const off = batch.offset;
     const len = batch.length;
+    // The wire length shrinks with the packet, as Click's length + extra-length annotation does,
+    // so ToDump records the stripped packet's true size.
+    const wire = batch.wireLength;
     let short = 0;
     for (let i = 0; i < n; i++) {
       const l = len[i];
       if (l >= k) {
         off[i] += k;
         len[i] = l - k;
+        wire[i] = Math.max(0, wire[i] - k);
       } else {
         off[i] += l;
         len[i] = 0;
+        wire[i] = Math.max(0, wire[i] - l);
         short++;
       }
     }

@@ -58,6 +58,7 @@ Handlers: count, drops.`;
       if (off[i] - k >= base[i]) {
         off[i] -= k;
         len[i] += k;
+        batch.wireLength[i] += k;
         keep[i] = 1;
       } else {
         keep[i] = 0;

@@ -99,10 +99,18 @@ export interface ElementClass<C = unknown> {
   new (init: ElementInit<C>): Element<C>;
 }
 
-/** A source element (FromDump, generators): the scheduler pulls batches from it. */
+/**
+ * A source element (FromDump, generators): the scheduler pulls batches from it.
+ *
+ * Arena rule: no element keeps a batch (or views of its arena) past the end of its `process`
+ * call; an element that holds packets copies them (PacketBatch.concat), as Queue does. So once
+ * sequence n has left every element, its arenas are free and a source may reuse them.
+ */
 export interface SourceElement {
   /** The next batch with sequence `seq`, or null at end of stream. */
   nextBatch(seq: number, maxPackets: number): Promise<PacketBatch | null> | PacketBatch | null;
+  /** Every batch up to `seq` has left the graph: their arenas may be reused. */
+  release?(seq: number): void;
 }
 
 export function isSourceElement(e: Element): e is Element & SourceElement {

@@ -15,8 +15,14 @@
 export const ANNOTATIONS = ['dst', 'vrf', 'nextHop', 'port', 'paint', 'flow'] as const;
 export type AnnotationName = (typeof ANNOTATIONS)[number] | (string & {});
 
-/** Bytes kept free in front of each packet by sources, so encapsulation needs no copy (Click uses 28). */
+/** Bytes kept free in front of each packet by sources that copy packets, so encapsulation needs no copy (Click uses 28). */
 export const DEFAULT_HEADROOM = 32;
+
+/**
+ * Headroom every source guarantees at least: a zero-copy pcap batch's packets have their
+ * 16-byte record header in front, enough for an Ethernet header (14).
+ */
+export const MIN_HEADROOM = 16;
 
 /** Sentinel in the `nextHop` column: no route matched. */
 export const NO_NEXT_HOP = -1;

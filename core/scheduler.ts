@@ -50,6 +50,7 @@ export class Scheduler {
   private failureReject: ((e: unknown) => void) | null = null;
   readonly stats: SchedulerStats = { batches: 0, packetsIn: 0, startedAt: 0 };
   private finalSeq = -1;
+  private sourceElements: SourceElementNode[] = [];
 
   constructor(
     private readonly graph: Graph,
@@ -63,6 +64,7 @@ export class Scheduler {
     // Every element without incoming connections starts tokens; those that are not sources send empty ones.
     const sources = this.graph.nodes.filter((n) => n.inEdges === 0);
     const live = new Set(sources.filter((n) => isSourceElement(n.element)));
+    this.sourceElements = [...live].map((n) => n.element as SourceElementNode);
     const failed = new Promise<never>((_, reject) => (this.failureReject = reject));
     failed.catch(() => undefined);
     let seq = 0;
@@ -126,6 +128,7 @@ export class Scheduler {
     // Sequences complete in order because every element emits in order.
     this.completedSeqs++;
     if (seq !== this.finalSeq) this.stats.batches++;
+    for (const src of this.sourceElements) src.release?.(seq);
     this.opts.onBatchDone?.(this.stats);
     this.waiters = this.waiters.filter((w) => {
       if (!w.ready()) return true;

@@ -6,7 +6,7 @@
  * Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
  * order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
  * gzipped. FILE is resolved against the configuration's directory. Each packet gets
- * DEFAULT_HEADROOM free (zeroed) bytes in front, its capture timestamp (tsSec/tsNsec), its
+ * at least MIN_HEADROOM free bytes in front (zero-copy pcap: its record header), its capture timestamp (tsSec/tsNsec), its
  * wire length (orig_len), and a global packet index (`id`, from 0). A batch holds packets of
  * one link type (`batch.linkType`): a pcapng that switches link type starts a new batch.
  *
@@ -105,6 +105,11 @@ Handlers: count, bad_records, filename, link_type.`;
   override initialize(): void {
     this.reader = PcapReader.open(this.filename, { name: this.config.FILE, onBadRecord: (b) => this.logBad(b) });
     if (this.config.TIMING) this.env.log.info(`${this.name}: TIMING is accepted but ignored; packets are emitted as fast as they are consumed`);
+  }
+
+  /** Batches up to `seq` are done: the reader may reuse the file buffers they pointed into. */
+  release(seq: number): void {
+    this.reader?.release(seq);
   }
 
   nextBatch(seq: number, maxPackets: number): PacketBatch | null {

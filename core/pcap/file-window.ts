@@ -1,8 +1,12 @@
 /**
  * A window of a capture file held in memory, read in large chunks: parsers walk records with a
  * DataView over `buf` and ask for more with `fill` only when a record crosses the window's end.
- * Files up to CHUNK_BYTES are read whole once, so rewinding (FromDump REPEAT) costs nothing.
+ * Files up to CHUNK_BYTES are read whole once; rewinding (FromDump REPEAT) re-reads them.
  * Gzip-compressed captures (Click's FromDump and tshark read them too) are inflated whole.
+ *
+ * A window handed out is never written again by the window itself: `fill` and `rewind` move to
+ * a fresh buffer. That is what lets PcapReader give out batches that point straight into the
+ * window (zero copy) while elements edit packets in place.
  */
 import fs from 'node:fs';
 import zlib from 'node:zlib';
@@ -21,6 +25,10 @@ export class FileWindow {
   readonly name: string;
   private fd: number | null;
   private readPos = 0;
+  /** For windows over caller-owned bytes: the untouched original, copied again on rewind. */
+  private original: Uint8Array | null = null;
+  /** Buffers handed back by the reader once no batch refers to them (reused: no fresh pages to fault in). */
+  private readonly spare: Uint8Array[] = [];
 
   private constructor(name: string, buf: Uint8Array, fd: number | null) {
     this.name = name;
@@ -31,7 +39,9 @@ export class FileWindow {
 
   /** A window over bytes already in memory (tests, inflated gzip). */
   static fromBytes(bytes: Uint8Array, name: string): FileWindow {
-    const w = new FileWindow(name, bytes, null);
+    // Batches may point into the window and be edited in place: never into the caller's bytes.
+    const w = new FileWindow(name, bytes.slice(), null);
+    w.original = bytes;
     w.len = bytes.length;
     w.eof = true;
     return w;
@@ -86,14 +96,11 @@ export class FileWindow {
   fill(pos: number, need: number): number {
     if (this.eof || this.fd === null) return pos;
     const keep = this.len - pos;
-    if (need > this.buf.length) {
-      const bigger = new Uint8Array(Math.max(need, this.buf.length * 2));
-      bigger.set(this.buf.subarray(pos, this.len));
-      this.buf = bigger;
-      this.view = new DataView(bigger.buffer);
-    } else {
-      this.buf.copyWithin(0, pos, this.len);
-    }
+    // Never the buffer in use: batches handed out may still point into it.
+    const next = this.takeBuffer(Math.max(need, this.buf.length));
+    next.set(this.buf.subarray(pos, this.len));
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     this.start += pos;
     this.len = keep;
     this.readMore();
@@ -102,12 +109,33 @@ export class FileWindow {
 
   /** Back to the file's first byte. */
   rewind(): void {
-    if (this.fd === null || (this.start === 0 && this.eof)) return;
+    if (this.original !== null) {
+      this.setBuffer(this.original.slice());
+      return;
+    }
+    if (this.fd === null) return;
+    // Earlier passes' packets may have been edited in place: read the bytes again, afresh.
+    this.setBuffer(this.takeBuffer(this.buf.length));
     this.start = 0;
     this.len = 0;
     this.readPos = 0;
     this.eof = false;
     this.readMore();
+  }
+
+  /** Give back a buffer this window handed out earlier, once nothing refers to its bytes. */
+  recycle(buf: Uint8Array): void {
+    if (buf !== this.buf && this.spare.length < 2 && this.fd !== null) this.spare.push(buf);
+  }
+
+  private takeBuffer(size: number): Uint8Array {
+    const i = this.spare.findIndex((b) => b.length === size);
+    return i >= 0 ? this.spare.splice(i, 1)[0] : new Uint8Array(size);
+  }
+
+  private setBuffer(buf: Uint8Array): void {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   close(): void {

@@ -2,10 +2,15 @@
  * PcapReader: a classic pcap or pcapng file (optionally gzipped) as a stream of PacketBatches.
  *
  * The file is read in large chunks (whole when it fits in 32 MiB); record headers are walked
- * with a DataView into preallocated columns, then each batch's packets are copied into a fresh
- * arena (carved from a 4 MiB slab) with one bulk copy and an in-place compaction (memmove per
- * packet, no object per packet). Each packet has DEFAULT_HEADROOM zeroed bytes in front: `base[i]` is where they
- * start, `offset[i] = base[i] + DEFAULT_HEADROOM`. `id` counts packets from 0 across rewinds.
+ * with a DataView into preallocated columns.
+ *
+ * Classic pcap batches are zero-copy, as Click's FromDump maps the file: the batch's arena is
+ * the file window itself, and each packet's headroom is its own 16-byte record header (already
+ * parsed, so free to overwrite: enough for EtherEncap's 14). The window never rewrites a buffer
+ * it has handed out (see FileWindow), so in-place edits are safe. pcapng packets are copied
+ * into a fresh arena (carved from a 4 MiB slab) with one bulk copy and an in-place compaction,
+ * each with DEFAULT_HEADROOM zeroed bytes in front. Either way `base[i]` is where a packet's
+ * headroom starts and `id` counts packets from 0 across rewinds.
  *
  * A batch holds packets of one link type (`batch.linkType`); a pcapng switching interfaces
  * with different link types starts a new batch. Bad records are collected (the first
@@ -13,7 +18,7 @@
  */
 import { DEFAULT_HEADROOM, PacketBatch } from '../packet-batch.js';
 import { FileWindow } from './file-window.js';
-import { ClassicPcapParser, isClassicMagic } from './classic-pcap.js';
+import { ClassicPcapParser, PCAP_RECORD_HEADER_LENGTH, isClassicMagic } from './classic-pcap.js';
 import { PcapngParser, isPcapngMagic } from './pcapng.js';
 import { PcapFormatError, type BadRecord } from './pcap-errors.js';
 import { RecordScan, type RecordParser } from './record-scan.js';
@@ -50,6 +55,8 @@ export class PcapReader {
   private readonly scanBuf = new RecordScan();
   private readonly arenas = new ArenaAllocator();
   private readonly maxBad: number;
+  /** Window buffers that zero-copy batches point into, with the last sequence number that used each. */
+  private readonly lent = new Map<Uint8Array, number>();
   private readonly onBad?: (bad: BadRecord) => void;
 
   private constructor(win: FileWindow, opts: PcapReaderOptions) {
@@ -100,7 +107,20 @@ export class PcapReader {
     s.reserve(max);
     const n = this.parser.scan(s, max);
     if (n === 0) return null;
-    return this.build(seq, s, n);
+    return this.parser.format === 'pcap' ? this.buildInPlace(seq, s, n) : this.build(seq, s, n);
+  }
+
+  /**
+   * Every batch up to sequence `seq` is finished (nothing refers to its bytes any more): window
+   * buffers used only by those batches are reused instead of allocating fresh ones.
+   */
+  release(seq: number): void {
+    for (const [buf, last] of this.lent) {
+      if (last <= seq && buf !== this.win.buf) {
+        this.lent.delete(buf);
+        this.win.recycle(buf);
+      }
+    }
   }
 
   /** Back to the first packet (for replaying the file); ids keep counting. */
@@ -111,6 +131,31 @@ export class PcapReader {
 
   close(): void {
     this.win.close();
+  }
+
+  /** A batch whose packets stay where they are in the window (classic pcap). */
+  private buildInPlace(seq: number, s: RecordScan, n: number): PacketBatch {
+    const batch = new PacketBatch({ seq, capacity: n, data: this.win.buf, linkType: s.linkType });
+    this.lent.set(this.win.buf, seq);
+    const src = s.src;
+    const cap = s.capLen;
+    const sWire = s.wireLen;
+    const sSec = s.tsSec;
+    const sNsec = s.tsNsec;
+    const { id, offset, length, base, wireLength, tsSec, tsNsec } = batch;
+    let nextId = this.nextId;
+    for (let i = 0; i < n; i++) {
+      id[i] = nextId++;
+      offset[i] = src[i];
+      base[i] = src[i] - PCAP_RECORD_HEADER_LENGTH;
+      length[i] = cap[i];
+      wireLength[i] = sWire[i];
+      tsSec[i] = sSec[i];
+      tsNsec[i] = sNsec[i];
+    }
+    batch.count = n;
+    this.nextId = nextId;
+    return batch;
   }
 
   private build(seq: number, s: RecordScan, n: number): PacketBatch {

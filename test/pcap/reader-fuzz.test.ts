@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PcapReader } from '../../core/pcap/pcap-reader.js';
 import { PcapFormatError } from '../../core/pcap/pcap-errors.js';
-import { DEFAULT_HEADROOM } from '../../core/packet-batch.js';
+import { DEFAULT_HEADROOM, MIN_HEADROOM } from '../../core/packet-batch.js';
 import { md5, PCAP_DIR, readBatches } from './pcap-test-support.js';
 
 function rng(seed: number): () => number {
@@ -85,7 +85,7 @@ describe('PcapReader under random corruption', () => {
           expect(b.count).toBeGreaterThan(0);
           for (let i = 0; i < b.count; i++) {
             expect(b.id[i]).toBe(next++);
-            expect(b.offset[i] - b.base[i]).toBe(DEFAULT_HEADROOM);
+            expect(b.offset[i] - b.base[i]).toBe(reader.format === 'pcap' ? MIN_HEADROOM : DEFAULT_HEADROOM);
             expect(b.length[i]).toBeGreaterThanOrEqual(0);
             expect(b.offset[i] + b.length[i]).toBeLessThanOrEqual(b.data.length);
             digests.push(md5(b.bytes(i)));

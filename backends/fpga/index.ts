@@ -1,0 +1,15 @@
+/** The fpga backend: importing this module registers its kernel forms. */
+import type { Backend } from '../../core/backend.js';
+import { FpgaBackend, createFpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult } from './fpga-backend.js';
+import './forms.js';
+
+export { FpgaBackend, createFpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult };
+export { describeFpgaHardware, hardwareView, bramFit, VIRTEX7_690T, type FpgaPart, type HardwareView } from './hardware-view.js';
+export { fpgaHardwareReport } from './hardware-report.js';
+
+/** The factory `core/backend-registry.ts` calls (the registry passes no options for fpga). */
+export function createBackend(options?: FpgaOptions & { variant?: string }): Backend {
+  const { variant, ...rest } = options ?? {};
+  if (variant !== undefined) throw new Error(`fpga: no variant '${variant}'`);
+  return new FpgaBackend(rest);
+}

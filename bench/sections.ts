@@ -1,0 +1,18 @@
+/** The benchmark sections `npm run bench` runs, in order (`--only NAME` picks some). */
+import type { BenchReport } from './report.js';
+import { run as pipeline } from './pipeline.js';
+import { run as pcap } from './pcap-read.js';
+import { run as elements } from './elements.js';
+import { run as backends } from './backends.js';
+
+export interface BenchSectionModule {
+  name: string;
+  run: (report: BenchReport) => Promise<void>;
+}
+
+export const sections: readonly BenchSectionModule[] = [
+  { name: 'pipeline', run: pipeline },
+  { name: 'pcap', run: pcap },
+  { name: 'elements', run: elements },
+  { name: 'backends', run: backends },
+];

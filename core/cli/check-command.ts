@@ -1,0 +1,15 @@
+/** `hetbox check CONFIG`: parse and validate (classes, arguments, ports) without running. */
+import { Router } from '../router.js';
+import { elementLibrary } from '../../elements/index.js';
+import { parseFlags } from './parse-flags.js';
+import { UsageError } from './usage-error.js';
+
+export async function checkCommand(args: string[]): Promise<number> {
+  const { positionals } = parseFlags(args, {});
+  if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
+  const router = Router.fromFile(positionals[0], elementLibrary);
+  const n = router.graph.nodes.length;
+  const c = router.graph.nodes.reduce((s, x) => s + x.outputs.length, 0);
+  process.stdout.write(`${positionals[0]}: OK (${n} elements, ${c} connections)\n`);
+  return 0;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * The `hetbox` command:
+ *   hetbox run CONFIG [--json] [--control PORT|HOST:PORT|PATH] [--linger] [--backend B] [--batch N] [--in-flight N]
+ *   hetbox check CONFIG
+ *   hetbox elements [NAME]
+ *   hetbox backends [--json]
+ *   hetbox lookup --fib FILE [--fib FILE ...] [--backend B]     (addresses on stdin)
+ *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
+ */
+import { runCommand } from './run-command.js';
+import { checkCommand } from './check-command.js';
+import { elementsCommand } from './elements-command.js';
+import { backendsCommand } from './backends-command.js';
+import { lookupCommand } from './lookup-command.js';
+import { ctlCommand } from './ctl-command.js';
+import { UsageError } from './usage-error.js';
+
+const USAGE = `usage: hetbox <command> [options]
+  run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet)
+  check CONFIG      parse and validate a configuration only
+  elements [NAME]   list element classes, or print one manual page
+  backends          list backends with their device, or why each is unavailable (--json)
+  lookup --fib FILE [--fib FILE ...] [--backend B]
+                    longest-prefix match of addresses read from stdin ('ADDRESS' or 'FIB ADDRESS' lines)
+  ctl ADDRESS list|read HANDLER [ARG]|write HANDLER VALUE
+                    talk to a running 'hetbox run --control'`;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  run: runCommand,
+  check: checkCommand,
+  elements: elementsCommand,
+  backends: backendsCommand,
+  lookup: lookupCommand,
+  ctl: ctlCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return cmd === undefined ? 2 : 0;
+  }
+  const fn = commands[cmd];
+  if (fn === undefined) {
+    process.stderr.write(`hetbox: unknown command '${cmd}'\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await fn(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`hetbox ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`hetbox ${cmd}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`hetbox: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

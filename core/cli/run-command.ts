@@ -1,0 +1,80 @@
+/** `hetbox run CONFIG`: run a configuration to the end of its input and print what happened. */
+import { z } from 'zod';
+import { Router, type RunSummary } from '../router.js';
+import { ControlServer, parseControlAddress } from '../control/control-server.js';
+import { elementLibrary } from '../../elements/index.js';
+import { backendProvider, parseBackendName } from './backend-access.js';
+import { parseFlags } from './parse-flags.js';
+import { UsageError } from './usage-error.js';
+import { fmt } from '../format.js';
+
+export async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', short: 'q', default: false },
+    control: { type: 'string' },
+    linger: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+    batch: { type: 'string', default: '256' },
+    'in-flight': { type: 'string', default: '8' },
+  });
+  if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
+  const count = z.coerce.number().int().min(1).max(1 << 20);
+  const batch = count.safeParse(values.batch);
+  const inFlight = count.safeParse(values['in-flight']);
+  if (!batch.success) throw new UsageError(`--batch: expected a positive integer, got '${values.batch}'`);
+  if (!inFlight.success) throw new UsageError(`--in-flight: expected a positive integer, got '${values['in-flight']}'`);
+  const defaultBackend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
+
+  const tty = process.stderr.isTTY === true && !values.json && !values.quiet;
+  let lastDraw = 0;
+  const router = Router.fromFile(positionals[0], elementLibrary, {
+    batchSize: batch.data,
+    maxInFlight: inFlight.data,
+    defaultBackend,
+    backends: backendProvider(),
+    onBatchDone: tty
+      ? (s) => {
+          const now = performance.now();
+          if (now - lastDraw < 200) return;
+          lastDraw = now;
+          const secs = (now - s.startedAt) / 1000;
+          process.stderr.write(`\r${fmt(s.packetsIn)} packets  ${fmt(s.packetsIn / Math.max(secs, 1e-9))} pkt/s  ${secs.toFixed(1)} s   `);
+        }
+      : undefined,
+  });
+  let control: ControlServer | null = null;
+  try {
+    await router.initialize();
+    if (values.control !== undefined) {
+      control = new ControlServer(router);
+      const where = await control.listen(parseControlAddress(values.control));
+      process.stderr.write(`control socket listening on ${where}\n`);
+    }
+    const onSignal = (): void => router.stop();
+    process.once('SIGINT', onSignal);
+    const summary = await router.run();
+    if (tty) process.stderr.write('\n');
+    if (values.linger && control !== null) {
+      process.stderr.write("input done; serving handlers until 'WRITE stop' or SIGINT\n");
+      await router.stopped;
+    }
+    process.removeListener('SIGINT', onSignal);
+    await router.cleanup();
+    if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else if (!values.quiet) process.stdout.write(formatSummary(summary));
+    return 0;
+  } finally {
+    await control?.close();
+  }
+}
+
+export function formatSummary(s: RunSummary): string {
+  const lines = [`${s.config}: ${s.packetsIn} packets in ${(s.elapsedMs / 1000).toFixed(3)} s (${fmt(s.packetsPerSecond)} pkt/s), ${s.batches} batches`];
+  for (const e of s.elements) {
+    const entries = Object.entries(e.counters);
+    if (entries.length === 0) continue;
+    lines.push(`  ${`${e.name} :: ${e.className}`.padEnd(36)} ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

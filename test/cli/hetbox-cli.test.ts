@@ -1,0 +1,106 @@
+/**
+ * The `hetbox` command end to end, as a user runs it (the compiled CLI in dist/, which
+ * `npm test` builds first): check, elements, run --json, run --control with ctl, backends.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'core', 'cli', 'hetbox.js');
+
+function hetbox(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, cwd: PROJECT_ROOT, timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmpFile(name: string, text: string): string {
+  const p = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetbox-cli-')), name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('hetbox CLI', () => {
+  beforeAll(() => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+  });
+
+  it('check: OK for a valid configuration, file:line:column for a bad one', () => {
+    const good = tmpFile('good.click', 'Idle -> c :: Counter -> Discard;\n');
+    const ok = hetbox(['check', good]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/OK \(3 elements, 2 connections\)/);
+    const bad = tmpFile('bad.click', 'Idle -> c :: Counter;\nc -> q :: Queue(-3) -> Discard;\n');
+    const r = hetbox(['check', bad]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${bad}:2:17: bad CAPACITY`);
+  });
+
+  it('elements: lists classes and prints a manual page', () => {
+    const list = hetbox(['elements']);
+    expect(list.status).toBe(0);
+    for (const c of ['Classifier', 'CheckIPHeader', 'DecIPTTL', 'FromDump', 'ToDump', 'Queue', 'Counter']) expect(list.stdout).toMatch(new RegExp(`^${c}\\b`, 'm'));
+    const man = hetbox(['elements', 'Queue']);
+    expect(man.status).toBe(0);
+    expect(man.stdout).toMatch(/highwater_length/);
+    expect(hetbox(['elements', 'NoSuchThing']).status).toBe(1);
+  });
+
+  it('run --json: a machine-readable summary of a real capture', () => {
+    const cfg = tmpFile('r.click', `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> c :: Counter -> Strip(14) -> chk :: CheckIPHeader -> Discard;\n`);
+    const r = hetbox(['run', cfg, '--json']);
+    expect(r.status).toBe(0);
+    const s = JSON.parse(r.stdout) as { packetsIn: number; elements: { name: string; counters: Record<string, number> }[] };
+    expect(s.packetsIn).toBe(4631);
+    expect(s.elements.find((e) => e.name === 'c')!.counters.count).toBe(4631);
+  });
+
+  it('run: a bad file header is a clear error naming the file', () => {
+    const junk = tmpFile('junk.pcap', 'this is not a capture file at all');
+    const cfg = tmpFile('j.click', `FromDump(FILE "${junk}") -> Discard;\n`);
+    const r = hetbox(['run', cfg]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(junk);
+    expect(r.stderr).toMatch(/not a pcap or pcapng file/);
+  });
+
+  it('usage errors exit 2', () => {
+    expect(hetbox(['frobnicate']).status).toBe(2);
+    expect(hetbox(['run']).status).toBe(2);
+    expect(hetbox(['run', 'x.click', '--batch', 'zero']).status).toBe(2);
+  });
+
+  it('run --control --linger serves handlers to hetbox ctl until WRITE stop', async () => {
+    const sock = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetbox-sock-')), 'ctl.sock');
+    const cfg = tmpFile('c.click', `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> c :: Counter -> q :: Queue(100) -> Discard;\n`);
+    const child = spawn(process.execPath, [CLI, 'run', cfg, '--control', sock, '--linger', '--json'], { cwd: PROJECT_ROOT });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    for (let i = 0; i < 200 && !err.includes('serving handlers'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toContain('serving handlers');
+    expect(hetbox(['ctl', sock, 'read', 'c.count']).stdout).toBe('4631\n');
+    expect(hetbox(['ctl', sock, 'list']).stdout).toMatch(/^q\.capacity rw$/m);
+    expect(hetbox(['ctl', sock, 'write', 'q.capacity', '7']).status).toBe(0);
+    expect(hetbox(['ctl', sock, 'read', 'q.capacity']).stdout).toBe('7\n');
+    const bad = hetbox(['ctl', sock, 'write', 'q.capacity', 'many']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^520 /);
+    expect(hetbox(['ctl', sock, 'read', 'nope.count']).stderr).toMatch(/^510 /);
+    expect(hetbox(['ctl', sock, 'write', 'stop', '']).status).toBe(0);
+    expect(await exited).toBe(0);
+    expect(JSON.parse(out).packetsIn).toBe(4631);
+  });
+
+  it('backends: lists every backend with its device or the reason it is unavailable', () => {
+    const r = hetbox(['backends', '--json']);
+    expect(r.status).toBe(0);
+    const list = JSON.parse(r.stdout) as { name: string; availability: { available: boolean } }[];
+    expect(list.map((b) => b.name)).toEqual(expect.arrayContaining(['cpu', 'webgpu', 'gpujs', 'fpga', 'null']));
+    expect(list.find((b) => b.name === 'cpu')!.availability.available).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import { run as pipeline } from './pipeline.js';
 import { run as pcap } from './pcap-read.js';
 import { run as elements } from './elements.js';
 import { run as backends } from './backends.js';
+import { run as fpga } from './fpga.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -15,4 +16,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'pcap', run: pcap },
   { name: 'elements', run: elements },
   { name: 'backends', run: backends },
+  { name: 'fpga', run: fpga },
 ];

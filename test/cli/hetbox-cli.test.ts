@@ -99,7 +99,7 @@ describe('hetbox CLI', () => {
   it('backends: lists every backend with its device or the reason it is unavailable', () => {
     const r = hetbox(['backends', '--json']);
     expect(r.status).toBe(0);
-    const list = JSON.parse(r.stdout) as { name: string; availability: { available: boolean } }[];
+    const list = (JSON.parse(r.stdout) as { backends: { name: string; availability: { available: boolean } }[] }).backends;
     expect(list.map((b) => b.name)).toEqual(expect.arrayContaining(['cpu', 'webgpu', 'gpujs', 'fpga', 'null']));
     expect(list.find((b) => b.name === 'cpu')!.availability.available).toBe(true);
   });

@@ -3,6 +3,7 @@ import type { BenchReport } from './report.js';
 import { run as pipeline } from './pipeline.js';
 import { run as pcap } from './pcap-read.js';
 import { run as elements } from './elements.js';
+import { run as multiFib } from './multi-fib.js';
 import { run as backends } from './backends.js';
 import { run as fpga } from './fpga.js';
 
@@ -15,6 +16,7 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'pipeline', run: pipeline },
   { name: 'pcap', run: pcap },
   { name: 'elements', run: elements },
+  { name: 'multi-fib', run: multiFib },
   { name: 'backends', run: backends },
   { name: 'fpga', run: fpga },
 ];

@@ -12,6 +12,7 @@ import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
+import { IPLookup } from './ip-lookup.js';
 import { Paint } from './paint.js';
 import { Print } from './print.js';
 import { Queue } from './queue.js';
@@ -34,6 +35,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(EtherEncap),
   entry(FromDump),
   entry(Idle),
+  entry(IPLookup),
   entry(Paint),
   entry(Print),
   entry(Queue),

@@ -1,0 +1,199 @@
+/**
+ * Bench section "multi-fib": the shared-prefix multi-FIB on the full 2023 table (901,899
+ * prefixes, 64 synthetic next hops) on one core.
+ *   build      file -> image, against a plain TypeScript DIR-24-8 built from the same routes
+ *   lookups    uniformly random addresses and the destinations of example.pcap, against DIR-24-8
+ *   memory     K FIBs in one structure against K separate ones: the three LINX snapshots, and
+ *              K = 2, 8, 32 variants of the full table differing in ~1% of next hops
+ *   updates    route changes per second while lookups run, against lookups alone
+ * Rates are the best of several interleaved runs (the machine is shared).
+ */
+import type { BenchReport } from './report.js';
+import { sharedData } from './paths.js';
+import { Dir24_8, dir24Lookup } from './dir-24-8.js';
+import { loadRouteFile, type LoadedRoutes } from '../core/routes/load-routes.js';
+import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
+import { MultiFib, type RouteColumns } from '../core/structures/multi-fib/multi-fib.js';
+import { NextHopTable } from '../core/structures/multi-fib/next-hops.js';
+import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
+import { PcapReader } from '../core/pcap/pcap-reader.js';
+
+const N = 1 << 20;
+const SYNTHETIC = 64;
+
+function best(runs: number, fn: () => void): number {
+  let ms = Infinity;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    fn();
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return ms;
+}
+
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return s >>> 0;
+  };
+}
+
+/** IPv4 destinations of the packets in example.pcap (Ethernet), repeated to `n`. */
+function pcapDestinations(n: number): Int32Array {
+  const reader = PcapReader.open(sharedData('pcaps/pcapplusplus/example.pcap'));
+  const found: number[] = [];
+  for (let b = reader.nextBatch(0, 4096); b !== null; b = reader.nextBatch(0, 4096)) {
+    for (let i = 0; i < b.count; i++) {
+      const o = b.offset[i];
+      if (b.length[i] >= 34 && b.data[o + 12] === 0x08 && b.data[o + 13] === 0x00) {
+        found.push((b.data[o + 30] << 24) | (b.data[o + 31] << 16) | (b.data[o + 32] << 8) | b.data[o + 33]);
+      }
+    }
+  }
+  reader.close();
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = found[i % found.length];
+  return out;
+}
+
+function columnsOf(l: LoadedRoutes): RouteColumns {
+  const f = l.fibs[0];
+  return { count: f.count, prefix: f.prefix, len: f.len, nh: f.hop };
+}
+
+/** Variant v of the table: every 100th route (offset by v) gets another of the 64 next hops. */
+function variant(base: RouteColumns, v: number): RouteColumns {
+  if (v === 0) return base;
+  const nh = base.nh.slice();
+  for (let i = v % 100; i < base.count; i += 100) nh[i] = (nh[i] + 1 + (v % (SYNTHETIC - 1))) % SYNTHETIC;
+  return { ...base, nh };
+}
+
+function syntheticHops(): NextHopTable {
+  const t = new NextHopTable();
+  for (let i = 0; i < SYNTHETIC; i++) t.intern({ label: `nh${i}` });
+  return t;
+}
+
+export async function run(report: BenchReport): Promise<void> {
+  const file = sharedData('routes/bart-prefixes-2023.txt.gz');
+
+  // ---- build ----
+  const build = report.section('multi-fib: build, full 2023 table (901,899 prefixes)');
+  let loaded = loadRouteFile(file, { syntheticNextHops: SYNTHETIC });
+  const base = columnsOf(loaded);
+  let dir: Dir24_8 | null = null;
+  const dirMs = best(2, () => {
+    dir = new Dir24_8(base.prefix, base.len, base.nh, base.count);
+  });
+  report.add(build, { name: 'DIR-24-8 build (parsed routes)', value: dirMs, unit: 'ms' });
+  const parseMs = best(3, () => {
+    loaded = loadRouteFile(file, { syntheticNextHops: SYNTHETIC });
+  });
+  let fib: MultiFib = multiFibFromLoaded([loaded]);
+  const buildMs = best(3, () => {
+    fib = new MultiFib(['full'], [base], syntheticHops());
+  });
+  report.add(build, { name: 'multi-fib build (parsed routes)', value: buildMs, unit: 'ms', baseline: 'DIR-24-8 build (parsed routes)' });
+  report.add(build, { name: 'multi-fib gunzip+parse', value: parseMs, unit: 'ms' });
+  const fileMs = best(3, () => {
+    fib = multiFibFromLoaded([loadRouteFile(file, { syntheticNextHops: SYNTHETIC })]);
+  });
+  report.add(build, { name: 'multi-fib file -> image', value: fileMs, unit: 'ms', baseline: 'DIR-24-8 build (parsed routes)' });
+  report.note(build, 'Click (RadixIPLookup) is reported to load the same table in 0.35 s.');
+
+  // ---- lookups ----
+  const look = report.section('multi-fib: lookups on one core, full 2023 table');
+  const d = dir as unknown as Dir24_8;
+  const image = fib.imageI32;
+  const next = xorshift(42);
+  const random = new Int32Array(N);
+  for (let i = 0; i < N; i++) random[i] = next() | 0;
+  const pcap = pcapDestinations(N);
+  const out = new Int32Array(N);
+  const out2 = new Int32Array(N);
+  const rate = (ms: number): number => N / (ms / 1000);
+  for (const [name, dst] of [['random', random], ['example.pcap destinations', pcap]] as const) {
+    let dirBest = Infinity;
+    let mfBest = Infinity;
+    for (let r = 0; r < 9; r++) {
+      dirBest = Math.min(dirBest, best(1, () => dir24Lookup(d.tbl24, d.tbl8, dst, out2, N)));
+      mfBest = Math.min(mfBest, best(1, () => lookupBatch(image, null, dst, out, N)));
+    }
+    for (let i = 0; i < N; i++) if (out[i] !== out2[i]) throw new Error(`bench: multi-fib and DIR-24-8 disagree on item ${i}`);
+    report.add(look, { name: `DIR-24-8 ${name}`, value: rate(dirBest), unit: 'lookup/s', extra: { MiB: d.bytes / 2 ** 20 } });
+    report.add(look, { name: `multi-fib ${name}`, value: rate(mfBest), unit: 'lookup/s', baseline: `DIR-24-8 ${name}`, extra: { MiB: fib.memory().bytes / 2 ** 20 } });
+  }
+  report.note(look, `batches of ${N} addresses; answers checked equal between the two`);
+
+  // ---- memory ----
+  const mem = report.section('multi-fib: memory, K FIBs in one structure vs K separate ones');
+  const linx = ['20170101.0000', '20170109.1600', '20170112.0800'].map((s) => loadRouteFile(sharedData(`routes/preprocessed-ipv4.rib.${s}.txt`)));
+  const linxSeparate = linx.reduce((s, l) => s + multiFibFromLoaded([l]).memory().bytes, 0);
+  const linxOne = multiFibFromLoaded(linx, ['a', 'b', 'c']).memory();
+  report.add(mem, { name: 'LINX x3 separate', value: linxSeparate, unit: 'B' });
+  report.add(mem, { name: 'LINX x3 one structure', value: linxOne.bytes, unit: 'B', baseline: 'LINX x3 separate', extra: { records: linxOne.records, sharing: linxOne.sharing } });
+  const one = fib.memory().bytes;
+  const separate: number[] = [];
+  for (const k of [2, 8, 32]) {
+    while (separate.length < k) separate.push(new MultiFib(['v'], [variant(base, separate.length)], syntheticHops()).memory().bytes);
+    const sep = separate.slice(0, k).reduce((a, b) => a + b, 0);
+    const t0 = performance.now();
+    const multi = new MultiFib(Array.from({ length: k }, (_, v) => `v${v}`), Array.from({ length: k }, (_, v) => variant(base, v)), syntheticHops());
+    const ms = performance.now() - t0;
+    const m = multi.memory();
+    report.add(mem, { name: `full table x${k} separate`, value: sep, unit: 'B' });
+    report.add(mem, { name: `full table x${k} one structure`, value: m.bytes, unit: 'B', baseline: `full table x${k} separate`, extra: { vsOneFib: m.bytes / one, records: m.records, buildMs: ms } });
+  }
+
+  // ---- updates ----
+  const upd = report.section('multi-fib: route updates while lookups run (full table)');
+  const pool: [number, number][] = [];
+  for (let i = 0; i < 4096; i++) {
+    const j = next() % base.count;
+    const len = Math.min(32, base.len[j] + 1 + (next() % 8));
+    pool.push([(base.prefix[j] | (next() & (0xffffffff >>> base.len[j]))) >>> 0, len]);
+  }
+  const chunk = 16384;
+  const lookOnly = best(5, () => {
+    for (let o = 0; o + chunk <= N; o += chunk) lookupBatch(fib.imageI32, null, random.subarray(o, o + chunk), out, chunk);
+  });
+  report.add(upd, { name: 'lookups alone', value: rate(lookOnly), unit: 'lookup/s' });
+  // One commit of `perCommit` changes: a pool route is removed when present, else set.
+  const commitChanges = (perCommit: number): void => {
+    fib.beginUpdate();
+    for (let c = 0; c < perCommit; c++) {
+      const [p, len] = pool[next() % pool.length];
+      if (fib.getRoute(0, p, len) >= 0) fib.removeRoute(0, p, len);
+      else fib.replace(0, p, len, next() % SYNTHETIC);
+    }
+    fib.commitUpdate();
+  };
+  for (const perCommit of [1, 100]) {
+    let n = 0;
+    const t1 = performance.now();
+    while (performance.now() - t1 < 1000) {
+      commitChanges(perCommit);
+      n += perCommit;
+    }
+    report.add(upd, { name: `route changes alone (${perCommit}/commit)`, value: n / ((performance.now() - t1) / 1000), unit: 'change/s' });
+  }
+  for (const perCommit of [1, 100]) {
+    let changes = 0;
+    let lookups = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1500) {
+      commitChanges(perCommit);
+      changes += perCommit;
+      const o = (next() % (N / chunk)) * chunk;
+      lookupBatch(fib.imageI32, null, random.subarray(o, o + chunk), out, chunk);
+      lookups += chunk;
+    }
+    const s = (performance.now() - t0) / 1000;
+    report.add(upd, { name: `lookups with updates (${perCommit}/commit)`, value: lookups / s, unit: 'lookup/s', baseline: 'lookups alone', extra: { updatesPerS: Math.round(changes / s), imageMiB: fib.memory().bytes / 2 ** 20 } });
+  }
+  report.note(upd, 'each commit is followed by a lookup batch of 16,384 random addresses on the new image');
+}

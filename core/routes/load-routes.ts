@@ -1,0 +1,309 @@
+/**
+ * Route file loaders: plain text (`prefix [nexthop [label]]`), DPDK l3fwd (`R<prefix> <port>`),
+ * Click routes (`ADDR/LEN [GW] OUT`), and `bgpdump -m` text (one FIB per peer).
+ *
+ * The text scanner works on bytes (no regex or split per line) because a full table is 900k
+ * lines and the whole build must stay well under a second. IPv6 lines are counted and
+ * skipped (the image is IPv4). A bad line is an error naming file:line, or with `skipBad`
+ * it is counted and skipped.
+ */
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
+import { parseClickRoute } from './click-route.js';
+import { nextHopKey, type NextHop } from '../structures/multi-fib/next-hops.js';
+
+export const RouteFormat = z.enum(['text', 'l3fwd', 'click', 'bgpdump']);
+export type RouteFormat = z.infer<typeof RouteFormat>;
+
+export const LoadOptions = z.object({
+  format: z.union([RouteFormat, z.literal('auto')]).default('auto'),
+  skipBad: z.boolean().default(false),
+  /** Give lines without a next hop one of N synthetic next hops chosen by a hash of the prefix. */
+  syntheticNextHops: z.number().int().min(1).max(1 << 20).optional(),
+});
+export type LoadOptions = z.input<typeof LoadOptions>;
+
+export class RouteFileError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly detail: string) {
+    super(`${file}:${line}: ${detail}`);
+    this.name = 'RouteFileError';
+  }
+}
+
+export interface LoadedFib {
+  name: string;
+  count: number;
+  prefix: Int32Array;
+  len: Uint8Array;
+  /** Index into `LoadedRoutes.nextHops`. */
+  hop: Int32Array;
+}
+
+export interface LoadedRoutes {
+  file: string;
+  format: RouteFormat;
+  fibs: LoadedFib[];
+  nextHops: NextHop[];
+  /** Bad lines skipped under `skipBad`, with the first few messages. */
+  skipped: number;
+  skippedMessages: string[];
+  /** IPv6 routes seen and left out. */
+  skippedV6: number;
+}
+
+export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRoutes {
+  let bytes: Uint8Array = readFileSync(path);
+  if (path.endsWith('.gz')) bytes = gunzipSync(bytes);
+  return parseRoutes(bytes, path, options);
+}
+
+export function detectFormat(bytes: Uint8Array): RouteFormat {
+  let i = 0;
+  while (i < bytes.length) {
+    while (i < bytes.length && (bytes[i] === 32 || bytes[i] === 9 || bytes[i] === 13)) i++;
+    const c = bytes[i];
+    if (c === 10) { i++; continue; }
+    if (c === 35 || c === 59) {
+      while (i < bytes.length && bytes[i] !== 10) i++;
+      continue;
+    }
+    if (c === 82 /* R */ && bytes[i + 1] >= 48 && bytes[i + 1] <= 57) return 'l3fwd';
+    if (c === 84 /* T */ && new TextDecoder().decode(bytes.subarray(i, i + 10)) === 'TABLE_DUMP') return 'bgpdump';
+    return 'text';
+  }
+  return 'text';
+}
+
+export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOptions = {}): LoadedRoutes {
+  const opts = LoadOptions.parse(options);
+  const format = opts.format === 'auto' ? detectFormat(bytes) : opts.format;
+  const sink = new RouteSink(file, format, opts.skipBad, opts.syntheticNextHops);
+  if (format === 'bgpdump') parseBgpdump(bytes, sink);
+  else if (format === 'click') parseClickLines(bytes, sink);
+  else scanText(bytes, sink, format === 'l3fwd');
+  return sink.result();
+}
+
+/** Collects routes per FIB into growable columns and interns next hops. */
+class RouteSink {
+  fibs: { name: string; count: number; prefix: Int32Array; len: Uint8Array; hop: Int32Array }[] = [];
+  private readonly fibByName = new Map<string, number>();
+  nextHops: NextHop[] = [];
+  private readonly hopIndex = new Map<string, number>();
+  private readonly gwIndex = new Map<number, number>();
+  skipped = 0;
+  skippedMessages: string[] = [];
+  skippedV6 = 0;
+
+  constructor(readonly file: string, readonly format: RouteFormat, readonly skipBad: boolean, readonly synthetic: number | undefined) {
+    if (synthetic !== undefined) for (let i = 0; i < synthetic; i++) this.hop({ label: `nh${i}` });
+  }
+
+  fib(name: string): number {
+    let f = this.fibByName.get(name);
+    if (f === undefined) {
+      f = this.fibs.length;
+      this.fibByName.set(name, f);
+      this.fibs.push({ name, count: 0, prefix: new Int32Array(1024), len: new Uint8Array(1024), hop: new Int32Array(1024) });
+    }
+    return f;
+  }
+
+  hop(h: NextHop): number {
+    const key = nextHopKey(h);
+    let i = this.hopIndex.get(key);
+    if (i === undefined) {
+      i = this.nextHops.length;
+      this.nextHops.push(h);
+      this.hopIndex.set(key, i);
+    }
+    return i;
+  }
+
+  /** Fast path for gateway-only next hops (most route files). */
+  gatewayHop(gw: number): number {
+    let i = this.gwIndex.get(gw);
+    if (i === undefined) this.gwIndex.set(gw, (i = this.hop({ gateway: gw })));
+    return i;
+  }
+
+  /** The next hop of a line that names none. */
+  defaultHop(prefix: number, len: number): number {
+    if (this.synthetic === undefined) return this.hop({});
+    return ((Math.imul(prefix ^ (len << 24), 0x9e3779b1) >>> 0) >>> 8) % this.synthetic;
+  }
+
+  add(fib: number, prefix: number, len: number, hop: number): void {
+    const c = this.fibs[fib];
+    if (c.count === c.prefix.length) {
+      const n = c.count * 2;
+      const p = new Int32Array(n); p.set(c.prefix); c.prefix = p;
+      const l = new Uint8Array(n); l.set(c.len); c.len = l;
+      const h = new Int32Array(n); h.set(c.hop); c.hop = h;
+    }
+    c.prefix[c.count] = (prefix & maskOf(len)) | 0;
+    c.len[c.count] = len;
+    c.hop[c.count++] = hop;
+  }
+
+  bad(line: number, detail: string): void {
+    if (!this.skipBad) throw new RouteFileError(this.file, line, detail);
+    this.skipped++;
+    if (this.skippedMessages.length < 10) this.skippedMessages.push(`${this.file}:${line}: ${detail}`);
+  }
+
+  result(): LoadedRoutes {
+    if (this.fibs.length === 0) this.fib('default');
+    return {
+      file: this.file,
+      format: this.format,
+      fibs: this.fibs.map((f) => ({ ...f, prefix: f.prefix.subarray(0, f.count), len: f.len.subarray(0, f.count), hop: f.hop.subarray(0, f.count) })),
+      nextHops: this.nextHops,
+      skipped: this.skipped,
+      skippedMessages: this.skippedMessages,
+      skippedV6: this.skippedV6,
+    };
+  }
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * `prefix [nexthop [label]]` lines (l3fwd: `R<prefix> <port>`), `#`/`;` comments.
+ * A next hop that is an IPv4 address is a gateway, an integer a port, anything else a label.
+ */
+function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
+  const n = buf.length;
+  const fib = sink.fib('default');
+  let i = 0;
+  let line = 0;
+  const starts = [0, 0, 0, 0];
+  const ends = [0, 0, 0, 0];
+  while (i < n) {
+    line++;
+    // Tokens of this line, up to 4 (a 4th one is an error).
+    let nt = 0;
+    let v6 = false;
+    let comment = false;
+    while (i < n && buf[i] !== 10) {
+      const c = buf[i];
+      if (c === 32 || c === 9 || c === 13 || c === 44) { i++; continue; }
+      if (c === 35 || c === 59) { comment = true; break; }
+      const s = i;
+      while (i < n) {
+        const d = buf[i];
+        if (d === 32 || d === 9 || d === 13 || d === 10 || d === 35 || d === 59 || d === 44) break;
+        if (d === 58) v6 = true;
+        i++;
+      }
+      if (nt < 4) { starts[nt] = s; ends[nt] = i; }
+      nt++;
+    }
+    if (comment) while (i < n && buf[i] !== 10) i++;
+    i++;
+    if (nt === 0) continue;
+    if (v6) { sink.skippedV6++; continue; }
+    let s0 = starts[0];
+    if (l3fwd) {
+      if (buf[s0] !== 82) { sink.bad(line, `expected an l3fwd route 'R<prefix> <port>', got '${decoder.decode(buf.subarray(s0, ends[0]))}'`); continue; }
+      s0++;
+    }
+    // Prefix: four octets, optional /len.
+    let addr = 0;
+    let octets = 0;
+    let cur = -1;
+    let len = 32;
+    let j = s0;
+    let ok = true;
+    const e0 = ends[0];
+    for (; j < e0; j++) {
+      const c = buf[j];
+      if (c >= 48 && c <= 57) {
+        cur = cur < 0 ? c - 48 : cur * 10 + c - 48;
+        if (cur > 255) { ok = false; break; }
+      } else if (c === 46 || c === 47) {
+        if (cur < 0 || octets === 4) { ok = false; break; }
+        addr = addr * 256 + cur;
+        octets++;
+        cur = -1;
+        if (c === 47) break;
+      } else { ok = false; break; }
+    }
+    if (ok && j === e0) {
+      if (cur < 0 || octets !== 3) ok = false;
+      else { addr = addr * 256 + cur; octets++; }
+    } else if (ok) {
+      // After '/': the length.
+      if (octets !== 4) ok = false;
+      len = 0;
+      let digits = 0;
+      for (j++; ok && j < e0; j++) {
+        const c = buf[j];
+        if (c < 48 || c > 57 || ++digits > 2) { ok = false; break; }
+        len = len * 10 + c - 48;
+      }
+      if (digits === 0 || len > 32) ok = false;
+    }
+    if (!ok) { sink.bad(line, `bad prefix '${decoder.decode(buf.subarray(starts[0], ends[0]))}'`); continue; }
+    if (nt > 3 || (l3fwd && nt !== 2)) { sink.bad(line, l3fwd ? `expected 'R<prefix> <port>'` : `expected 'prefix [nexthop [label]]', got ${nt} fields`); continue; }
+    let hop: number;
+    if (nt === 1) hop = sink.defaultHop(addr, len);
+    else {
+      const t = decoder.decode(buf.subarray(starts[1], ends[1]));
+      const gw = parseAddress(t);
+      const label = nt === 3 ? decoder.decode(buf.subarray(starts[2], ends[2])) : undefined;
+      if (l3fwd) {
+        if (!/^\d+$/.test(t) || Number(t) > 65535) { sink.bad(line, `bad port '${t}'`); continue; }
+        hop = sink.hop({ port: Number(t) });
+      } else if (gw !== null && label === undefined) hop = sink.gatewayHop(gw);
+      else if (gw !== null) hop = sink.hop({ gateway: gw, label });
+      else if (/^\d+$/.test(t) && Number(t) <= 65535) hop = sink.hop(label === undefined ? { port: Number(t) } : { port: Number(t), label });
+      else hop = sink.hop({ label: label === undefined ? t : `${t} ${label}` });
+    }
+    sink.add(fib, addr, len, hop);
+  }
+}
+
+function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
+  const fib = sink.fib('default');
+  const lines = decoder.decode(buf).split('\n');
+  for (let ln = 0; ln < lines.length; ln++) {
+    for (const part of lines[ln].replace(/(#|\/\/).*$/, '').split(',')) {
+      if (part.trim() === '') continue;
+      if (part.includes(':')) { sink.skippedV6++; continue; }
+      const r = parseClickRoute(part);
+      if (typeof r === 'string') { sink.bad(ln + 1, r); continue; }
+      const h: NextHop = {};
+      if (r.gateway !== undefined) h.gateway = r.gateway;
+      if (r.port !== undefined) h.port = r.port;
+      sink.add(fib, r.prefix, r.len, sink.hop(h));
+    }
+  }
+}
+
+/** `bgpdump -m`: TABLE_DUMP|time|B|peer|peerAS|prefix|aspath|origin|nexthop|... — one FIB per peer. */
+function parseBgpdump(buf: Uint8Array, sink: RouteSink): void {
+  const text = decoder.decode(buf);
+  let pos = 0;
+  let line = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const s = text.slice(pos, end).trim();
+    pos = end + 1;
+    line++;
+    if (s === '' || s[0] === '#') continue;
+    const f = s.split('|');
+    if (f.length < 9 || !f[0].startsWith('TABLE_DUMP')) { sink.bad(line, `expected a bgpdump -m TABLE_DUMP line`); continue; }
+    if (f[5].includes(':')) { sink.skippedV6++; continue; }
+    const p = parsePrefix(f[5]);
+    const gw = parseAddress(f[8]);
+    const peer = parseAddress(f[3]);
+    if (typeof p === 'string') { sink.bad(line, p); continue; }
+    if (gw === null) { sink.bad(line, `bad next hop '${f[8]}'`); continue; }
+    if (peer === null) { sink.bad(line, `bad peer address '${f[3]}'`); continue; }
+    sink.add(sink.fib(`${f[3]} AS${f[4]}`), p.prefix, p.len, sink.gatewayHop(gw));
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Builds image entries from the logical form, one /16 at a time: the answers of every FIB
+ * are painted into a 256-slot level-1 array (and 256-slot level-2 arrays under /24s that
+ * hold longer routes) in ascending length order — that is leaf pushing — then each slot's
+ * answer vector becomes a LEAF (all FIBs agree) or a RECORD (the FIBs that differ from the
+ * most common answer), and each array becomes a run-compressed node, hash-consed.
+ *
+ * Reference protocol: every entry a build returns carries one reference owned by the caller;
+ * a node holds one reference per run entry.
+ */
+import { NODE_HEADER_WORDS, NO_ROUTE, popcount32 } from './image-format.js';
+import type { ImageStore } from './image-store.js';
+import type { RouteStore } from './route-store.js';
+
+export class ImageBuilder {
+  private k = 0;
+  private live: Uint8Array = new Uint8Array(0);
+  private l1 = new Int32Array(0);
+  private l2 = new Int32Array(0);
+  private readonly e1 = new Uint32Array(256);
+  private readonly e2 = new Uint32Array(256);
+  private readonly need = new Uint8Array(256);
+  private readonly cut = new Uint8Array(257);
+  private readonly cut2 = new Uint8Array(257);
+  private readonly owned1 = new Uint8Array(256);
+  private readonly owned2 = new Uint8Array(256);
+  private ids = new Int32Array(64);
+  private longIdx = new Int32Array(64);
+  private readonly nodeWords = new Uint32Array(NODE_HEADER_WORDS + 256);
+  private recWords = new Uint32Array(2);
+  private vals = new Int32Array(0);
+
+  constructor(private readonly routes: RouteStore, private readonly img: ImageStore) {}
+
+  /** FIB slots 0..k-1; `live[f]` says which hold a FIB (dead slots take any answer). */
+  setFibs(k: number, live: Uint8Array): void {
+    this.live = live;
+    if (k === this.k) return;
+    this.k = k;
+    this.l1 = new Int32Array(256 * k);
+    this.l2 = new Int32Array(k);
+    this.recWords = new Uint32Array(2 + 2 * k);
+    this.vals = new Int32Array(k);
+  }
+
+  /**
+   * The L0 entry for /16 `x`, given each FIB's inherited answer (`inh[inhOff + f]`, NO_ROUTE
+   * for none). With `reuse`, only routes longer than /24 changed, and only under the /24s
+   * marked in `reuse.dirty`: the other level-2 nodes are taken from the old entry unchanged.
+   */
+  build16(x: number, inh: Int32Array, inhOff: number, reuse?: { old: number; dirty: Uint8Array }): number {
+    const k = this.k;
+    const n = this.routes.bucketN[x];
+    if (n === 0 || k === 0) return this.leafFor(inh, inhOff);
+    const keys = this.routes.bucketKeys[x]!;
+    const nhs = this.routes.bucketNh[x]!;
+    const l1 = this.l1;
+    const need = this.need;
+    const cut = this.cut;
+    for (let f = 0; f < k; f++) l1[f] = inh[inhOff + f];
+    for (let filled = k; filled < 256 * k; filled *= 2) l1.copyWithin(filled, 0, Math.min(filled, 256 * k - filled));
+    let nLong = 0;
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      const len = key & 63;
+      const low = (key >>> 6) & 0xffff;
+      if (len <= 24) {
+        const f = key >>> 22;
+        const v = nhs[i];
+        const start = low >>> 8;
+        const end = start + (1 << (24 - len));
+        for (let s = start; s < end; s++) l1[s * k + f] = v;
+        cut[start] = 1;
+        cut[end] = 1;
+      } else {
+        const s = low >>> 8;
+        need[s] = 1;
+        cut[s] = 1;
+        cut[s + 1] = 1;
+        if (nLong === this.longIdx.length) {
+          const g = new Int32Array(nLong * 2);
+          g.set(this.longIdx);
+          this.longIdx = g;
+        }
+        this.longIdx[nLong++] = i;
+      }
+    }
+    // Slots between cuts have the answers of the slot before: only cuts need a new entry.
+    const e1 = this.e1;
+    const owned = this.owned1;
+    for (let s = 0; s < 256; s++) {
+      if (need[s] === 1) {
+        need[s] = 0;
+        const kept = reuse !== undefined && reuse.dirty[s] === 0 ? this.slotEntry(reuse.old, s) : 0;
+        if (kept >>> 30 === 2) {
+          e1[s] = kept;
+          this.img.retain(kept);
+        } else e1[s] = this.build24(s, keys, nhs, nLong);
+        owned[s] = 1;
+      } else if (s === 0 || cut[s] === 1) {
+        e1[s] = this.leafFor(l1, s * k);
+        owned[s] = 1;
+      } else {
+        e1[s] = e1[s - 1];
+        owned[s] = 0;
+      }
+      cut[s] = 0;
+    }
+    cut[256] = 0;
+    return this.makeNode(e1, owned);
+  }
+
+  private build24(s: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {
+    const k = this.k;
+    const l1 = this.l1;
+    const vec = this.l2;
+    const cut = this.cut2;
+    if (this.ids.length < nLong) this.ids = new Int32Array(nLong);
+    const ids = this.ids;
+    let m = 0;
+    for (let j = 0; j < nLong; j++) {
+      const key = keys[this.longIdx[j]];
+      const low = (key >>> 6) & 0xffff;
+      if (low >>> 8 !== s) continue;
+      ids[m++] = this.longIdx[j];
+      cut[low & 255] = 1;
+      cut[(low & 255) + (1 << (32 - (key & 63)))] = 1;
+    }
+    const e2 = this.e2;
+    const owned = this.owned2;
+    for (let t = 0; t < 256; t++) {
+      if (t === 0 || cut[t] === 1) {
+        // The answers at slot t: the /24's own answer, then its longer routes in length order.
+        for (let f = 0; f < k; f++) vec[f] = l1[s * k + f];
+        for (let j = 0; j < m; j++) {
+          const key = keys[ids[j]];
+          const t0 = (key >>> 6) & 255;
+          if (t >= t0 && t < t0 + (1 << (32 - (key & 63)))) vec[key >>> 22] = nhs[ids[j]];
+        }
+        e2[t] = this.leafFor(vec, 0);
+        owned[t] = 1;
+      } else {
+        e2[t] = e2[t - 1];
+        owned[t] = 0;
+      }
+      cut[t] = 0;
+    }
+    cut[256] = 0;
+    return this.makeNode(e2, owned);
+  }
+
+  /** Entry of slot `s` in the node an entry points at (0 when the entry is not a node). */
+  private slotEntry(e: number, s: number): number {
+    if (e >>> 30 !== 2) return 0;
+    const w = this.img.words;
+    const node = e & 0x3fffffff;
+    const c = s >>> 5;
+    const bits = w[node + 2 * c] & ((2 << (s & 31)) - 1);
+    return w[node + NODE_HEADER_WORDS + w[node + 2 * c + 1] + popcount32(bits) - 1];
+  }
+
+  /** LEAF when every live FIB agrees, else a RECORD listing the FIBs that differ from the most common answer. */
+  leafFor(vec: Int32Array, off: number): number {
+    const k = this.k;
+    const live = this.live;
+    let first = -1;
+    let same = true;
+    let m = 0;
+    for (let f = 0; f < k; f++) {
+      if (live[f] === 0) continue;
+      const v = vec[off + f];
+      this.vals[m++] = v;
+      if (first === -1) first = v;
+      else if (v !== first) same = false;
+    }
+    if (m === 0) return NO_ROUTE;
+    if (same) return first;
+    const sorted = this.vals.subarray(0, m).sort();
+    let best = sorted[0];
+    let bestRun = 0;
+    for (let i = 0; i < m; ) {
+      let j = i + 1;
+      while (j < m && sorted[j] === sorted[i]) j++;
+      if (j - i > bestRun) {
+        bestRun = j - i;
+        best = sorted[i];
+      }
+      i = j;
+    }
+    const w = this.recWords;
+    w[0] = best;
+    let n = 0;
+    for (let f = 0; f < k; f++) {
+      if (live[f] === 0) continue;
+      const v = vec[off + f];
+      if (v === best) continue;
+      w[2 + 2 * n] = f;
+      w[3 + 2 * n] = v;
+      n++;
+    }
+    w[1] = n;
+    return this.img.internRecord(w, 2 + 2 * n);
+  }
+
+  /** Run-compress 256 entries (`owned[s]`: slot s carries a reference); a single run collapses to its entry. */
+  private makeNode(e: Uint32Array, owned: Uint8Array): number {
+    const w = this.nodeWords;
+    let runs = 0;
+    for (let c = 0; c < 8; c++) {
+      let bitmap = 0;
+      w[2 * c + 1] = runs;
+      for (let b = 0; b < 32; b++) {
+        const s = 32 * c + b;
+        if (s === 0 || e[s] !== e[s - 1]) {
+          bitmap |= 1 << b;
+          w[NODE_HEADER_WORDS + runs++] = e[s];
+        } else if (owned[s] === 1) this.img.release(e[s]);
+      }
+      w[2 * c] = bitmap;
+    }
+    if (runs === 1) return w[NODE_HEADER_WORDS];
+    return this.img.internNode(w, NODE_HEADER_WORDS + runs);
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
+ * Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
+ *
+ * Ports: 1 input, 1 or more outputs.
+ *
+ * Longest-prefix match of each packet's destination in one of several FIBs (VRFs) sharing
+ * one multi-FIB image (core/structures/multi-fib). The destination is the `dst` annotation
+ * (set by CheckIPHeader); without it, the IPv4 destination is read from the packet bytes at
+ * offset + 16 (the IP header must start the packet, e.g. after Strip(14)). The FIB is the
+ * `vrf` annotation (absent: FIB 0; a FIB index that does not exist matches nothing).
+ *
+ * Each packet gets the `nextHop` annotation (the next-hop index, -1 for no route). As in
+ * Click, a route with a gateway sets the `dst` annotation to the gateway. With one output the
+ * element only annotates: every packet leaves on output 0. With more outputs each packet
+ * leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
+ * dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
+ * index), or sent to the last output with NOROUTE last.
+ *
+ * Arguments:
+ *   ROUTE     Click route syntax `ADDR/LEN [GW] OUT` (also `ADDR/MASK`; "18.26/16" abbreviates
+ *             18.26.0.0/16; host bits are masked). Routes go to FIB 0.
+ *   FIB       route file for FIB 0 (text `prefix [nexthop [label]]`, DPDK l3fwd `R` lines,
+ *             or bgpdump -m; format detected), relative to the configuration's directory.
+ *   FIBS      named FIBs from files: `name=file` items separated by spaces or commas; FIB i
+ *             is the i-th item. Cannot be combined with FIB.
+ *   NOROUTE   `drop` (default) or `last`: where packets with no route go.
+ *
+ * Handlers:
+ *   table (read)          routes in Click's format (`ADDR/LEN  GW  OUT`), FIB 0 only unless
+ *                         there are several FIBs, then each under a `# FIB name` line
+ *   lookup (read, ADDR)   `OUT GW` as Click prints it (`OUT` without a gateway, -1 for no
+ *                         route); `FIBNAME ADDR` looks up in another FIB
+ *   add (write)           add routes (`ADDR/LEN [GW] OUT`, several separated by commas or
+ *                         newlines, all or none); a route with an existing prefix is a
+ *                         conflict. Prefix a route with `@FIBNAME ` for another FIB.
+ *   set (write)           add or replace routes, atomically
+ *   remove (write)        remove routes (`ADDR/LEN [GW] [OUT]`; GW and OUT must match if given)
+ *   fibs (read)           one line per FIB: index, name, route count
+ *   memory (read)         image bytes, nodes, records, sharing ratio
+ *   drops (read)          packets dropped for want of a route
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { HandlerError, type HandlerTable } from '../core/handlers.js';
+import { readBE32 } from '../core/net/ipv4.js';
+import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
+import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from '../core/routes/click-route.js';
+import { loadRouteFile, type LoadedRoutes } from '../core/routes/load-routes.js';
+import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
+import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
+import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
+import { lookupImage } from '../core/structures/multi-fib/image-format.js';
+import { counterHandler } from './lib/handler-helpers.js';
+
+/** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
+export type LookupFn = (image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number) => void;
+
+export interface IPLookupConfig {
+  ROUTES: ClickRoute[];
+  FIB?: string;
+  FIBS?: { name: string; file: string }[];
+  NOROUTE: 'drop' | 'last';
+}
+
+const routeSchema = z.string().transform((s, ctx) => {
+  const r = parseClickRoute(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const fibsSchema = z.string().transform((s, ctx) => {
+  const out: { name: string; file: string }[] = [];
+  for (const item of s.split(/[\s,]+/).filter((w) => w !== '')) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) {
+      ctx.addIssue({ code: 'custom', message: `expected name=file, got '${item}'` });
+      return z.NEVER;
+    }
+    out.push({ name: item.slice(0, eq), file: item.slice(eq + 1) });
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'no FIBs given' });
+    return z.NEVER;
+  }
+  return out;
+});
+
+const configSchema = z
+  .object({
+    ROUTES: z.array(routeSchema),
+    FIB: z.string().min(1).optional(),
+    FIBS: fibsSchema.optional(),
+    NOROUTE: z.enum(['drop', 'last']).default('drop'),
+  })
+  .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
+
+export class IPLookup extends Element<IPLookupConfig> {
+  static readonly className = 'IPLookup';
+  static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
+  static readonly ports = { inputs: '1', outputs: '1-' };
+  static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
+Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup. Ports: 1 input, 1 or more outputs.
+Longest-prefix match of the dst annotation (or the IPv4 destination at offset+16) in FIB vrf
+(annotation; absent = FIB 0). Sets nextHop (-1 = no route) and, for routes with a gateway, dst.
+One output: annotate only. Several: route's OUT port; no route = dropped (NOROUTE last: last output).
+ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
+Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
+atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
+
+  static parseConfig(args: ConfigArgs): IPLookupConfig {
+    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE'], schema: configSchema });
+  }
+
+  /** The lookup used by `process`; replace it to run the batch on another backend. */
+  lookupFn: LookupFn = lookupBatch;
+  private readonly fib: MultiFib;
+  private imageView: Int32Array;
+  private gateways = new Int32Array(0);
+  private dropped = 0;
+  private scratchPorts = new Int32Array(0);
+
+  constructor(init: ElementInit<IPLookupConfig>) {
+    super(init);
+    const c = init.config;
+    const resolve = (f: string): string => path.resolve(init.env.baseDir, f);
+    const files: LoadedRoutes[] = [];
+    let names: string[] | undefined;
+    if (c.FIBS !== undefined) {
+      for (const f of c.FIBS) files.push(loadRouteFile(resolve(f.file)));
+      for (const l of files) if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
+      names = c.FIBS.map((f) => f.name);
+    } else if (c.FIB !== undefined) {
+      const l = loadRouteFile(resolve(c.FIB));
+      if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
+      files.push(l);
+      names = ['default'];
+    }
+    this.fib = files.length > 0 ? multiFibFromLoaded(files, names) : new MultiFib(['default']);
+    for (const r of c.ROUTES) this.checkPort(r, (m) => new Error(`${this.name}: ${m}`));
+    // As Click's configure: a route repeating a prefix is a conflict, not a replacement.
+    try {
+      if (c.ROUTES.length > 0) this.fib.applyChanges(c.ROUTES.map((r) => ({ op: 'add', fib: 0, prefix: r.prefix, len: r.len, nextHop: this.hopOf(r) })));
+    } catch (e) {
+      if (e instanceof RouteConflictError) throw new Error(`${this.name}: conflict with existing route '${this.routeText(e.existing.prefix, e.existing.len, e.existing.nextHop)}'`);
+      throw e;
+    }
+    this.imageView = this.fib.imageI32;
+    this.fib.onDelta(() => {
+      this.imageView = this.fib.imageI32;
+    });
+  }
+
+  /** The logical form (for backends and migration). */
+  get multiFib(): MultiFib {
+    return this.fib;
+  }
+
+  /** The current image as int32 words. */
+  get image(): Int32Array {
+    return this.imageView;
+  }
+
+  process(batch: PacketBatch): ElementOutput {
+    const n = batch.count;
+    const fromBytes = !batch.hasAnno('dst');
+    const dst = batch.anno('dst');
+    if (fromBytes) {
+      const data = batch.data;
+      for (let i = 0; i < n; i++) dst[i] = batch.length[i] >= 20 ? readBE32(data, batch.offset[i] + 16) : 0;
+    }
+    const vrf = batch.hasAnno('vrf') ? batch.anno('vrf') : null;
+    const nh = batch.anno('nextHop');
+    this.lookupFn(this.imageView, vrf, dst, nh, n);
+    if (vrf !== null) for (let i = 0; i < n; i++) if (!this.fib.isLive(vrf[i])) nh[i] = -1;
+    // A packet too short to hold a destination has none to route.
+    if (fromBytes) for (let i = 0; i < n; i++) if (batch.length[i] < 20) nh[i] = -1;
+    this.refreshGateways();
+    const gws = this.gateways;
+    for (let i = 0; i < n; i++) {
+      const h = nh[i];
+      if (h >= 0 && gws[h] !== 0) dst[i] = gws[h];
+    }
+    if (this.noutputs <= 1) return [batch];
+    if (this.scratchPorts.length < n) this.scratchPorts = new Int32Array(Math.max(n, 64));
+    const ports = this.scratchPorts;
+    const hopPorts = this.fib.nextHops.ports;
+    const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
+    for (let i = 0; i < n; i++) {
+      const h = nh[i];
+      if (h < 0) {
+        ports[i] = none;
+        if (none < 0 && ++this.dropped <= 5) {
+          // As Click: say so for the first few, naming the packet.
+          this.env.log.warn(`${this.name}: no route for ${formatIPv4(dst[i])} (packet ${batch.id[i]})`);
+        }
+      } else ports[i] = hopPorts[h] < 0 ? 0 : hopPorts[h];
+    }
+    return batch.split(ports, this.noutputs);
+  }
+
+  override handlers(): HandlerTable {
+    return {
+      table: { read: () => this.tableText(), doc: 'routes in Click format' },
+      lookup: { read: (a) => this.lookupText(a ?? ''), doc: 'ADDR or FIBNAME ADDR -> OUT GW' },
+      add: { write: (v) => this.change('add', v), doc: 'add routes ADDR/LEN [GW] OUT (atomic)' },
+      set: { write: (v) => this.change('set', v), doc: 'add or replace routes (atomic)' },
+      remove: { write: (v) => this.change('remove', v), doc: 'remove routes (atomic)' },
+      fibs: { read: () => this.fib.fibNames().map((f) => `${f.index} ${f.name} ${f.routes}\n`).join(''), doc: 'FIB index, name, routes' },
+      memory: {
+        read: () => {
+          const m = this.fib.memory();
+          return `bytes ${m.bytes}\nnodes ${m.nodes}\nrecords ${m.records}\nsharing ${m.sharing.toFixed(2)}\n`;
+        },
+        doc: 'image bytes, nodes, records, sharing ratio',
+      },
+      drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
+    };
+  }
+
+  override summary(): Record<string, number | string> {
+    return { drops: this.dropped, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0) };
+  }
+
+  private refreshGateways(): void {
+    const hops = this.fib.nextHops;
+    if (this.gateways.length === hops.size) return;
+    const g = new Int32Array(hops.size);
+    for (let i = 0; i < hops.size; i++) g[i] = hops.get(i).gateway ?? 0;
+    this.gateways = g;
+  }
+
+  private hopOf(r: ClickRoute): number {
+    return this.fib.nextHops.intern(r.gateway === undefined ? { port: r.port } : { gateway: r.gateway, port: r.port });
+  }
+
+  private checkPort(r: ClickRoute, err: (m: string) => Error): void {
+    if (r.port !== undefined && (r.port < 0 || (this.noutputs > 1 && r.port >= this.noutputs))) {
+      throw err(`route ${formatPrefix(r.prefix, r.len)}: output ${r.port} out of range (${this.noutputs} outputs)`);
+    }
+  }
+
+  private routeText(prefix: number, len: number, nh: number): string {
+    const h = this.fib.nextHops.get(nh);
+    return formatClickRoute(prefix, len, h.gateway, h.port);
+  }
+
+  private parseFibPrefix(text: string): { fib: number; rest: string } {
+    const t = text.trim();
+    if (!t.startsWith('@')) return { fib: 0, rest: t };
+    const sp = t.search(/\s/);
+    const name = sp < 0 ? t.slice(1) : t.slice(1, sp);
+    const fib = this.fib.fibIndex(name);
+    if (fib < 0) throw new HandlerError(`no FIB named '${name}'`);
+    return { fib, rest: sp < 0 ? '' : t.slice(sp + 1) };
+  }
+
+  private change(op: 'add' | 'set' | 'remove', value: string): void {
+    const changes: RouteChange[] = [];
+    for (const item of splitRoutes(value)) {
+      const { fib, rest } = this.parseFibPrefix(item);
+      const r = parseClickRoute(rest, op === 'remove');
+      if (typeof r === 'string') throw new HandlerError(`${op}: ${r}`);
+      this.checkPort(r, (m) => new HandlerError(`${op}: ${m}`));
+      if (op === 'remove') {
+        const old = this.fib.getRoute(fib, r.prefix, r.len);
+        const h = old >= 0 ? this.fib.nextHops.get(old) : undefined;
+        const matches = h !== undefined && (r.port === undefined || r.port === (h.port ?? -1)) && (r.gateway === undefined || r.gateway === h.gateway);
+        if (!matches) throw new HandlerError(`route '${formatClickRoute(r.prefix, r.len, r.gateway, r.port)}' not found`);
+        changes.push({ op, fib, prefix: r.prefix, len: r.len });
+      } else changes.push({ op, fib, prefix: r.prefix, len: r.len, nextHop: this.hopOf(r) });
+    }
+    try {
+      this.fib.applyChanges(changes);
+    } catch (e) {
+      if (e instanceof RouteConflictError) {
+        const x = e.existing;
+        throw new HandlerError(`conflict with existing route '${this.routeText(x.prefix, x.len, x.nextHop)}'`);
+      }
+      if (e instanceof Error) throw new HandlerError(e.message);
+      throw e;
+    }
+  }
+
+  private tableText(): string {
+    const fibs = this.fib.fibNames();
+    let out = '';
+    for (const f of fibs) {
+      if (fibs.length > 1) out += `# FIB ${f.name}\n`;
+      for (const r of this.fib.routesOf(f.index)) {
+        const h = this.fib.nextHops.get(r.nextHop);
+        // Click's IPRoute::unparse with tabs: pad the prefix to two tab stops, the gateway to one.
+        const p = formatPrefix(r.prefix, r.len);
+        const g = h.gateway === undefined ? '-' : formatIPv4(h.gateway);
+        const port = h.port !== undefined ? String(h.port) : (h.label ?? '-');
+        out += `${p}\t${p.length < 16 ? '\t' : ''}${g}\t${g.length < 8 ? '\t' : ''}${port}\n`;
+      }
+    }
+    return out;
+  }
+
+  private lookupText(argText: string): string {
+    const words = argText.trim().split(/\s+/).filter((w) => w !== '');
+    let fib = 0;
+    if (words.length === 2) {
+      fib = this.fib.fibIndex(words[0]);
+      if (fib < 0) throw new HandlerError(`lookup: no FIB named '${words[0]}'`);
+    } else if (words.length !== 1) throw new HandlerError(`lookup: expected ADDR or FIBNAME ADDR, got '${argText}'`);
+    const a = parseAddress(words[words.length - 1]);
+    if (a === null) throw new HandlerError(`lookup: bad IPv4 address '${words[words.length - 1]}'`);
+    const nh = lookupImage(this.imageView, fib, a);
+    if (nh < 0) return '-1';
+    const h = this.fib.nextHops.get(nh);
+    if (h.port === undefined && h.label !== undefined) return `${h.label}${h.gateway !== undefined ? ` ${formatIPv4(h.gateway)}` : ''}`;
+    return `${h.port ?? -1}${h.gateway !== undefined ? ` ${formatIPv4(h.gateway)}` : ''}`;
+  }
+}

@@ -89,14 +89,14 @@ export class OffloadRunner {
   private async start(): Promise<void> {
     const { backend, variant, kernel, owner, env } = this.opts;
     let reason: string | null = null;
-    if (!kernelRegistry.backendsFor(kernel).some((f) => f.backend === backend && (variant === undefined || f.variant === variant))) {
+    // Getting the backend imports its module, which is what registers its kernel forms.
+    try {
+      this.backend = variant === undefined ? await env.backend(backend) : await getBackend(backend, variant);
+    } catch (e) {
+      reason = e instanceof Error ? e.message : String(e);
+    }
+    if (reason === null && !kernelRegistry.backendsFor(kernel).some((f) => f.backend === backend && (variant === undefined || f.variant === variant))) {
       reason = `no ${kernel} form is registered for ${this.label}`;
-    } else {
-      try {
-        this.backend = variant === undefined ? await env.backend(backend) : await getBackend(backend, variant);
-      } catch (e) {
-        reason = e instanceof Error ? e.message : String(e);
-      }
     }
     if (reason !== null) {
       if (env.strictBackends && backend !== 'cpu') throw new Error(`${owner}: backend ${this.label} is required (strict backends) but unavailable: ${reason}`);

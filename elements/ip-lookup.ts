@@ -25,6 +25,14 @@
  *   FIBS      named FIBs from files: `name=file` items separated by spaces or commas; FIB i
  *             is the i-th item. Cannot be combined with FIB.
  *   NOROUTE   `drop` (default) or `last`: where packets with no route go.
+ *   BACKEND   where the lookup kernel runs: `cpu` (default, inline), `webgpu`, `gpujs`, `fpga`
+ *             or `null`; `hetbox run --backend B` sets it for every IPLookup without one. The
+ *             image stays resident on the backend and route changes reach it as deltas. If the
+ *             backend is unavailable or fails, the element falls back to cpu visibly (a warning,
+ *             the `backend_fallback` handler, the run summary); under CI (strict backends) an
+ *             unavailable backend is an error.
+ *   IN_FLIGHT batches in flight on the backend at once (default 3): upload of one overlaps the
+ *             lookup of another.
  *
  * Handlers:
  *   table (read)          routes in Click's format (`ADDR/LEN  GW  OUT`), FIB 0 only unless
@@ -39,6 +47,7 @@
  *   fibs (read)           one line per FIB: index, name, route count
  *   memory (read)         image bytes, nodes, records, sharing ratio
  *   drops (read)          packets dropped for want of a route
+ *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -55,6 +64,10 @@ import { MultiFib, RouteConflictError, type RouteChange } from '../core/structur
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
 import { lookupImage } from '../core/structures/multi-fib/image-format.js';
 import { counterHandler } from './lib/handler-helpers.js';
+import { backendNameSchema } from '../core/backend-registry.js';
+import type { BackendName } from '../core/backend.js';
+import { OffloadRunner } from '../core/offload/offload-runner.js';
+import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 export type LookupFn = (image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number) => void;
@@ -64,6 +77,8 @@ export interface IPLookupConfig {
   FIB?: string;
   FIBS?: { name: string; file: string }[];
   NOROUTE: 'drop' | 'last';
+  BACKEND?: BackendName;
+  IN_FLIGHT: number;
 }
 
 const routeSchema = z.string().transform((s, ctx) => {
@@ -98,6 +113,8 @@ const configSchema = z
     FIB: z.string().min(1).optional(),
     FIBS: fibsSchema.optional(),
     NOROUTE: z.enum(['drop', 'last']).default('drop'),
+    BACKEND: backendNameSchema.optional(),
+    IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(3),
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
 
@@ -115,7 +132,7 @@ Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT
 atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
-    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE'], schema: configSchema });
+    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT'], schema: configSchema });
   }
 
   /** The lookup used by `process`; replace it to run the batch on another backend. */
@@ -125,6 +142,8 @@ atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
   private gateways = new Int32Array(0);
   private dropped = 0;
   private scratchPorts = new Int32Array(0);
+  /** The offloaded kernel when the element runs on a backend other than inline cpu. */
+  private runner: OffloadRunner | null = null;
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -167,7 +186,45 @@ atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
     return this.imageView;
   }
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Which backend runs the lookup: the element's BACKEND, else `hetbox run --backend`, else inline cpu. */
+  get backendName(): BackendName {
+    return this.config.BACKEND ?? this.env.defaultBackend ?? 'cpu';
+  }
+
+  override async initialize(): Promise<void> {
+    const backend = this.backendName;
+    if (backend === 'cpu' && this.config.BACKEND === undefined) return;
+    const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend, owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT });
+    const index = await runner.addStructure('multi-fib-v4', this.fib.image, this.fib.generation);
+    // Deltas reach the backend in commit order; the runner orders them against batches in flight.
+    this.fib.onDelta((d) => {
+      runner.applyDelta(index, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
+    });
+    this.runner = runner;
+    this.concurrency = this.config.IN_FLIGHT;
+  }
+
+  override async cleanup(): Promise<void> {
+    await this.runner?.close();
+    this.runner = null;
+  }
+
+  process(batch: PacketBatch): ElementOutput | Promise<ElementOutput> {
+    const n = batch.count;
+    const fromBytes = this.fillDestinations(batch);
+    const nh = batch.anno('nextHop');
+    const runner = this.runner;
+    if (runner === null) {
+      this.lookupFn(this.imageView, batch.hasAnno('vrf') ? batch.anno('vrf') : null, batch.anno('dst'), nh, n);
+      return this.route(batch, fromBytes);
+    }
+    return runner
+      .run({ count: n, inputs: { dst: batch.anno('dst'), vrf: batch.anno('vrf') }, outputs: { nextHop: nh } })
+      .then(() => this.route(batch, fromBytes));
+  }
+
+  /** Put destinations in the dst annotation when no earlier element did; true when read from the bytes. */
+  private fillDestinations(batch: PacketBatch): boolean {
     const n = batch.count;
     const fromBytes = !batch.hasAnno('dst');
     const dst = batch.anno('dst');
@@ -175,9 +232,15 @@ atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
       const data = batch.data;
       for (let i = 0; i < n; i++) dst[i] = batch.length[i] >= 20 ? readBE32(data, batch.offset[i] + 16) : 0;
     }
+    return fromBytes;
+  }
+
+  /** After the lookup: unknown FIBs and short packets have no route; gateways; output ports. */
+  private route(batch: PacketBatch, fromBytes: boolean): ElementOutput {
+    const n = batch.count;
+    const dst = batch.anno('dst');
     const vrf = batch.hasAnno('vrf') ? batch.anno('vrf') : null;
     const nh = batch.anno('nextHop');
-    this.lookupFn(this.imageView, vrf, dst, nh, n);
     if (vrf !== null) for (let i = 0; i < n; i++) if (!this.fib.isLive(vrf[i])) nh[i] = -1;
     // A packet too short to hold a destination has none to route.
     if (fromBytes) for (let i = 0; i < n; i++) if (batch.length[i] < 20) nh[i] = -1;
@@ -221,11 +284,12 @@ atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
         doc: 'image bytes, nodes, records, sharing ratio',
       },
       drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
+      ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
     };
   }
 
   override summary(): Record<string, number | string> {
-    return { drops: this.dropped, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0) };
+    return { drops: this.dropped, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
   }
 
   private refreshGateways(): void {

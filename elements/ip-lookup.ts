@@ -25,6 +25,9 @@
  *   FIBS      named FIBs from files: `name=file` items separated by spaces or commas; FIB i
  *             is the i-th item. Cannot be combined with FIB.
  *   NOROUTE   `drop` (default) or `last`: where packets with no route go.
+ *   FORMAT    format of the FIB/FIBS files: `auto` (default: detected), `text`, `click`
+ *             (`ADDR/LEN [GW] OUT` per line), `l3fwd` or `bgpdump`. A text line's third field is a
+ *             label, so a file of Click routes with gateways needs FORMAT click.
  *   BACKEND   where the lookup kernel runs: `cpu` (default, inline), `webgpu`, `gpujs`, `fpga`
  *             or `null`; `hetbox run --backend B` sets it for every IPLookup without one. The
  *             image stays resident on the backend and route changes reach it as deltas. If the
@@ -58,7 +61,7 @@ import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
 import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from '../core/routes/click-route.js';
-import { loadRouteFile, type LoadedRoutes } from '../core/routes/load-routes.js';
+import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
@@ -79,6 +82,7 @@ export interface IPLookupConfig {
   NOROUTE: 'drop' | 'last';
   BACKEND?: BackendName;
   IN_FLIGHT: number;
+  FORMAT: RouteFormat | 'auto';
 }
 
 const routeSchema = z.string().transform((s, ctx) => {
@@ -115,6 +119,7 @@ const configSchema = z
     NOROUTE: z.enum(['drop', 'last']).default('drop'),
     BACKEND: backendNameSchema.optional(),
     IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(3),
+    FORMAT: z.union([RouteFormat, z.literal('auto')]).default('auto'),
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
 
@@ -128,11 +133,12 @@ Longest-prefix match of the dst annotation (or the IPv4 destination at offset+16
 (annotation; absent = FIB 0). Sets nextHop (-1 = no route) and, for routes with a gateway, dst.
 One output: annotate only. Several: route's OUT port; no route = dropped (NOROUTE last: last output).
 ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
+FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
 Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
 atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
-    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT'], schema: configSchema });
+    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });
   }
 
   /** The lookup used by `process`; replace it to run the batch on another backend. */
@@ -152,11 +158,11 @@ atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
     const files: LoadedRoutes[] = [];
     let names: string[] | undefined;
     if (c.FIBS !== undefined) {
-      for (const f of c.FIBS) files.push(loadRouteFile(resolve(f.file)));
+      for (const f of c.FIBS) files.push(loadRouteFile(resolve(f.file), { format: c.FORMAT }));
       for (const l of files) if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
       names = c.FIBS.map((f) => f.name);
     } else if (c.FIB !== undefined) {
-      const l = loadRouteFile(resolve(c.FIB));
+      const l = loadRouteFile(resolve(c.FIB), { format: c.FORMAT });
       if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
       files.push(l);
       names = ['default'];

@@ -74,7 +74,7 @@ export function formatSummary(s: RunSummary): string {
   for (const e of s.elements) {
     const entries = Object.entries(e.counters);
     if (entries.length === 0) continue;
-    lines.push(`  ${`${e.name} :: ${e.className}`.padEnd(36)} ${entries.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    lines.push(`  ${`${e.name} :: ${e.className}`.padEnd(36)} ${entries.map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : v}`).join(' ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -104,3 +104,11 @@ describe('hetbox CLI', () => {
     expect(list.find((b) => b.name === 'cpu')!.availability.available).toBe(true);
   });
 });
+
+describe('the demo configuration', () => {
+  it('examples/router.click is valid', () => {
+    const r = hetbox(['check', path.join(PROJECT_ROOT, 'examples', 'router.click')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/OK \(\d+ elements/);
+  });
+});

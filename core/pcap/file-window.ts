@@ -7,12 +7,32 @@
  * A window handed out is never written again by the window itself: `fill` and `rewind` move to
  * a fresh buffer. That is what lets PcapReader give out batches that point straight into the
  * window (zero copy) while elements edit packets in place.
+ *
+ * With read-ahead on, the next chunk is read asynchronously (libuv's I/O thread, so the copy
+ * out of the page cache overlaps parsing) into a buffer with room in front for the current
+ * window's unread tail; `fill` switches to it when it is complete, else reads synchronously.
  */
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { PcapFormatError } from './pcap-errors.js';
 
-export const CHUNK_BYTES = 32 << 20;
+/** Window size: 4 MiB measured fastest here (32 MiB windows left the scan waiting on memory). */
+export const CHUNK_BYTES = 4 << 20;
+
+/** Room in front of a read-ahead buffer for the previous window's unread tail (a record cut by the window's end). */
+const TAIL_ROOM = 1 << 16;
+
+/** The next chunk of the file, being read on libuv's I/O thread while the current one is parsed. */
+interface ReadAhead {
+  buf: Uint8Array;
+  filePos: number;
+  bytes: number;
+  done: boolean;
+  failed: boolean;
+  /** Superseded before it finished: its buffer is recycled when the read completes. */
+  stale: boolean;
+  finished: Promise<void>;
+}
 
 export class FileWindow {
   /** Bytes `[0, len)` are valid; `buf[0]` is byte `start` of the file. */
@@ -29,6 +49,10 @@ export class FileWindow {
   private original: Uint8Array | null = null;
   /** Buffers handed back by the reader once no batch refers to them (reused: no fresh pages to fault in). */
   private readonly spare: Uint8Array[] = [];
+  private fileSize = 0;
+  private chunkBytes = CHUNK_BYTES;
+  private readAhead = false;
+  private ahead: ReadAhead | null = null;
 
   private constructor(name: string, buf: Uint8Array, fd: number | null) {
     this.name = name;
@@ -48,7 +72,7 @@ export class FileWindow {
   }
 
   /** Open `path` (shown as `name` in errors); gzip files are inflated into memory. */
-  static open(path: string, name: string = path, chunkBytes: number = CHUNK_BYTES): FileWindow {
+  static open(path: string, name: string = path, chunkBytes: number = CHUNK_BYTES, readAhead = false): FileWindow {
     let fd: number;
     try {
       fd = fs.openSync(path, 'r');
@@ -76,7 +100,11 @@ export class FileWindow {
         return FileWindow.fromBytes(new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), name);
       }
       const w = new FileWindow(name, new Uint8Array(Math.max(64, Math.min(size, chunkBytes))), fd);
+      w.fileSize = size;
+      w.chunkBytes = Math.max(64, chunkBytes);
+      w.readAhead = readAhead;
       w.readMore();
+      w.startReadAhead();
       return w;
     } catch (e) {
       if (e instanceof PcapFormatError) throw e;
@@ -96,15 +124,71 @@ export class FileWindow {
   fill(pos: number, need: number): number {
     if (this.eof || this.fd === null) return pos;
     const keep = this.len - pos;
+    const a = this.ahead;
+    if (a !== null) {
+      this.ahead = null;
+      if (a.done && !a.failed && a.filePos === this.readPos && keep <= TAIL_ROOM && keep + a.bytes >= need) {
+        a.buf.set(this.buf.subarray(pos, this.len), TAIL_ROOM - keep);
+        this.setBuffer(a.buf.subarray(TAIL_ROOM - keep, TAIL_ROOM + a.bytes));
+        this.start += pos;
+        this.len = keep + a.bytes;
+        this.readPos += a.bytes;
+        this.eof = this.readPos >= this.fileSize;
+        this.startReadAhead();
+        return 0;
+      }
+      this.dropAhead(a);
+    }
     // Never the buffer in use: batches handed out may still point into it.
-    const next = this.takeBuffer(Math.max(need, this.buf.length));
+    const next = this.takeBuffer(Math.max(need, this.chunkBytes));
     next.set(this.buf.subarray(pos, this.len));
     this.buf = next;
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     this.start += pos;
     this.len = keep;
     this.readMore();
+    this.startReadAhead();
     return 0;
+  }
+
+  /**
+   * A promise that settles when the read-ahead chunk is in, or null when there is none pending:
+   * a reader about to need the next chunk awaits it (the only point where the event loop must
+   * run for the asynchronous read to complete).
+   */
+  readAheadPending(): Promise<void> | null {
+    const a = this.ahead;
+    return a !== null && !a.done ? a.finished : null;
+  }
+
+  private startReadAhead(): void {
+    const fd = this.fd;
+    if (!this.readAhead || fd === null || this.ahead !== null || this.eof || this.readPos >= this.fileSize) return;
+    const want = Math.min(this.chunkBytes, this.fileSize - this.readPos);
+    let settle: () => void = () => undefined;
+    const a: ReadAhead = {
+      buf: this.takeBuffer(TAIL_ROOM + this.chunkBytes),
+      filePos: this.readPos,
+      bytes: 0,
+      done: false,
+      failed: false,
+      stale: false,
+      finished: new Promise<void>((resolve) => (settle = resolve)),
+    };
+    fs.read(fd, a.buf, TAIL_ROOM, want, a.filePos, (err, n) => {
+      a.done = true;
+      a.failed = err !== null;
+      a.bytes = n;
+      if (a.stale) this.recycle(a.buf);
+      settle();
+    });
+    this.ahead = a;
+  }
+
+  /** Forget a read-ahead that cannot be used; its buffer comes back once the read is over. */
+  private dropAhead(a: ReadAhead): void {
+    if (a.done) this.recycle(a.buf);
+    else a.stale = true;
   }
 
   /** Back to the file's first byte. */
@@ -114,18 +198,24 @@ export class FileWindow {
       return;
     }
     if (this.fd === null) return;
+    if (this.ahead !== null) this.dropAhead(this.ahead);
+    this.ahead = null;
     // Earlier passes' packets may have been edited in place: read the bytes again, afresh.
-    this.setBuffer(this.takeBuffer(this.buf.length));
+    this.setBuffer(this.takeBuffer(Math.min(this.chunkBytes, Math.max(64, this.fileSize))));
     this.start = 0;
     this.len = 0;
     this.readPos = 0;
     this.eof = false;
     this.readMore();
+    this.startReadAhead();
   }
 
   /** Give back a buffer this window handed out earlier, once nothing refers to its bytes. */
   recycle(buf: Uint8Array): void {
-    if (buf !== this.buf && this.spare.length < 2 && this.fd !== null) this.spare.push(buf);
+    // Windows may be views into a read-ahead buffer: what is reused is the whole allocation.
+    if (buf.buffer === this.buf.buffer || this.fd === null || this.spare.length >= 4) return;
+    const whole = new Uint8Array(buf.buffer);
+    if (!this.spare.some((b) => b.buffer === whole.buffer)) this.spare.push(whole);
   }
 
   private takeBuffer(size: number): Uint8Array {

@@ -31,6 +31,8 @@ export interface PcapReaderOptions {
   maxBadRecords?: number;
   /** Window size for files read in chunks (default 32 MiB; tests use small ones). */
   chunkBytes?: number;
+  /** Read the next chunk of a large file asynchronously while this one is parsed (see FileWindow). */
+  readAhead?: boolean;
   /** Called once for every bad record as it is found. */
   onBadRecord?: (bad: BadRecord) => void;
 }
@@ -86,7 +88,7 @@ export class PcapReader {
 
   /** Open a capture file; throws PcapFormatError naming the file for a missing or bad header. */
   static open(path: string, opts: PcapReaderOptions = {}): PcapReader {
-    const win = FileWindow.open(path, opts.name ?? path, opts.chunkBytes);
+    const win = FileWindow.open(path, opts.name ?? path, opts.chunkBytes, opts.readAhead ?? false);
     try {
       return new PcapReader(win, opts);
     } catch (e) {
@@ -121,6 +123,11 @@ export class PcapReader {
         this.win.recycle(buf);
       }
     }
+  }
+
+  /** Settles when the file's next chunk, being read ahead, is in; null when none is pending. */
+  readAheadPending(): Promise<void> | null {
+    return this.win.readAheadPending();
   }
 
   /** Back to the first packet (for replaying the file); ids keep counting. */

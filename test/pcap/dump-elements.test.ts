@@ -54,8 +54,8 @@ describe('FromDump', () => {
   });
 
   it('parses FILE positionally or by keyword, with Click keywords and located errors', () => {
-    expect(FromDump.parseConfig(configArgs('x.pcap'))).toEqual({ FILE: 'x.pcap', STOP: false, TIMING: false, REPEAT: 1 });
-    expect(FromDump.parseConfig(configArgs('FILE "a b.pcap"', 'STOP true', 'TIMING false', 'LIMIT 10', 'REPEAT 3'))).toEqual({ FILE: 'a b.pcap', STOP: true, TIMING: false, LIMIT: 10, REPEAT: 3 });
+    expect(FromDump.parseConfig(configArgs('x.pcap'))).toEqual({ FILE: 'x.pcap', STOP: false, TIMING: false, REPEAT: 1, PREFETCH: true });
+    expect(FromDump.parseConfig(configArgs('FILE "a b.pcap"', 'STOP true', 'TIMING false', 'LIMIT 10', 'REPEAT 3'))).toEqual({ FILE: 'a b.pcap', STOP: true, TIMING: false, LIMIT: 10, REPEAT: 3, PREFETCH: true });
     expect(() => FromDump.parseConfig(configArgs('x.pcap', 'REPEAT 0'))).toThrow(ConfigError);
     expect(() => FromDump.parseConfig(configArgs('x.pcap', 'REPEAT 0'))).toThrow(/^test\.click:1:20: bad REPEAT/);
     expect(() => FromDump.parseConfig(configArgs('x.pcap', 'STOP maybe'))).toThrow(/bad STOP: expected true or false, got 'maybe'/);

@@ -5,14 +5,11 @@
  * software/hardware, and the batch size where WebGPU overtakes CPU (or that it never does).
  * Ratios are against the cpu form at the same batch size, measured in the same run.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import type { Backend, KernelIo, StructureHandle } from '../core/backend.js';
 import { FLOW_HASH } from '../core/kernels/flow-hash.js';
 import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
-import { MultiFib, type RouteColumns } from '../core/structures/multi-fib/multi-fib.js';
+import { fullTableFib, randomLookupIo } from './full-table.js';
 import { CpuBackend } from '../backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.js';
 import { GpuJsBackend, GPUJS_MODES } from '../backends/gpujs/gpujs-backend.js';
@@ -21,47 +18,8 @@ import { fmt, measureRate, type BenchReport, type BenchSection } from './report.
 const SIZES = [1 << 10, 1 << 14, 1 << 18, 1 << 20];
 const IN_FLIGHT = 3;
 
-function projectRoot(): string {
-  let dir = import.meta.dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${import.meta.dirname}`);
-    dir = up;
-  }
-  return dir;
-}
 
-/** The 2023 full table's IPv4 prefixes; the file has no next hops, so prefix i gets hop i mod 4096. */
-function fullTable(): RouteColumns {
-  const file = path.join(projectRoot(), '../shared/data/routes/bart-prefixes-2023.txt.gz');
-  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1').split('\n');
-  const prefix = new Int32Array(lines.length);
-  const len = new Uint8Array(lines.length);
-  const nh = new Int32Array(lines.length);
-  let n = 0;
-  for (const line of lines) {
-    const slash = line.indexOf('/');
-    if (slash < 0 || line.includes(':')) continue;
-    const o = line.slice(0, slash).split('.');
-    prefix[n] = (Number(o[0]) << 24) | (Number(o[1]) << 16) | (Number(o[2]) << 8) | Number(o[3]);
-    len[n] = Number(line.slice(slash + 1));
-    nh[n] = n % 4096;
-    n++;
-  }
-  return { count: n, prefix, len, nh };
-}
 
-function lookupIo(n: number, seed: number): KernelIo {
-  let a = seed >>> 0;
-  const dst = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    dst[i] = t ^ (t >>> 14);
-  }
-  return { count: n, inputs: { dst, vrf: new Int32Array(n) }, outputs: { nextHop: new Int32Array(n) } };
-}
 
 const sizeName = (n: number): string => (n >= 1 << 20 ? `${n >> 20}M` : `${n >> 10}k`);
 
@@ -84,10 +42,9 @@ async function pipelinedRate(run: (io: KernelIo) => Promise<unknown>, ios: Kerne
 
 export async function run(report: BenchReport): Promise<void> {
   const t0 = performance.now();
-  const table = fullTable();
-  const mf = new MultiFib(['default'], [table]);
+  const mf = fullTableFib();
   const image = mf.image.slice();
-  const section = report.section(`backends: ip-lookup, full table (${table.count} IPv4 prefixes, image ${(image.byteLength / 2 ** 20).toFixed(1)} MiB), random addresses`);
+  const section = report.section(`backends: ip-lookup, full 2023 table (${mf.fibNames()[0].routes} IPv4 prefixes, image ${(image.byteLength / 2 ** 20).toFixed(1)} MiB), random addresses`);
   report.note(section, `table built in ${((performance.now() - t0) / 1000).toFixed(1)} s; image ${image.length} words; next hops synthetic (the file has none)`);
   // Software WebGPU (lavapipe) runs on the same cores as everything else: say how busy they were.
   report.note(section, `load average at start ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
@@ -97,7 +54,7 @@ export async function run(report: BenchReport): Promise<void> {
   const cpuRate = new Map<number, number>();
   const ios = new Map<number, KernelIo[]>();
   for (const n of SIZES) {
-    ios.set(n, Array.from({ length: IN_FLIGHT }, (_v, k) => lookupIo(n, n + k)));
+    ios.set(n, Array.from({ length: IN_FLIGHT }, (_v, k) => randomLookupIo(n, n + k)));
     const io = ios.get(n)![0];
     const r = await measureRate(() => cpu.runKernel(IP_LOOKUP, io, [cpuH]), n, 300);
     cpuRate.set(n, r.rate);
@@ -157,7 +114,7 @@ export async function run(report: BenchReport): Promise<void> {
 async function flowHash(report: BenchReport, cpu: Backend, gpu: WebGpuBackend | null): Promise<void> {
   const section: BenchSection = report.section('backends: flow-hash (RSS Toeplitz), random 4-tuples');
   for (const n of [1 << 14, 1 << 20]) {
-    const io: KernelIo = { count: n, inputs: { src: lookupIo(n, 1).inputs.dst, dst: lookupIo(n, 2).inputs.dst, ports: lookupIo(n, 3).inputs.dst, proto: new Int32Array(n).fill(6) }, outputs: { flow: new Int32Array(n) } };
+    const io: KernelIo = { count: n, inputs: { src: randomLookupIo(n, 1).inputs.dst, dst: randomLookupIo(n, 2).inputs.dst, ports: randomLookupIo(n, 3).inputs.dst, proto: new Int32Array(n).fill(6) }, outputs: { flow: new Int32Array(n) } };
     const c = await measureRate(() => cpu.runKernel(FLOW_HASH, io, []), n, 300);
     report.add(section, { name: `cpu batch=${sizeName(n)}`, value: c.rate, unit: 'hash/s', extra: { msPerBatch: c.ms / c.calls } });
     if (gpu === null) continue;

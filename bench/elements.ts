@@ -9,9 +9,9 @@
  * `with_restore` shows the undivided figure. Baseline: the Strip -> CheckIPHeader -> DecIPTTL
  * pipeline, so each other row's ratio says how its cost compares with the router's front end.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { BenchReport } from './report.js';
+import { sharedData } from './paths.js';
 import { measureRate } from './report.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import type { ConfigArgs } from '../core/config/args.js';
@@ -35,16 +35,6 @@ class ClassifyOnly {
   }
 }
 
-/** ../shared/data beside the project root (found by its package.json, so dist/bench works too). */
-function sharedData(): string {
-  let dir = import.meta.dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${import.meta.dirname}`);
-    dir = up;
-  }
-  return path.resolve(dir, '../shared/data');
-}
 const BATCH = 1024;
 
 const env: RuntimeEnv = {
@@ -113,7 +103,7 @@ function restore(saved: readonly Saved[]): void {
 
 export async function run(report: BenchReport): Promise<void> {
   const section = report.section('elements: CPU element library on example.pcap (batch 1024)');
-  const saved = loadBatches(path.join(sharedData(), 'pcaps/pcapplusplus/example.pcap'));
+  const saved = loadBatches(sharedData('pcaps/pcapplusplus/example.pcap'));
   const packets = saved.reduce((s, b) => s + b.count, 0);
 
   // The machine may be shared: every figure is the best of ROUNDS short runs, and the rounds

@@ -9,49 +9,16 @@
  * and the block RAM the full-table image would need. HETBOX_BENCH_SYNTH=0 skips synthesis (the
  * first, uncached run takes ~100 s on a busy 2-core machine).
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import zlib from 'node:zlib';
 import type { KernelIo, KernelRunStats } from '../core/backend.js';
 import { lookupImage } from '../core/structures/multi-fib/image-format.js';
-import { MultiFib, type RouteColumns } from '../core/structures/multi-fib/multi-fib.js';
+import { fullTableFib, randomLookupIo } from './full-table.js';
 import { FpgaBackend } from '../backends/fpga/fpga-backend.js';
 import { hardwareView } from '../backends/fpga/hardware-view.js';
 import { synthesize } from '../hwsim/synth.js';
 import { pipelineShape } from '../hwsim/build.js';
 import { measureRate, type BenchReport } from './report.js';
-import { projectRoot } from './paths.js';
 
-function fullTable(): RouteColumns {
-  const file = path.join(projectRoot(), '../shared/data/routes/bart-prefixes-2023.txt.gz');
-  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('latin1').split('\n');
-  const prefix = new Int32Array(lines.length);
-  const len = new Uint8Array(lines.length);
-  const nh = new Int32Array(lines.length);
-  let n = 0;
-  for (const line of lines) {
-    const slash = line.indexOf('/');
-    if (slash < 0 || line.includes(':')) continue;
-    const o = line.slice(0, slash).split('.');
-    prefix[n] = (Number(o[0]) << 24) | (Number(o[1]) << 16) | (Number(o[2]) << 8) | Number(o[3]);
-    len[n] = Number(line.slice(slash + 1));
-    nh[n] = n % 4096;
-    n++;
-  }
-  return { count: n, prefix, len, nh };
-}
 
-function lookupIo(n: number, seed: number): KernelIo {
-  let a = seed >>> 0;
-  const dst = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    dst[i] = t ^ (t >>> 14);
-  }
-  return { count: n, inputs: { dst, vrf: new Int32Array(n) }, outputs: { nextHop: new Int32Array(n) } };
-}
 
 /** Keeps `depth` batches in flight for `minMs`; returns lookups/s of wall time and the stats seen. */
 async function inFlightRate(run: (io: KernelIo) => Promise<KernelRunStats>, ios: KernelIo[], depth: number, minMs: number): Promise<{ rate: number; stats: KernelRunStats[] }> {
@@ -80,7 +47,7 @@ export async function run(report: BenchReport): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const mf = new MultiFib(['full'], [fullTable()]);
+  const mf = fullTableFib();
   const image = mf.image.slice();
   const buildMs = performance.now() - t0;
   const t1 = performance.now();
@@ -89,7 +56,7 @@ export async function run(report: BenchReport): Promise<void> {
   report.note(sim, `image ${image.length} words (${(image.length / 262144).toFixed(1)} MiB) built in ${buildMs.toFixed(0)} ms, loaded through the write port in ${loadMs.toFixed(0)} ms`);
 
   try {
-    const ios = [0, 1, 2, 3].map((k) => lookupIo(4096, 11 + k));
+    const ios = [0, 1, 2, 3].map((k) => randomLookupIo(4096, 11 + k));
     const ref = ios[0];
     const want = new Int32Array(ref.count);
     const cpu = await measureRate(() => {
@@ -107,7 +74,7 @@ export async function run(report: BenchReport): Promise<void> {
     report.add(sim, { name: 'fpga batch 4096, 1 in flight (wall)', value: one.rate, unit: 'lookups/s', baseline: 'cpu lookupImage (TypeScript reference)' });
     const four = await inFlightRate(go, ios, 4, 1500);
     report.add(sim, { name: 'fpga batch 4096, 4 in flight (wall)', value: four.rate, unit: 'lookups/s', baseline: 'cpu lookupImage (TypeScript reference)' });
-    const big = [0, 1].map((k) => lookupIo(65536, 40 + k));
+    const big = [0, 1].map((k) => randomLookupIo(65536, 40 + k));
     const bigRate = await inFlightRate(go, big, 4, 2000);
     report.add(sim, { name: 'fpga batch 65536, 4 in flight (wall)', value: bigRate.rate, unit: 'lookups/s', baseline: 'cpu lookupImage (TypeScript reference)' });
 

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchReport } from './report.js';
+import { sharedData } from './paths.js';
 import type { RuntimeEnv } from '../core/runtime-env.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
@@ -25,16 +26,6 @@ const TOTAL = 1_500_000;
 const BATCH = 256;
 const RUNS = 3;
 
-/** ../shared/data beside the project root (found by its package.json, so dist/bench works too). */
-function sharedData(): string {
-  let dir = import.meta.dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${import.meta.dirname}`);
-    dir = up;
-  }
-  return path.resolve(dir, '../shared/data');
-}
 
 /** Best (highest) rate of `runs` calls of `fn`, which returns the packets it handled. */
 function best(fn: () => number, runs = RUNS): { rate: number; ms: number } {
@@ -129,7 +120,7 @@ function fromDumpRun(file: string, repeat: number): number {
 }
 
 export async function run(report: BenchReport): Promise<void> {
-  const file = path.join(sharedData(), 'pcaps/pcapplusplus/example.pcap');
+  const file = sharedData('pcaps/pcapplusplus/example.pcap');
   const perPass = (() => {
     const r = PcapReader.open(file);
     let n = 0;

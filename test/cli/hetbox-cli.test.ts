@@ -112,3 +112,26 @@ describe('the demo configuration', () => {
     expect(r.stdout).toMatch(/OK \(\d+ elements/);
   });
 });
+
+describe('hetbox run --backend', () => {
+  it('runs IPLookup on the chosen backend with the same routing as cpu', () => {
+    const cfg = tmpFile(
+      'b.click',
+      `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${path.join(PROJECT_ROOT, 'examples', 'routes.txt')}", FORMAT click) -> lan :: Counter -> Discard; rt[1] -> up :: Counter -> Discard;\n`,
+    );
+    type Summary = { elements: { name: string; counters: Record<string, number | string> }[] };
+    const counters = (s: Summary, name: string): Record<string, number | string> => s.elements.find((e) => e.name === name)!.counters;
+    const cpu = hetbox(['run', cfg, '--json']);
+    expect(cpu.status).toBe(0);
+    const cpuSummary = JSON.parse(cpu.stdout) as Summary;
+    for (const backend of ['webgpu', 'fpga']) {
+      const r = hetbox(['run', cfg, '--json', '--backend', backend]);
+      expect(r.status).toBe(0);
+      const s = JSON.parse(r.stdout) as Summary;
+      expect(counters(s, 'rt').backend).toBe(backend);
+      expect(counters(s, 'lan').count).toBe(counters(cpuSummary, 'lan').count);
+      expect(counters(s, 'up').count).toBe(counters(cpuSummary, 'up').count);
+      expect(Number(counters(s, 'up').count)).toBeGreaterThan(0);
+    }
+  });
+});

@@ -10,6 +10,7 @@ import { Counter } from './counter.js';
 import { DecIPTTL } from './dec-ip-ttl.js';
 import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
+import { FlowHash } from './flow-hash.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { IPLookup } from './ip-lookup.js';
@@ -33,6 +34,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(DecIPTTL),
   entry(Discard),
   entry(EtherEncap),
+  entry(FlowHash),
   entry(FromDump),
   entry(Idle),
   entry(IPLookup),

@@ -135,7 +135,8 @@ One output: annotate only. Several: route's OUT port; no route = dropped (NOROUT
 ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
 FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
 Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
-atomic; '@FIB ' prefix for another FIB), fibs, memory, drops.`;
+atomic; '@FIB ' prefix for another FIB), fibs, memory, drops, backend (where the lookup runs; with a
+BACKEND also backend_requested, backend_device, backend_fallback).`;
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
     return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });

@@ -14,6 +14,9 @@ import { Queue } from '../../elements/queue.js';
 import { Strip } from '../../elements/strip.js';
 import { Tee } from '../../elements/tee.js';
 import { Unstrip } from '../../elements/unstrip.js';
+import { FlowHash } from '../../elements/flow-hash.js';
+import { Idle } from '../../elements/idle.js';
+import { IPLookup } from '../../elements/ip-lookup.js';
 import { make } from './helpers.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -31,6 +34,9 @@ const classes: [AnyClass, string, string[]][] = [
   [Strip, 'strip', ['14']],
   [Tee, 'tee', []],
   [Unstrip, 'unstrip', ['14']],
+  [FlowHash, 'flow-hash', []],
+  [Idle, 'idle', []],
+  [IPLookup, 'ip-lookup', ['10.0.0.0/8 0']],
 ];
 
 describe('element manual pages', () => {

@@ -1,0 +1,153 @@
+/**
+ * FlowHash([OFFSET n, BACKEND b, IN_FLIGHT n])
+ *
+ * Ports: 1 input, 1 or more outputs.
+ *
+ * Receive-side scaling in software: the RSS Toeplitz hash (Microsoft's default key, what NICs
+ * and DPDK compute) of each IPv4 packet's addresses, plus its ports for TCP and UDP, into the
+ * `flow` annotation — the `flow-hash` kernel, so it can run on any backend that has a form
+ * (cpu inline by default; BACKEND webgpu or null through the offload runner, with visible CPU
+ * fallback). Fragments hash their addresses only (their ports are not in every fragment), as
+ * the RSS specification does. With N outputs a packet leaves on the output the default RSS
+ * indirection table gives: entry (hash & 127), which is that index mod N — one flow, one output.
+ * Packets that are not IPv4 or too short to hold the fields get flow 0 and are counted.
+ *
+ * Keywords:
+ *   OFFSET     where the IPv4 header starts in the packet (default 0: after Strip(14)); 14 for
+ *              Ethernet frames.
+ *   BACKEND    cpu (default), webgpu, gpujs, fpga or null; IN_FLIGHT batches in flight (default 3).
+ *
+ * Handlers:
+ *   count (read)        packets hashed
+ *   unhashable (read)   packets that were not IPv4 or were too short (flow 0)
+ *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
+ */
+import { z } from 'zod';
+import { Element, type ElementOutput } from '../core/element.js';
+import type { PacketBatch } from '../core/packet-batch.js';
+import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import type { HandlerTable } from '../core/handlers.js';
+import type { BackendName } from '../core/backend.js';
+import { backendNameSchema } from '../core/backend-registry.js';
+import { OffloadRunner } from '../core/offload/offload-runner.js';
+import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash.js';
+import { readBE32 } from '../core/net/ipv4.js';
+import { counterHandler } from './lib/handler-helpers.js';
+
+export interface FlowHashConfig {
+  OFFSET: number;
+  BACKEND?: BackendName;
+  IN_FLIGHT: number;
+}
+
+/** Entries in the RSS indirection table (the common NIC size); entry i holds queue i mod N. */
+const RETA_SIZE = 128;
+
+export class FlowHash extends Element<FlowHashConfig> {
+  static readonly className = 'FlowHash';
+  static readonly ports = { inputs: '1', outputs: '1-' };
+  static readonly manual = `FlowHash([OFFSET n, BACKEND b, IN_FLIGHT n])
+Ports: 1 input, 1 or more outputs.
+RSS Toeplitz hash (default key) of IPv4 addresses, plus ports for TCP/UDP (not for fragments),
+into the flow annotation: the flow-hash kernel, on BACKEND cpu (default), webgpu, null, ...
+With N outputs a packet leaves on output (hash & 127) mod N, the default RSS indirection table.
+Not IPv4 or too short: flow 0, counted in unhashable. OFFSET: IPv4 header offset (default 0).
+Handlers: count, unhashable, backend, backend_requested, backend_device, backend_fallback.`;
+
+  static parseConfig(args: ConfigArgs): FlowHashConfig {
+    return parseArgs(args, {
+      keywords: ['OFFSET', 'BACKEND', 'IN_FLIGHT'],
+      schema: z.object({
+        OFFSET: arg.int(0, 65535).default(0),
+        BACKEND: backendNameSchema.optional(),
+        IN_FLIGHT: arg.int(1, 64).default(3),
+      }),
+    });
+  }
+
+  private hashed = 0;
+  private unhashable = 0;
+  private runner: OffloadRunner | null = null;
+
+  override async initialize(): Promise<void> {
+    const backend = this.config.BACKEND ?? this.env.defaultBackend ?? 'cpu';
+    if (backend === 'cpu' && this.config.BACKEND === undefined) return;
+    this.runner = await OffloadRunner.open({ kernel: FLOW_HASH, backend, owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT });
+    this.concurrency = this.config.IN_FLIGHT;
+  }
+
+  override async cleanup(): Promise<void> {
+    await this.runner?.close();
+    this.runner = null;
+  }
+
+  process(batch: PacketBatch): ElementOutput | Promise<ElementOutput> {
+    const n = batch.count;
+    const src = new Int32Array(n);
+    const dst = new Int32Array(n);
+    const ports = new Int32Array(n);
+    const proto = new Int32Array(n);
+    const bad = this.extract(batch, src, dst, ports, proto);
+    const flow = batch.anno('flow');
+    const io = { count: n, inputs: { src, dst, ports, proto }, outputs: { flow } };
+    const finish = (): ElementOutput => {
+      // Packets without an IPv4 header carry flow 0, whatever the kernel made of their zeros.
+      for (const i of bad) flow[i] = 0;
+      this.hashed += n;
+      this.unhashable += bad.length;
+      return this.switchByFlow(batch);
+    };
+    if (this.runner === null) {
+      flowHashReference(io);
+      return finish();
+    }
+    return this.runner.run(io).then(finish);
+  }
+
+  /** The hash's fields per packet; returns the packets that have none. */
+  private extract(batch: PacketBatch, src: Int32Array, dst: Int32Array, ports: Int32Array, proto: Int32Array): number[] {
+    const data = batch.data;
+    const off = this.config.OFFSET;
+    const bad: number[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const p = batch.offset[i] + off;
+      const len = batch.length[i] - off;
+      if (len < 20 || data[p] >> 4 !== 4) {
+        bad.push(i);
+        continue;
+      }
+      const ihl = (data[p] & 15) * 4;
+      src[i] = readBE32(data, p + 12);
+      dst[i] = readBE32(data, p + 16);
+      const pr = data[p + 9];
+      const fragment = ((data[p + 6] & 0x3f) | data[p + 7]) !== 0;
+      if ((pr === 6 || pr === 17) && !fragment && len >= ihl + 4) {
+        proto[i] = pr;
+        ports[i] = readBE32(data, p + ihl);
+      }
+      // Other protocols and fragments: proto 0 tells the kernel to hash the addresses only.
+    }
+    return bad;
+  }
+
+  private switchByFlow(batch: PacketBatch): ElementOutput {
+    const outs = this.noutputs;
+    if (outs <= 1) return [batch];
+    const flow = batch.anno('flow');
+    const ports = new Int32Array(batch.count);
+    for (let i = 0; i < batch.count; i++) ports[i] = (flow[i] & (RETA_SIZE - 1)) % outs;
+    return batch.split(ports, outs);
+  }
+
+  override handlers(): HandlerTable {
+    return {
+      count: counterHandler(() => this.hashed, 'packets hashed'),
+      unhashable: counterHandler(() => this.unhashable, 'packets that were not IPv4 or too short (flow 0)'),
+      ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the hash runs' } }),
+    };
+  }
+
+  override summary(): Record<string, number | string> {
+    return { count: this.hashed, unhashable: this.unhashable, ...(this.runner?.summary() ?? {}) };
+  }
+}

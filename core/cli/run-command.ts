@@ -4,6 +4,7 @@ import { Router, type RunSummary } from '../router.js';
 import { ControlServer, parseControlAddress } from '../control/control-server.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendProvider, parseBackendName } from './backend-access.js';
+import { disposeBackends } from '../backend-registry.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { fmt } from '../format.js';
@@ -66,6 +67,7 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   } finally {
     await control?.close();
+    await disposeBackends();
   }
 }
 

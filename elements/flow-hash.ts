@@ -29,7 +29,7 @@ import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import type { BackendName } from '../core/backend.js';
 import { backendNameSchema } from '../core/backend-registry.js';
-import { OffloadRunner } from '../core/offload/offload-runner.js';
+import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
 import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
@@ -70,10 +70,8 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
   private runner: OffloadRunner | null = null;
 
   override async initialize(): Promise<void> {
-    const backend = this.config.BACKEND ?? this.env.defaultBackend ?? 'cpu';
-    if (backend === 'cpu' && this.config.BACKEND === undefined) return;
-    this.runner = await OffloadRunner.open({ kernel: FLOW_HASH, backend, owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT });
-    this.concurrency = this.config.IN_FLIGHT;
+    this.runner = await openElementOffload(this, FLOW_HASH, this.config.BACKEND, this.config.IN_FLIGHT);
+    if (this.runner !== null) this.concurrency = this.config.IN_FLIGHT;
   }
 
   override async cleanup(): Promise<void> {

@@ -69,7 +69,7 @@ import { lookupImage } from '../core/structures/multi-fib/image-format.js';
 import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
-import { OffloadRunner } from '../core/offload/offload-runner.js';
+import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
 import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
@@ -193,15 +193,9 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     return this.imageView;
   }
 
-  /** Which backend runs the lookup: the element's BACKEND, else `hetbox run --backend`, else inline cpu. */
-  get backendName(): BackendName {
-    return this.config.BACKEND ?? this.env.defaultBackend ?? 'cpu';
-  }
-
   override async initialize(): Promise<void> {
-    const backend = this.backendName;
-    if (backend === 'cpu' && this.config.BACKEND === undefined) return;
-    const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend, owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT });
+    const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT);
+    if (runner === null) return;
     const index = await runner.addStructure('multi-fib-v4', this.fib.image, this.fib.generation);
     // Deltas reach the backend in commit order; the runner orders them against batches in flight.
     this.fib.onDelta((d) => {

@@ -289,3 +289,18 @@ export class OffloadRunner {
     this.structures.length = 0;
   }
 }
+
+/**
+ * The runner for an offloadable element: its BACKEND setting, else `hetbox run --backend`,
+ * else null — the element then runs the kernel's CPU form inline, with no runner in between.
+ */
+export async function openElementOffload(
+  owner: { name: string; env: RuntimeEnv },
+  kernel: string,
+  requested: BackendName | undefined,
+  maxInFlight: number,
+): Promise<OffloadRunner | null> {
+  const backend = requested ?? owner.env.defaultBackend ?? 'cpu';
+  if (backend === 'cpu' && requested === undefined) return null;
+  return OffloadRunner.open({ kernel, backend, owner: owner.name, env: owner.env, maxInFlight });
+}

@@ -43,16 +43,8 @@ export function requireFpga(a: Availability): boolean {
   return false;
 }
 
-export function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
+/** The shared xorshift32 generator, under the name these tests use. */
+export { rng as seeded } from '../multi-fib/naive-lpm.js';
 
 /** First index where `got` and `want` differ, described; null when they agree on `count` items. */
 export function firstMismatch(got: Int32Array, want: Int32Array, dst: Int32Array, vrf: Int32Array, count: number): string | null {

@@ -36,9 +36,9 @@ export interface PacketBatchInit {
 
 export class PacketBatch {
   /** Sequence number of the batch: every element sees and emits batches in this order. */
-  readonly seq: number;
+  seq: number;
   /** The byte arena shared by this batch's packets (and by batches split from it). */
-  readonly data: Uint8Array;
+  data: Uint8Array;
   /** Link-layer type of the packet bytes as they are now (pcap LINKTYPE_*): 1 Ethernet, 101 raw IP. */
   linkType: number;
   count = 0;
@@ -54,6 +54,8 @@ export class PacketBatch {
   readonly tsSec: Float64Array;
   readonly tsNsec: Int32Array;
   private readonly annotations = new Map<string, Int32Array>();
+  /** Columns of an earlier use of this batch object (see `recycle`), handed out again by `anno`. */
+  private spareColumns: Map<string, Int32Array> | null = null;
 
   constructor(init: PacketBatchInit) {
     this.seq = init.seq;
@@ -74,11 +76,34 @@ export class PacketBatch {
   anno(name: AnnotationName, fill = 0): Int32Array {
     let col = this.annotations.get(name);
     if (col === undefined) {
-      col = new Int32Array(this.capacity);
-      if (fill !== 0) col.fill(fill);
+      const spare = this.spareColumns?.get(name);
+      if (spare !== undefined) {
+        col = spare.fill(fill);
+        this.spareColumns!.delete(name);
+      } else {
+        col = new Int32Array(this.capacity);
+        if (fill !== 0) col.fill(fill);
+      }
       this.annotations.set(name, col);
     }
     return col;
+  }
+
+  /**
+   * Make this batch object a fresh, empty batch again (a source reusing batches once the
+   * scheduler has released their sequence number: nothing refers to them any more). Its
+   * annotation columns are kept to be handed out, zeroed, by `anno`: no annotation survives.
+   */
+  recycle(seq: number, data: Uint8Array, linkType: number): void {
+    this.seq = seq;
+    this.data = data;
+    this.linkType = linkType;
+    this.count = 0;
+    if (this.annotations.size > 0) {
+      this.spareColumns ??= new Map();
+      for (const [name, col] of this.annotations) this.spareColumns.set(name, col);
+      this.annotations.clear();
+    }
   }
 
   hasAnno(name: AnnotationName): boolean {

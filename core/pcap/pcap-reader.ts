@@ -59,6 +59,9 @@ export class PcapReader {
   private readonly maxBad: number;
   /** Window buffers that zero-copy batches point into, with the last sequence number that used each. */
   private readonly lent = new Map<Uint8Array, number>();
+  /** Batches handed out, in order, until released; then kept in `pool` for reuse. */
+  private readonly lentBatches: PacketBatch[] = [];
+  private readonly pool: PacketBatch[] = [];
   private readonly onBad?: (bad: BadRecord) => void;
 
   private constructor(win: FileWindow, opts: PcapReaderOptions) {
@@ -117,6 +120,10 @@ export class PcapReader {
    * buffers used only by those batches are reused instead of allocating fresh ones.
    */
   release(seq: number): void {
+    while (this.lentBatches.length > 0 && this.lentBatches[0].seq <= seq) {
+      const b = this.lentBatches.shift()!;
+      if (this.pool.length < 16) this.pool.push(b);
+    }
     for (const [buf, last] of this.lent) {
       if (last <= seq && buf !== this.win.buf) {
         this.lent.delete(buf);
@@ -140,9 +147,23 @@ export class PcapReader {
     this.win.close();
   }
 
+  /** A batch object for `n` packets: a released one when there is one big enough (no allocation), else new. */
+  private newBatch(seq: number, n: number, data: Uint8Array, linkType: number): PacketBatch {
+    const i = this.pool.findIndex((b) => b.capacity >= n && b.capacity <= 2 * n);
+    let batch: PacketBatch;
+    if (i >= 0) {
+      batch = this.pool.splice(i, 1)[0];
+      batch.recycle(seq, data, linkType);
+    } else batch = new PacketBatch({ seq, capacity: n, data, linkType });
+    // Only batches the scheduler will release are worth tracking (others are never reused).
+    this.lentBatches.push(batch);
+    if (this.lentBatches.length > 4096) this.lentBatches.shift();
+    return batch;
+  }
+
   /** A batch whose packets stay where they are in the window (classic pcap). */
   private buildInPlace(seq: number, s: RecordScan, n: number): PacketBatch {
-    const batch = new PacketBatch({ seq, capacity: n, data: this.win.buf, linkType: s.linkType });
+    const batch = this.newBatch(seq, n, this.win.buf, s.linkType);
     this.lent.set(this.win.buf, seq);
     const src = s.src;
     const cap = s.capLen;

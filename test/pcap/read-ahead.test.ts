@@ -43,3 +43,21 @@ describe('PcapReader read-ahead', () => {
     expect(ahead).toEqual(sync);
   });
 });
+
+describe('PcapReader batch objects', () => {
+  it('reuses a batch object only after its sequence number is released', () => {
+    const r = PcapReader.open(path.join(PCAP_DIR, 'pcapplusplus/example.pcap'));
+    const first = r.nextBatch(0, 64)!;
+    const second = r.nextBatch(1, 64)!;
+    expect(second).not.toBe(first);
+    const third = r.nextBatch(2, 64)!;
+    expect([third].includes(first)).toBe(false);
+    r.release(0);
+    const fourth = r.nextBatch(3, 64)!;
+    expect(fourth).toBe(first);
+    expect(fourth.seq).toBe(3);
+    expect(fourth.id[0]).toBe(192);
+    expect(second.id[0]).toBe(64);
+    r.close();
+  });
+});

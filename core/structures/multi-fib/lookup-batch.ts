@@ -17,6 +17,7 @@ import { H_L0, NO_ROUTE } from './image-format.js';
 const BLOCK = 1024;
 const level1 = new Int32Array(BLOCK);
 const level2 = new Int32Array(BLOCK);
+const runIndex = new Int32Array(BLOCK);
 
 export function lookupBatch(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number): void {
   const l0 = image[H_L0];
@@ -40,9 +41,14 @@ function rootPass(image: Int32Array, l0: number, dst: Int32Array, out: Int32Arra
   return m;
 }
 
-/** One node level for the items listed in `items` (`shift` 8: bits 15..8, 0: bits 7..0); lists those that reach another node. */
+/**
+ * One node level for the items listed in `items` (`shift` 8: bits 15..8, 0: bits 7..0); lists
+ * those that reach another node. Two passes: the first only computes each item's run index
+ * from its chunk words, the second only loads entries, so each pass's cache misses are
+ * independent of one another and overlap.
+ */
 function nodePass(image: Int32Array, dst: Int32Array, out: Int32Array, items: Int32Array, n: number, next: Int32Array, shift: number): number {
-  let m = 0;
+  const where = runIndex;
   for (let j = 0; j < n; j++) {
     const i = items[j];
     const a = dst[i] >>> shift;
@@ -52,7 +58,12 @@ function nodePass(image: Int32Array, dst: Int32Array, out: Int32Array, items: In
     x = x - ((x >>> 1) & 0x55555555);
     x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
     x = Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-    const e = image[node + 15 + image[w + 1] + x];
+    where[j] = node + 15 + image[w + 1] + x;
+  }
+  let m = 0;
+  for (let j = 0; j < n; j++) {
+    const i = items[j];
+    const e = image[where[j]];
     out[i] = e;
     next[m] = i;
     m += e >>> 31;

@@ -26,7 +26,9 @@ if [ ${#missing[@]} -gt 0 ] || [ "$mesa_ok" = false ]; then
     "DEBIAN_FRONTEND=noninteractive apt-get install -y -t bookworm-backports ${backports_packages[*]}"
   )
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing system packages: ${missing[*]:-} ${mesa_ok/false/mesa-vulkan-drivers (backports)}"
+    want="${missing[*]:-}"
+    [ "$mesa_ok" = false ] && want="$want mesa-vulkan-drivers(bookworm-backports)"
+    echo "setup: installing system packages:$want"
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
       echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$backports_list"
     fi

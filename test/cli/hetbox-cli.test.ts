@@ -106,11 +106,13 @@ describe('hetbox CLI', () => {
 });
 
 describe('the demo configuration', () => {
-  it('examples/router.click is valid', () => {
-    const r = hetbox(['check', path.join(PROJECT_ROOT, 'examples', 'router.click')]);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/OK \(\d+ elements/);
-  });
+  for (const name of ['router.click', 'vrf-router.click']) {
+    it(`examples/${name} is valid`, () => {
+      const r = hetbox(['check', path.join(PROJECT_ROOT, 'examples', name)]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/OK \(\d+ elements/);
+    });
+  }
 });
 
 describe('hetbox run --backend', () => {

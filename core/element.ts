@@ -73,11 +73,6 @@ export abstract class Element<C = unknown> {
   }
 
   cleanup(): void | Promise<void> {}
-
-  /** Helper: send the whole batch to output 0. */
-  protected toOutput0(batch: PacketBatch): ElementOutput {
-    return [batch];
-  }
 }
 
 /** The static side of an element class: what the config language and `hetbox elements` need. */

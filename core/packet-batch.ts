@@ -110,10 +110,6 @@ export class PacketBatch {
     return this.annotations.has(name);
   }
 
-  annotationNames(): string[] {
-    return [...this.annotations.keys()];
-  }
-
   /** A copy of packet i's current bytes (tests and Print; hot paths read `data` directly). */
   bytes(i: number): Uint8Array {
     return this.data.subarray(this.offset[i], this.offset[i] + this.length[i]);

@@ -56,7 +56,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
@@ -73,7 +73,6 @@ import { openElementOffload, type OffloadRunner } from '../core/offload/offload-
 import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
-export type LookupFn = (image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number) => void;
 
 export interface IPLookupConfig {
   ROUTES: ClickRoute[];
@@ -118,7 +117,7 @@ const configSchema = z
     FIBS: fibsSchema.optional(),
     NOROUTE: z.enum(['drop', 'last']).default('drop'),
     BACKEND: backendNameSchema.optional(),
-    IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(3),
+    IN_FLIGHT: arg.int(1, 64).default(3),
     FORMAT: z.union([RouteFormat, z.literal('auto')]).default('auto'),
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
@@ -142,8 +141,6 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });
   }
 
-  /** The lookup used by `process`; replace it to run the batch on another backend. */
-  lookupFn: LookupFn = lookupBatch;
   private readonly fib: MultiFib;
   private imageView: Int32Array;
   private gateways = new Int32Array(0);
@@ -216,7 +213,7 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     const nh = batch.anno('nextHop');
     const runner = this.runner;
     if (runner === null) {
-      this.lookupFn(this.imageView, batch.hasAnno('vrf') ? batch.anno('vrf') : null, batch.anno('dst'), nh, n);
+      lookupBatch(this.imageView, batch.hasAnno('vrf') ? batch.anno('vrf') : null, batch.anno('dst'), nh, n);
       return this.route(batch, fromBytes);
     }
     return runner

@@ -45,6 +45,7 @@ export async function runCommand(args: string[]): Promise<number> {
       : undefined,
   });
   let control: ControlServer | null = null;
+  const onSignal = (): void => router.stop();
   try {
     await router.initialize();
     if (values.control !== undefined) {
@@ -52,7 +53,6 @@ export async function runCommand(args: string[]): Promise<number> {
       const where = await control.listen(parseControlAddress(values.control));
       process.stderr.write(`control socket listening on ${where}\n`);
     }
-    const onSignal = (): void => router.stop();
     process.once('SIGINT', onSignal);
     const summary = await router.run();
     if (tty) process.stderr.write('\n');
@@ -60,12 +60,13 @@ export async function runCommand(args: string[]): Promise<number> {
       process.stderr.write("input done; serving handlers until 'WRITE stop' or SIGINT\n");
       await router.stopped;
     }
-    process.removeListener('SIGINT', onSignal);
-    await router.cleanup();
     if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else if (!values.quiet) process.stdout.write(formatSummary(summary));
     return 0;
   } finally {
+    // Also after a failed run: ToDump writes out what it buffered, files and devices are released.
+    process.removeListener('SIGINT', onSignal);
+    await router.cleanup();
     await control?.close();
     await disposeBackends();
   }

@@ -50,16 +50,6 @@ export function readBE32(data: Uint8Array, p: number): number {
   return (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
 }
 
-/** zod: a dotted-quad IPv4 address, parsed to its int32 bit pattern. */
-export const ipv4Schema = z.string().transform((s, ctx) => {
-  const v = parseIPv4(s);
-  if (v === null) {
-    ctx.addIssue({ code: 'custom', message: `expected an IPv4 address like 10.0.0.1, got '${s}'` });
-    return z.NEVER;
-  }
-  return v;
-});
-
 /** zod: a space-separated list of IPv4 addresses (Click's BADSRC style); empty text gives []. */
 export const ipv4ListSchema = z.string().transform((s, ctx) => {
   const out: number[] = [];

@@ -147,24 +147,28 @@ export class OffloadRunner {
     s.generation = delta.toGeneration;
     this.deltas++;
     const before = [...this.inflight, this.barrier];
-    this.barrier = (async () => {
+    const applied = (async () => {
       await Promise.allSettled(before);
       await this.applyOnBackend(s, delta);
     })();
-    return this.barrier;
+    // A delta that could not be applied anywhere is reported to its caller, and does not hold
+    // back the batches after it (they run on cpu from the host copy by then).
+    this.barrier = applied.catch(() => undefined);
+    return applied;
   }
 
   private async applyOnBackend(s: Resident, delta: ImageDelta): Promise<void> {
+    // A fallback since this delta was queued loaded the host copy, which already holds it.
+    if (s.handle.generation === delta.toGeneration) return;
     try {
       await this.backend.applyDelta(s.handle, delta);
+      if (s.handle.generation !== delta.toGeneration) {
+        throw new BackendFailure(this.backend.name, `reports generation ${s.handle.generation} after delta ->${delta.toGeneration}`);
+      }
     } catch (e) {
-      if (!this.isDeviceTrouble(e)) throw e;
-      // The fallback loads the host copy, which already holds this delta.
+      // The device copy can no longer be trusted; the host copy is the truth, so move to cpu.
+      if (this.backend.name === 'cpu') throw e;
       await this.fallBack(e);
-      return;
-    }
-    if (s.handle.generation !== delta.toGeneration) {
-      throw new Error(`${this.opts.owner}: ${this.label} reports generation ${s.handle.generation} after delta ->${delta.toGeneration}`);
     }
   }
 

@@ -100,11 +100,6 @@ export function compileClassifier(patterns: readonly string[]): Int32Array {
   return Int32Array.from(words);
 }
 
-/** Number of patterns (hence outputs) of a compiled program. */
-export function programPatterns(program: Int32Array): number {
-  return program[0];
-}
-
 /**
  * Classify `count` packets: `outPort[i]` becomes the index of the first pattern packet i
  * matches, or -1. A clause whose bytes run past the packet's end does not match (so its

@@ -90,6 +90,30 @@ describe('OffloadRunner fallback', () => {
     expect(String(runner.summary().backend_fallback)).toMatch(/device lost/);
     await runner.close();
   });
+
+  it('keeps a delta queued behind a batch whose device fails, and answers later batches with it', async () => {
+    const { env } = testEnv({ null: new NullBackend({ failAfterRuns: 1 }) });
+    const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: 'null', owner: 'rt', env, maxInFlight: 2 });
+    const mf = multiFibOf(routes);
+    await runner.addStructure('multi-fib-v4', mf.image, mf.generation);
+    const deltas: ImageDelta[] = [];
+    mf.onDelta((d) => deltas.push(d));
+    const first = lookupIo(1000, 21, 2);
+    await runner.run(first);
+    const failing = runner.run(lookupIo(1000, 22, 2)); // the device dies under this one
+    mf.applyChanges([{ op: 'set', fib: 0, prefix: 0, len: 0, nextHop: 4321 }]); // a next hop no route had
+    expect(deltas).toHaveLength(1);
+    const applied = runner.applyDelta(0, deltas[0]);
+    const after = lookupIo(3000, 23, 2);
+    const afterRun = runner.run(after);
+    await failing;
+    await applied;
+    const stats = await afterRun;
+    expect(stats.backend).toBe('cpu');
+    expect(Array.from(after.outputs.nextHop)).toEqual(reference(mf.image, after));
+    expect(Array.from(await runner.readStructure(0))).toEqual(Array.from(mf.image));
+    await runner.close();
+  });
 });
 
 for (const which of ['null', 'webgpu'] as const) {

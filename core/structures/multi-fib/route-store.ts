@@ -11,9 +11,6 @@ import { maskOf } from '../../routes/ipv4.js';
 /** FIB indices fit the 9 bits a bucket key gives them. */
 export const MAX_FIBS = 512;
 
-export const keyFib = (k: number): number => k >>> 22;
-export const keyLow = (k: number): number => (k >>> 6) & 0xffff;
-export const keyLen = (k: number): number => k & 63;
 
 const shortKey = (fib: number, prefix: number, len: number): number => (fib * 4294967296 + prefix) * 16 + len;
 

@@ -86,6 +86,8 @@ async function createEntry(name: BackendName, variant?: string): Promise<Entry> 
 }
 
 function entry(name: BackendName, variant?: string): Promise<Entry> {
+  // No variant means the default one: one backend object per mode, however it is asked for.
+  variant ??= spec(name).variants?.[0];
   const key = entryKey(name, variant);
   let e = entries.get(key);
   if (e === undefined) {

@@ -217,9 +217,17 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
       return this.route(batch, fromBytes);
     }
     return runner
-      .run({ count: n, inputs: { dst: batch.anno('dst'), vrf: batch.anno('vrf') }, outputs: { nextHop: nh } })
+      .run({ count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } })
       .then(() => this.route(batch, fromBytes));
   }
+
+  /** A read-only column of zeros (FIB 0) for batches without a vrf annotation, shared by every run. */
+  private fib0(n: number): Int32Array {
+    if (this.zeros.length < n) this.zeros = new Int32Array(Math.max(n, 2 * this.zeros.length));
+    return this.zeros;
+  }
+
+  private zeros = new Int32Array(0);
 
   /** Put destinations in the dst annotation when no earlier element did; true when read from the bytes. */
   private fillDestinations(batch: PacketBatch): boolean {

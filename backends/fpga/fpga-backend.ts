@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import {
   BackendFailure,
+  BackendRefusal,
   type Availability,
   type Backend,
   type BackendName,
@@ -169,11 +170,11 @@ export class FpgaBackend implements Backend {
     const build = await this.ready();
     const sim = new SimProcess(build.binary, { timeoutMs: this.options.timeoutMs });
     const bp = this.options.backPressure;
-    if (bp !== undefined) await sim.request(T_CONFIG, [Uint32Array.of(bp.stallPermille, bp.gapPermille, bp.seed)]);
-    // Body first, header last: the header's L0 word is what makes the table visible.
-    const body = sim.request(T_WRITE, [Uint32Array.of(HEADER_WORDS, image.length - HEADER_WORDS), image.subarray(HEADER_WORDS)]);
-    const head = sim.request(T_WRITE, [Uint32Array.of(0, HEADER_WORDS), image.subarray(0, HEADER_WORDS)]);
     try {
+      if (bp !== undefined) await sim.request(T_CONFIG, [Uint32Array.of(bp.stallPermille, bp.gapPermille, bp.seed)]);
+      // Body first, header last: the header's L0 word is what makes the table visible.
+      const body = sim.request(T_WRITE, [Uint32Array.of(HEADER_WORDS, image.length - HEADER_WORDS), image.subarray(HEADER_WORDS)]);
+      const head = sim.request(T_WRITE, [Uint32Array.of(0, HEADER_WORDS), image.subarray(0, HEADER_WORDS)]);
       await Promise.all([body, head]);
     } catch (e) {
       sim.kill();
@@ -315,7 +316,8 @@ export class FpgaBackend implements Backend {
 
   private checkFits(words: number, what: string): void {
     const cap = 2 ** this.options.addressBits;
-    if (words > cap) throw new Error(`fpga: ${what} of ${words} words does not fit the simulated memory of ${cap} words (addressBits ${this.options.addressBits})`);
+    // Too big for this device is a refusal: the caller falls back to cpu rather than failing.
+    if (words > cap) throw new BackendRefusal('fpga', `${what} of ${words} words does not fit the simulated memory of ${cap} words (addressBits ${this.options.addressBits})`);
   }
 }
 

@@ -7,7 +7,7 @@
  *   - `failAfterRuns` makes every run after the first N throw BackendFailure (a lost device).
  */
 import { z } from 'zod';
-import { BackendFailure, type Availability, type Backend, type CostModel, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
+import { BackendFailure, BackendRefusal, type Availability, type Backend, type CostModel, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { HostStructures } from '../cpu/host-structures.js';
@@ -53,7 +53,7 @@ export class NullBackend implements Backend {
 
   async loadStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<StructureHandle> {
     if (image.byteLength > this.opts.costs.capacityBytes) {
-      throw new Error(`null: image of ${image.byteLength} bytes exceeds the configured capacity of ${this.opts.costs.capacityBytes} bytes`);
+      throw new BackendRefusal('null', `image of ${image.byteLength} bytes exceeds the configured capacity of ${this.opts.costs.capacityBytes} bytes`);
     }
     return this.structures.load(kind, image, generation);
   }

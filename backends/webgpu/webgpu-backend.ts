@@ -189,11 +189,16 @@ export class WebGpuBackend implements Backend, ProgramHost {
     checkDelta(handle, delta);
     const device = this.gpuDevice();
     device.pushErrorScope('validation');
-    if (delta.length > s.capacityWords) await this.grow(device, s, delta.length);
-    for (const w of delta.writes) {
-      if (w.words.length > 0) device.queue.writeBuffer(s.buffer, w.offset * 4, w.words.buffer, w.words.byteOffset, w.words.byteLength);
+    // The scope is popped whatever happens: a leaked one would swallow later errors on this shared device.
+    let err: GPUError | null;
+    try {
+      if (delta.length > s.capacityWords) await this.grow(device, s, delta.length);
+      for (const w of delta.writes) {
+        if (w.words.length > 0) device.queue.writeBuffer(s.buffer, w.offset * 4, w.words.buffer, w.words.byteOffset, w.words.byteLength);
+      }
+    } finally {
+      err = await device.popErrorScope();
     }
-    const err = await device.popErrorScope();
     if (err !== null) throw new BackendFailure('webgpu', `validation error applying delta ${delta.fromGeneration}->${delta.toGeneration}: ${err.message}`);
     handle.generation = delta.toGeneration;
     handle.words = Math.max(handle.words, delta.length);
@@ -380,9 +385,15 @@ export class WebGpuBackend implements Backend, ProgramHost {
       const dev = this.gpuDevice();
       this.sizeSlot(dev, slot, program, io.count);
       dev.pushErrorScope('validation');
-      this.upload(dev, slot, program, io);
-      dev.queue.submit([this.encode(dev, pipeline, slot, run, io.count, 1, true)]);
-      const errP = dev.popErrorScope();
+      let errP: Promise<GPUError | null>;
+      try {
+        this.upload(dev, slot, program, io);
+        dev.queue.submit([this.encode(dev, pipeline, slot, run, io.count, 1, true)]);
+      } finally {
+        // Popped even when upload or encode throws, so no scope leaks onto the shared device.
+        errP = dev.popErrorScope();
+        errP.catch(() => undefined);
+      }
       const bytes = io.count * 4 * program.outputs.length;
       const staging = slot.staging as GPUBuffer;
       const mapP = staging.mapAsync(MAP_READ, 0, bytes);

@@ -4,8 +4,8 @@
  * unavailable; `describeBackends()` is what `hetbox backends` prints. Importing a backend's
  * module also registers its kernel forms, so `loadAllBackends()` fills the kernel registry.
  *
- * A backend module exports a factory (`createBackend(options?)`); one the tree does not have yet
- * (the fpga backend while it is being written) is reported unavailable with the import error.
+ * A backend module exports a factory (`createBackend(options?)`); one that cannot be loaded is
+ * reported unavailable with the import error.
  * A variant selects a flavour of one backend (gpu.js's mode); the default is the first listed.
  */
 import { z } from 'zod';
@@ -13,24 +13,18 @@ import type { Availability, Backend, BackendName } from './backend.js';
 
 interface BackendModuleSpec {
   name: BackendName;
-  /** Module specifiers (relative to this file) tried in order, each with its factory's export name. */
-  modules: { specifier: string; factory: string }[];
+  /** Module (relative to this file) whose `createBackend(options?)` makes the backend. */
+  specifier: string;
   /** Variants `describeBackends()` lists; the first is the default. */
   variants?: readonly string[];
 }
 
 export const BACKEND_MODULES: readonly BackendModuleSpec[] = [
-  { name: 'cpu', modules: [{ specifier: '../backends/cpu/index.js', factory: 'createBackend' }] },
-  { name: 'webgpu', modules: [{ specifier: '../backends/webgpu/index.js', factory: 'createBackend' }] },
-  { name: 'gpujs', modules: [{ specifier: '../backends/gpujs/index.js', factory: 'createBackend' }], variants: ['webasm', 'webgpu', 'cpu'] },
-  {
-    name: 'fpga',
-    modules: [
-      { specifier: '../backends/fpga/index.js', factory: 'createBackend' },
-      { specifier: '../backends/fpga/fpga-backend.js', factory: 'createFpgaBackend' },
-    ],
-  },
-  { name: 'null', modules: [{ specifier: '../backends/null/index.js', factory: 'createBackend' }] },
+  { name: 'cpu', specifier: '../backends/cpu/index.js' },
+  { name: 'webgpu', specifier: '../backends/webgpu/index.js' },
+  { name: 'gpujs', specifier: '../backends/gpujs/index.js', variants: ['webasm', 'webgpu', 'cpu'] },
+  { name: 'fpga', specifier: '../backends/fpga/index.js' },
+  { name: 'null', specifier: '../backends/null/index.js' },
 ];
 
 export const backendNameSchema = z.enum(['cpu', 'webgpu', 'gpujs', 'fpga', 'null']);
@@ -55,20 +49,16 @@ function spec(name: BackendName): BackendModuleSpec {
 }
 
 async function loadFactory(s: BackendModuleSpec): Promise<Factory | string> {
-  const errors: string[] = [];
-  for (const m of s.modules) {
-    try {
-      // A computed specifier: a backend missing from this tree is a runtime answer, not a type error.
-      const specifier: string = m.specifier;
-      const mod = (await import(specifier)) as Record<string, unknown>;
-      const f = mod[m.factory];
-      if (typeof f === 'function') return f as Factory;
-      errors.push(`${m.specifier} has no ${m.factory}()`);
-    } catch (e) {
-      errors.push(`${m.specifier}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    }
+  try {
+    // A computed specifier: a backend that cannot load is a runtime answer with its reason.
+    const specifier: string = s.specifier;
+    const mod = (await import(specifier)) as Record<string, unknown>;
+    const f = mod.createBackend;
+    if (typeof f === 'function') return f as Factory;
+    return `${s.name}: ${s.specifier} has no createBackend()`;
+  } catch (e) {
+    return `${s.name}: backend module not loadable (${s.specifier}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }
-  return `${s.name}: backend module not loadable (${errors.join('; ')})`;
 }
 
 async function createEntry(name: BackendName, variant?: string): Promise<Entry> {

@@ -14,6 +14,7 @@ import { Element, type ElementOutput, type SourceElement } from '../core/element
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
+import { counterHandler } from './lib/handler-helpers.js';
 
 export type IdleConfig = Record<string, never>;
 
@@ -41,6 +42,6 @@ Handlers: count.`;
   }
 
   override handlers(): HandlerTable {
-    return { count: { read: () => String(this.discarded), doc: 'packets discarded' } };
+    return { count: counterHandler(() => this.discarded, 'packets discarded') };
   }
 }

@@ -320,7 +320,3 @@ export class FpgaBackend implements Backend {
     if (words > cap) throw new BackendRefusal('fpga', `${what} of ${words} words does not fit the simulated memory of ${cap} words (addressBits ${this.options.addressBits})`);
   }
 }
-
-export function createFpgaBackend(options: FpgaOptions = {}): FpgaBackend {
-  return new FpgaBackend(options);
-}

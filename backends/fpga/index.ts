@@ -1,9 +1,9 @@
 /** The fpga backend: importing this module registers its kernel forms. */
 import type { Backend } from '../../core/backend.js';
-import { FpgaBackend, createFpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult } from './fpga-backend.js';
+import { FpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult } from './fpga-backend.js';
 import './forms.js';
 
-export { FpgaBackend, createFpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult };
+export { FpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult };
 export { describeFpgaHardware, hardwareView, bramFit, VIRTEX7_690T, type FpgaPart, type HardwareView } from './hardware-view.js';
 export { fpgaHardwareReport } from './hardware-report.js';
 

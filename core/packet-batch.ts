@@ -154,9 +154,23 @@ export class PacketBatch {
       }
     }
     for (let p = 0; p < nports; p++) if (counts[p] > 0) out[p] = this.emptyLike(counts[p]);
+    // Annotation columns paired once per output, not looked up by name for every packet.
+    const srcCols = [...this.annotations.values()];
+    const dstCols = out.map((b) => (b === null ? [] : [...this.annotations.keys()].map((name) => b.anno(name))));
     for (let i = 0; i < this.count; i++) {
       const p = ports[i];
-      if (p >= 0 && p < nports) out[p]!.copyPacketFrom(this, i);
+      if (p < 0 || p >= nports) continue;
+      const b = out[p]!;
+      const j = b.count++;
+      b.id[j] = this.id[i];
+      b.offset[j] = this.offset[i];
+      b.length[j] = this.length[i];
+      b.base[j] = this.base[i];
+      b.wireLength[j] = this.wireLength[i];
+      b.tsSec[j] = this.tsSec[i];
+      b.tsNsec[j] = this.tsNsec[i];
+      const cols = dstCols[p];
+      for (let k = 0; k < srcCols.length; k++) cols[k][j] = srcCols[k][i];
     }
     return out;
   }

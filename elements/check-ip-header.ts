@@ -36,7 +36,8 @@ import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
-import { ipv4ListSchema } from '../core/net/ipv4.js';
+import { ipv4ListSchema, readBE32 } from '../core/net/ipv4.js';
+import { ipv4HeaderVerifies } from '../core/net/ip-checksum.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 import { ScratchInt32 } from './lib/scratch.js';
 
@@ -124,30 +125,13 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
         else if (hl < 20) reason = BAD_HLEN;
         else if (ipLen > avail || ipLen < hl) reason = BAD_LEN;
         else {
-          if (checksum) {
-            // The 20 fixed bytes unrolled (nearly every header has no options), then any options.
-            let sum =
-              ((data[p] << 8) | data[p + 1]) +
-              ((data[p + 2] << 8) | data[p + 3]) +
-              ((data[p + 4] << 8) | data[p + 5]) +
-              ((data[p + 6] << 8) | data[p + 7]) +
-              ((data[p + 8] << 8) | data[p + 9]) +
-              ((data[p + 10] << 8) | data[p + 11]) +
-              ((data[p + 12] << 8) | data[p + 13]) +
-              ((data[p + 14] << 8) | data[p + 15]) +
-              ((data[p + 16] << 8) | data[p + 17]) +
-              ((data[p + 18] << 8) | data[p + 19]);
-            for (let q = p + 20, end = p + hl; q < end; q += 2) sum += (data[q] << 8) | data[q + 1];
-            sum = (sum & 0xffff) + (sum >>> 16);
-            sum = (sum & 0xffff) + (sum >>> 16);
-            if (sum !== 0xffff) reason = BAD_CHECKSUM;
-          }
+          if (checksum && !ipv4HeaderVerifies(data, p, hl)) reason = BAD_CHECKSUM;
           if (reason < 0 && nBadSrc > 0) {
-            const src = (data[p + 12] << 24) | (data[p + 13] << 16) | (data[p + 14] << 8) | data[p + 15];
+            const src = readBE32(data, p + 12);
             for (let k = 0; k < nBadSrc; k++) if (badSrc[k] === src) reason = BAD_SRC;
           }
           if (reason < 0) {
-            dst[i] = (data[p + 16] << 24) | (data[p + 17] << 16) | (data[p + 18] << 8) | data[p + 19];
+            dst[i] = readBE32(data, p + 16);
             // Drop link-layer padding so downstream lengths are the IP datagram's.
             if (ipLen < avail) len[i] = o + ipLen;
           }

@@ -23,6 +23,7 @@ import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 import { ScratchInt32 } from './lib/scratch.js';
+import { checksumAfterTtlDecrement } from '../core/net/ip-checksum.js';
 
 export interface DecIPTTLConfig {
   OFFSET: number;
@@ -74,10 +75,7 @@ Handlers: count, drops, truncated, reset_counts (write).`;
         continue;
       }
       data[p + 8] = ttl - 1;
-      // RFC 1624 eq. 3 with m' = m - 0x0100: ~m + m' folds to the constant 0xfeff.
-      let sum = (~((data[p + 10] << 8) | data[p + 11]) & 0xffff) + 0xfeff;
-      sum = (sum & 0xffff) + (sum >>> 16);
-      const c = ~sum & 0xffff;
+      const c = checksumAfterTtlDecrement((data[p + 10] << 8) | data[p + 11]);
       data[p + 10] = c >>> 8;
       data[p + 11] = c & 0xff;
       ports[i] = PASS;

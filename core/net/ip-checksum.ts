@@ -28,6 +28,28 @@ export function checksumVerifies(data: Uint8Array, start: number, len: number): 
   return onesComplementSum(data, start, len) === 0xffff;
 }
 
+/**
+ * True when the IPv4 header of `hl` bytes at `p` (IHL already checked: 20..60) verifies. The
+ * 20 fixed bytes are unrolled, since nearly every header has no options: this runs per packet.
+ */
+export function ipv4HeaderVerifies(data: Uint8Array, p: number, hl: number): boolean {
+  let sum =
+    ((data[p] << 8) | data[p + 1]) +
+    ((data[p + 2] << 8) | data[p + 3]) +
+    ((data[p + 4] << 8) | data[p + 5]) +
+    ((data[p + 6] << 8) | data[p + 7]) +
+    ((data[p + 8] << 8) | data[p + 9]) +
+    ((data[p + 10] << 8) | data[p + 11]) +
+    ((data[p + 12] << 8) | data[p + 13]) +
+    ((data[p + 14] << 8) | data[p + 15]) +
+    ((data[p + 16] << 8) | data[p + 17]) +
+    ((data[p + 18] << 8) | data[p + 19]);
+  for (let q = p + 20, end = p + hl; q < end; q += 2) sum += (data[q] << 8) | data[q + 1];
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
 /** Recompute and store the IPv4 header checksum of the header at `ip` (header length from IHL). */
 export function setIPv4HeaderChecksum(data: Uint8Array, ip: number): void {
   const hl = (data[ip] & 0x0f) << 2;
@@ -46,6 +68,16 @@ export function setIPv4HeaderChecksum(data: Uint8Array, ip: number): void {
 export function checksumUpdate16(oldChecksum: number, oldWord: number, newWord: number): number {
   let sum = (~oldChecksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
   sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * `checksumUpdate16` for a TTL decrement: the word TTL:protocol drops by 0x0100, so ~m + m'
+ * folds to the constant 0xfeff and the update needs only the old checksum (DecIPTTL, per packet).
+ */
+export function checksumAfterTtlDecrement(oldChecksum: number): number {
+  let sum = (~oldChecksum & 0xffff) + 0xfeff;
   sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }

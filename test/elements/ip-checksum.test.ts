@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checksumUpdate16, checksumVerifies, internetChecksum, onesComplementSum, setIPv4HeaderChecksum } from '../../core/net/ip-checksum.js';
+import { checksumAfterTtlDecrement, checksumUpdate16, checksumVerifies, internetChecksum, ipv4HeaderVerifies, onesComplementSum, setIPv4HeaderChecksum } from '../../core/net/ip-checksum.js';
 import { formatIPv4, parseIPv4 } from '../../core/net/ipv4.js';
 
 describe('internet checksum', () => {
@@ -54,5 +54,32 @@ describe('internet checksum', () => {
     expect(parseIPv4('256.0.0.1')).toBeNull();
     expect(parseIPv4('1.2.3')).toBeNull();
     expect(formatIPv4(parseIPv4('192.168.1.200')!)).toBe('192.168.1.200');
+  });
+});
+
+describe('per-packet checksum forms', () => {
+  it('ipv4HeaderVerifies agrees with checksumVerifies on random headers with and without options', () => {
+    let seed = 99;
+    const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    for (let k = 0; k < 2000; k++) {
+      const hl = 20 + 4 * (k % 11);
+      const d = new Uint8Array(hl + 3);
+      for (let i = 0; i < d.length; i++) d[i] = rand();
+      d[3] = 0x45 & 0xff;
+      if (k % 2 === 0) {
+        d[3 + 10] = 0;
+        d[3 + 11] = 0;
+        const c = internetChecksum(d, 3, hl);
+        d[3 + 10] = c >>> 8;
+        d[3 + 11] = c & 255;
+      }
+      expect(ipv4HeaderVerifies(d, 3, hl)).toBe(checksumVerifies(d, 3, hl));
+    }
+  });
+
+  it('checksumAfterTtlDecrement is checksumUpdate16 for every checksum and TTL:protocol word', () => {
+    for (let c = 0; c < 0x10000; c += 7) {
+      for (const word of [0x0101, 0x4006, 0xff11, 0x0200]) expect(checksumAfterTtlDecrement(c)).toBe(checksumUpdate16(c, word, word - 0x100));
+    }
   });
 });

@@ -205,7 +205,7 @@ export class PcapReader {
     // Uninitialized memory is fine: every byte of [0, used) is written below (headroom zeroed).
     const arena = this.arenas.take(size);
     arena.set(this.win.buf.subarray(cs, ce), shift);
-    const batch = new PacketBatch({ seq, capacity: n, data: size === used ? arena : arena.subarray(0, used), linkType: s.linkType });
+    const batch = this.newBatch(seq, n, size === used ? arena : arena.subarray(0, used), s.linkType);
     const id = batch.id;
     const offset = batch.offset;
     const length = batch.length;

@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Two cores: one worker per core keeps WebGPU (lavapipe) and Verilator runs from starving each other.
     maxWorkers: 2,
+    setupFiles: ['./test/support/register-backends.ts'],
     reporters: ['default', './test/support/closing-line-reporter.ts'],
   },
 });

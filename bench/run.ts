@@ -8,8 +8,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchReport } from './report.js';
 import { sections } from './sections.js';
+import { registerBackends } from '../app/backend-catalog.js';
 
 async function main(): Promise<void> {
+  registerBackends();
   const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string' } } });
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = (only ?? []).filter((n) => !sections.some((s) => s.name === n));

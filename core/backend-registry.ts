@@ -4,30 +4,42 @@
  * unavailable; `describeBackends()` is what `hetbox backends` prints. Importing a backend's
  * module also registers its kernel forms, so `loadAllBackends()` fills the kernel registry.
  *
- * A backend module exports a factory (`createBackend(options?)`); one that cannot be loaded is
- * reported unavailable with the import error.
- * A variant selects a flavour of one backend (gpu.js's mode); the default is the first listed.
+ * Core holds the mechanism only: which backends exist is declared once, by the app layer
+ * (`app/backend-catalog.ts`), through `registerBackendModule`. Adding a backend edits no file
+ * in core. A backend module exports a factory (`createBackend(options?)`); one that cannot be
+ * loaded is reported unavailable with the import error. A variant selects a flavour of one
+ * backend (gpu.js's mode); the default is the first listed.
  */
 import { z } from 'zod';
 import type { Availability, Backend, BackendName } from './backend.js';
 
-interface BackendModuleSpec {
+export interface BackendModuleSpec {
   name: BackendName;
-  /** Module (relative to this file) whose `createBackend(options?)` makes the backend. */
-  specifier: string;
+  /** Loads the module whose `createBackend(options?)` makes the backend (a dynamic import). */
+  load: () => Promise<Record<string, unknown>>;
   /** Variants `describeBackends()` lists; the first is the default. */
   variants?: readonly string[];
 }
 
-export const BACKEND_MODULES: readonly BackendModuleSpec[] = [
-  { name: 'cpu', specifier: '../backends/cpu/index.js' },
-  { name: 'webgpu', specifier: '../backends/webgpu/index.js' },
-  { name: 'gpujs', specifier: '../backends/gpujs/index.js', variants: ['webasm', 'webgpu', 'cpu'] },
-  { name: 'fpga', specifier: '../backends/fpga/index.js' },
-  { name: 'null', specifier: '../backends/null/index.js' },
-];
+const modules: BackendModuleSpec[] = [];
 
-export const backendNameSchema = z.enum(['cpu', 'webgpu', 'gpujs', 'fpga', 'null']);
+/** Declare a backend (the app layer does this once per backend at start-up). */
+export function registerBackendModule(spec: BackendModuleSpec): void {
+  if (modules.some((m) => m.name === spec.name)) throw new Error(`backend ${spec.name} registered twice`);
+  modules.push(spec);
+}
+
+/** Names of the declared backends, in declaration order. */
+export function backendNames(): string[] {
+  return modules.map((m) => m.name);
+}
+
+/** A backend name as configurations and flags give it: checked against the declared backends. */
+export const backendNameSchema = z.string().superRefine((name, ctx) => {
+  if (!modules.some((m) => m.name === name)) {
+    ctx.addIssue({ code: 'custom', message: `unknown backend '${name}' (expected ${backendNames().join(', ') || 'none declared'})` });
+  }
+});
 
 type Factory = (options?: { variant?: string }) => Backend;
 
@@ -43,21 +55,20 @@ function entryKey(name: BackendName, variant?: string): string {
 }
 
 function spec(name: BackendName): BackendModuleSpec {
-  const s = BACKEND_MODULES.find((m) => m.name === name);
-  if (s === undefined) throw new Error(`unknown backend '${name}' (known: ${BACKEND_MODULES.map((m) => m.name).join(', ')})`);
+  const s = modules.find((m) => m.name === name);
+  if (s === undefined) throw new Error(`unknown backend '${name}' (known: ${backendNames().join(', ')})`);
   return s;
 }
 
 async function loadFactory(s: BackendModuleSpec): Promise<Factory | string> {
   try {
-    // A computed specifier: a backend that cannot load is a runtime answer with its reason.
-    const specifier: string = s.specifier;
-    const mod = (await import(specifier)) as Record<string, unknown>;
+    // A backend that cannot load is a runtime answer with its reason, not a crash.
+    const mod = await s.load();
     const f = mod.createBackend;
     if (typeof f === 'function') return f as Factory;
-    return `${s.name}: ${s.specifier} has no createBackend()`;
+    return `${s.name}: backend module has no createBackend()`;
   } catch (e) {
-    return `${s.name}: backend module not loadable (${s.specifier}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+    return `${s.name}: backend module not loadable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }
 }
 
@@ -101,7 +112,7 @@ export async function getBackend(name: BackendName, variant?: string): Promise<B
 
 /** Import every backend module so each registers its kernel forms (the kernel suite's first step). */
 export async function loadAllBackends(): Promise<void> {
-  await Promise.all(BACKEND_MODULES.map((s) => loadFactory(s)));
+  await Promise.all(modules.map((s) => loadFactory(s)));
 }
 
 export interface BackendDescription {
@@ -113,7 +124,7 @@ export interface BackendDescription {
 /** Every backend (and variant) with its device info or the reason it is unavailable. */
 export async function describeBackends(): Promise<BackendDescription[]> {
   const out: BackendDescription[] = [];
-  for (const s of BACKEND_MODULES) {
+  for (const s of modules) {
     for (const variant of s.variants ?? [undefined]) {
       out.push({ name: s.name, variant, availability: await backendAvailability(s.name, variant) });
     }

@@ -5,7 +5,8 @@
  */
 import type { ImageDelta, StructureKind } from './structures/image.js';
 
-export type BackendName = 'cpu' | 'webgpu' | 'gpujs' | 'fpga' | 'null';
+/** A backend's name ('cpu', 'webgpu', ...); the app layer declares which exist (core/backend-registry.ts). */
+export type BackendName = string;
 
 export interface DeviceInfo {
   backend: BackendName;

@@ -95,6 +95,14 @@ export interface ElementClass<C = unknown> {
 }
 
 /**
+ * Checks `cls` against ElementClass<C> for its own config type C, then erases C, so classes
+ * with different configs can share one table (the element library, a test's class list).
+ */
+export function eraseConfigType<C>(cls: ElementClass<C>): ElementClass<unknown> {
+  return cls as unknown as ElementClass<unknown>;
+}
+
+/**
  * A source element (FromDump, generators): the scheduler pulls batches from it.
  *
  * Arena rule: no element keeps a batch (or views of its arena) past the end of its `process`

@@ -2,7 +2,7 @@
  * Every element class the config language knows, by Click class name and alias.
  * Add a class here when its file lands.
  */
-import type { ElementClass } from '../core/element.js';
+import { eraseConfigType, type ElementClass } from '../core/element.js';
 import type { ElementClassLookup } from '../core/graph.js';
 import { CheckIPHeader } from './check-ip-header.js';
 import { Classifier } from './classifier.js';
@@ -22,10 +22,7 @@ import { Tee } from './tee.js';
 import { ToDump } from './to-dump.js';
 import { Unstrip } from './unstrip.js';
 
-/** Checks `cls` against ElementClass<C> for its own config type C, then erases C for the table. */
-function entry<C>(cls: ElementClass<C>): ElementClass<unknown> {
-  return cls as unknown as ElementClass<unknown>;
-}
+const entry = eraseConfigType;
 
 export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(CheckIPHeader),

@@ -3,7 +3,7 @@ import { CpuBackend } from './cpu-backend.js';
 
 export { CpuBackend };
 
-/** The factory `core/backend-registry.ts` calls. */
+/** The factory the backend registry calls (declared in `app/backend-catalog.ts`). */
 export function createBackend(): Backend {
   return new CpuBackend();
 }

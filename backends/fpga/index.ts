@@ -7,7 +7,7 @@ export { FpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResul
 export { describeFpgaHardware, hardwareView, bramFit, VIRTEX7_690T, type FpgaPart, type HardwareView } from './hardware-view.js';
 export { fpgaHardwareReport } from './hardware-report.js';
 
-/** The factory `core/backend-registry.ts` calls (the registry passes no options for fpga). */
+/** The factory the backend registry calls (declared in `app/backend-catalog.ts`) (the registry passes no options for fpga). */
 export function createBackend(options?: FpgaOptions & { variant?: string }): Backend {
   const { variant, ...rest } = options ?? {};
   if (variant !== undefined) throw new Error(`fpga: no variant '${variant}'`);

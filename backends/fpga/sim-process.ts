@@ -52,8 +52,13 @@ export class SimProcess {
       const tail = this.stderrTail.trim();
       this.fail(`simulator ${why}${tail ? `: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`);
     });
-    // Writes to a dead child surface as EPIPE here; the exit handler gives the better message.
-    this.child.stdin.on('error', (e) => this.fail(`simulator input closed: ${e.message}`));
+    // Writes to a dead child surface as EPIPE here, often before its 'exit' event: the exit
+    // handler gives the true reason (the signal, the exit code), so wait a moment for it and
+    // report the broken pipe only if no exit comes.
+    this.child.stdin.on('error', (e) => {
+      if (this.exited || this.failure) return;
+      setTimeout(() => this.fail(`simulator input closed: ${e.message}`), 1000).unref();
+    });
   }
 
   get pid(): number | undefined {

@@ -3,7 +3,7 @@ import { GpuJsBackend, GPUJS_MODES, type GpuJsMode } from './gpujs-backend.js';
 
 export { GpuJsBackend, GPUJS_MODES, type GpuJsMode };
 
-/** The factory `core/backend-registry.ts` calls; the variant is the gpu.js mode. */
+/** The factory the backend registry calls (declared in `app/backend-catalog.ts`); the variant is the gpu.js mode. */
 export function createBackend(options?: { variant?: string }): Backend {
   const mode = options?.variant ?? 'webasm';
   if (!(GPUJS_MODES as readonly string[]).includes(mode)) throw new Error(`gpujs: unknown mode '${mode}' (${GPUJS_MODES.join(', ')})`);

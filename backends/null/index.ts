@@ -3,7 +3,7 @@ import { NullBackend, type NullBackendOptions } from './null-backend.js';
 
 export { NullBackend, type NullBackendOptions };
 
-/** The factory `core/backend-registry.ts` calls. */
+/** The factory the backend registry calls (declared in `app/backend-catalog.ts`). */
 export function createBackend(options?: NullBackendOptions): Backend {
   return new NullBackend(options);
 }

@@ -3,7 +3,7 @@ import { WebGpuBackend, type WebGpuOptions } from './webgpu-backend.js';
 
 export { WebGpuBackend, type WebGpuOptions };
 
-/** The factory `core/backend-registry.ts` calls. */
+/** The factory the backend registry calls (declared in `app/backend-catalog.ts`). */
 export function createBackend(options?: WebGpuOptions): Backend {
   return new WebGpuBackend(options);
 }

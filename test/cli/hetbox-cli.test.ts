@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'core', 'cli', 'hetbox.js');
+const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
 
 function hetbox(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, cwd: PROJECT_ROOT, timeout: 60_000 });

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { Router } from '../../core/router.js';
-import { ControlServer, parseControlAddress } from '../../core/control/control-server.js';
-import { ControlClient } from '../../core/control/control-client.js';
+import { ControlServer, parseControlAddress } from '../../app/control/control-server.js';
+import { ControlClient } from '../../app/control/control-client.js';
 import { elementLibrary } from '../../elements/index.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };

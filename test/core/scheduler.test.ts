@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Element, type ElementClass, type ElementOutput, type SourceElement } from '../../core/element.js';
+import { Element, eraseConfigType, type ElementClass, type ElementOutput, type SourceElement } from '../../core/element.js';
 import { PacketBatch } from '../../core/packet-batch.js';
 import { parseArgs, arg, type ConfigArgs } from '../../core/config/args.js';
 import { Router } from '../../core/router.js';
@@ -22,6 +22,10 @@ class NumberSource extends Element<{ N: number }> implements SourceElement {
   private sent = 0;
   static parseConfig(a: ConfigArgs) {
     return parseArgs(a, { positional: ['N'], schema: z.object({ N: arg.int(0) }) });
+  }
+  /** A source receives no batches. */
+  process(batch: PacketBatch): ElementOutput {
+    return [batch];
   }
   nextBatch(seq: number, max: number): PacketBatch | null {
     if (this.sent >= this.config.N) return null;
@@ -89,7 +93,7 @@ class Record_ extends Element<Record<string, never>> {
   }
 }
 
-const classes: ElementClass<any>[] = [NumberSource, Jitter, Parity, Record_];
+const classes: ElementClass<unknown>[] = [eraseConfigType(NumberSource), eraseConfigType(Jitter), eraseConfigType(Parity), eraseConfigType(Record_)];
 const lookup: ElementClassLookup = { find: (n) => classes.find((c) => c.className === n), names: () => classes.map((c) => c.className) };
 const quiet = { info: () => undefined, warn: () => undefined };
 

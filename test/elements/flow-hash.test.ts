@@ -32,7 +32,7 @@ describe('FlowHash', () => {
   it('hashes real packets exactly as the RSS specification defines', async () => {
     const el = make(FlowHash, ['OFFSET 14']);
     const b = batchOf(frames);
-    const [out] = await el.process(b, 0);
+    const [out] = await el.process(b);
     const flow = out!.anno('flow');
     let checked = 0;
     frames.forEach((f, i) => {
@@ -50,7 +50,7 @@ describe('FlowHash', () => {
     arp[12] = 0x08;
     arp[13] = 0x06;
     const b = batchOf([...frames.slice(0, 1000), arp, new Uint8Array(10)]);
-    const outs = await el.process(b, 0);
+    const outs = await el.process(b);
     const where = new Map<string, number>();
     let total = 0;
     outs.forEach((o, port) => {
@@ -78,8 +78,8 @@ describe('FlowHash', () => {
       const el = make(FlowHash, ['OFFSET 14', `BACKEND ${backend}`], 1, env);
       await el.initialize();
       const ref = make(FlowHash, ['OFFSET 14']);
-      const [got] = await el.process(batchOf(frames), 0);
-      const [want] = await ref.process(batchOf(frames), 0);
+      const [got] = await el.process(batchOf(frames));
+      const [want] = await ref.process(batchOf(frames));
       expect(Array.from(got!.anno('flow').subarray(0, got!.count))).toEqual(Array.from(want!.anno('flow').subarray(0, want!.count)));
       expect(el.summary().backend).toBe(backend);
       await el.cleanup();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_HEADROOM, PacketBatch } from '../../core/packet-batch.js';
 import type { ConfigArgs } from '../../core/config/args.js';
-import type { ElementClass } from '../../core/element.js';
+import type { Element, ElementInit, PortSpec } from '../../core/element.js';
 import type { RuntimeEnv } from '../../core/runtime-env.js';
 
 export const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
@@ -34,10 +34,19 @@ export function testEnv(): TestEnv {
   };
 }
 
+/** Any element class, whatever its config type (the config goes from its parseConfig to its constructor). */
+export interface AnyElementClass {
+  readonly className: string;
+  readonly manual: string;
+  readonly ports: PortSpec;
+  parseConfig(args: ConfigArgs): unknown;
+  new (init: ElementInit<never>): Element<unknown>;
+}
+
 /** Build an element from raw args, as the graph would. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function make<T extends ElementClass<any>>(cls: T, raw: string[] = [], noutputs = 1, env: TestEnv = testEnv()): InstanceType<T> {
-  const config: unknown = cls.parseConfig(args(...raw));
+export function make<T extends AnyElementClass>(cls: T, raw: string[] = [], noutputs = 1, env: TestEnv = testEnv()): InstanceType<T> {
+  // The class's own parseConfig made this config: it is the constructor's config type.
+  const config = cls.parseConfig(args(...raw)) as never;
   return new cls({ name: `t_${cls.className}`, config, env, ninputs: 1, noutputs }) as InstanceType<T>;
 }
 

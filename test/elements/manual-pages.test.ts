@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ElementClass } from '../../core/element.js';
 import { CheckIPHeader } from '../../elements/check-ip-header.js';
 import { Classifier } from '../../elements/classifier.js';
 import { Counter } from '../../elements/counter.js';
@@ -17,11 +16,9 @@ import { Unstrip } from '../../elements/unstrip.js';
 import { FlowHash } from '../../elements/flow-hash.js';
 import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
-import { make } from './helpers.js';
+import { make, type AnyElementClass } from './helpers.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyClass = ElementClass<any>;
-const classes: [AnyClass, string, string[]][] = [
+const classes: [AnyElementClass, string, string[]][] = [
   [CheckIPHeader, 'check-ip-header', []],
   [Classifier, 'classifier', ['-']],
   [Counter, 'counter', []],

@@ -54,7 +54,7 @@ describe('IPLookup on backends', () => {
       const vrf = addrs.map((_, i) => (i % 3 === 2 ? 5 : i % 2)); // FIB 5 does not exist: no route
       const check = async (): Promise<void> => {
         const b = batchOf(addrs, vrf);
-        const [out] = await rt.process(b, 0);
+        const [out] = await rt.process(b);
         const nh = out!.anno('nextHop');
         for (let i = 0; i < addrs.length; i++) {
           const want = vrf[i] > 1 ? -1 : lookupImage(rt.image, vrf[i], addrs[i]);

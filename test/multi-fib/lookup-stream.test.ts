@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { runLookupStream } from '../../core/lookup-stream.js';
+import { runLookupStream } from '../../app/lookup-stream.js';
 import { lookupBatch } from '../../core/structures/multi-fib/lookup-batch.js';
 import { loadRouteFile } from '../../core/routes/load-routes.js';
 import { formatIPv4 } from '../../core/routes/ipv4.js';

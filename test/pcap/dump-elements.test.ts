@@ -36,8 +36,14 @@ function toDump(env: RecordingEnv, noutputs: number, ...args: string[]): ToDump 
 function drain(src: FromDump, batchSize = 256): PacketBatch[] {
   const out: PacketBatch[] = [];
   let seq = 0;
-  for (let b = src.nextBatch(seq, batchSize); b !== null; b = src.nextBatch(++seq, batchSize)) out.push(b);
-  expect(src.nextBatch(seq + 1, batchSize)).toBeNull();
+  // Without PREFETCH FromDump answers synchronously; a promise here would be a test mistake.
+  const next = (s: number): PacketBatch | null => {
+    const b = src.nextBatch(s, batchSize);
+    if (b instanceof Promise) throw new Error('drain() needs a FromDump without PREFETCH');
+    return b;
+  };
+  for (let b = next(seq); b !== null; b = next(++seq)) out.push(b);
+  expect(next(seq + 1)).toBeNull();
   return out;
 }
 

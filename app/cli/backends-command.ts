@@ -3,7 +3,7 @@
  * unavailable. `--synth` adds the FPGA pipeline's resources from Yosys synthesis against the
  * configured part (about 40 s the first time, cached by RTL version after that).
  */
-import { describeBackends, disposeBackends, formatBackends } from '../backend-registry.js';
+import { describeBackends, disposeBackends, formatBackends } from '../../core/backend-registry.js';
 import { fpgaHardwareReport } from '../../backends/fpga/index.js';
 import { parseFlags } from './parse-flags.js';
 

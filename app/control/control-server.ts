@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { existsSync, unlinkSync } from 'node:fs';
 import { z } from 'zod';
-import { NoSuchElement, NoSuchHandler, type Router } from '../router.js';
+import { NoSuchElement, NoSuchHandler, type Router } from '../../core/router.js';
 import { GREETING, Status } from './protocol.js';
 
 export interface ControlAddress {

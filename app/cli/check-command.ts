@@ -1,5 +1,5 @@
 /** `hetbox check CONFIG`: parse and validate (classes, arguments, ports) without running. */
-import { Router } from '../router.js';
+import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';

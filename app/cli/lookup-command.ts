@@ -6,12 +6,12 @@
  * against the logical table; a disagreement is reported and makes the exit status 1).
  */
 import { runLookupStream, type BatchLookup } from '../lookup-stream.js';
-import { OffloadRunner } from '../offload/offload-runner.js';
-import { IP_LOOKUP } from '../kernels/ip-lookup.js';
-import { getBackend, disposeBackends } from '../backend-registry.js';
-import { consoleLogger } from '../runtime-env.js';
-import { H_GENERATION } from '../structures/multi-fib/image-format.js';
-import { RouteFormat } from '../routes/load-routes.js';
+import { OffloadRunner } from '../../core/offload/offload-runner.js';
+import { IP_LOOKUP } from '../../core/kernels/ip-lookup.js';
+import { getBackend, disposeBackends } from '../../core/backend-registry.js';
+import { consoleLogger } from '../../core/runtime-env.js';
+import { H_GENERATION } from '../../core/structures/multi-fib/image-format.js';
+import { RouteFormat } from '../../core/routes/load-routes.js';
 import { parseBackendName } from './backend-access.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';

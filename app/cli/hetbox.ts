@@ -15,6 +15,7 @@ import { backendsCommand } from './backends-command.js';
 import { lookupCommand } from './lookup-command.js';
 import { ctlCommand } from './ctl-command.js';
 import { UsageError } from './usage-error.js';
+import { registerBackends } from '../backend-catalog.js';
 
 const USAGE = `usage: hetbox <command> [options]
   run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet)
@@ -36,6 +37,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  registerBackends();
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(`${USAGE}\n`);

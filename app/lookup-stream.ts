@@ -8,12 +8,12 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import path from 'node:path';
-import { loadRouteFile, type LoadOptions } from './routes/load-routes.js';
-import { multiFibFromLoaded } from './routes/build-multi-fib.js';
-import { formatPrefix, parseAddress, formatIPv4 } from './routes/ipv4.js';
-import { formatNextHop } from './structures/multi-fib/next-hops.js';
-import { lookupBatch } from './structures/multi-fib/lookup-batch.js';
-import type { MultiFib } from './structures/multi-fib/multi-fib.js';
+import { loadRouteFile, type LoadOptions } from '../core/routes/load-routes.js';
+import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
+import { formatPrefix, parseAddress, formatIPv4 } from '../core/routes/ipv4.js';
+import { formatNextHop } from '../core/structures/multi-fib/next-hops.js';
+import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
+import type { MultiFib } from '../core/structures/multi-fib/multi-fib.js';
 
 export type BatchLookup = (image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number) => void | Promise<void>;
 

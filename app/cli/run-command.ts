@@ -1,13 +1,13 @@
 /** `hetbox run CONFIG`: run a configuration to the end of its input and print what happened. */
 import { z } from 'zod';
-import { Router, type RunSummary } from '../router.js';
+import { Router, type RunSummary } from '../../core/router.js';
 import { ControlServer, parseControlAddress } from '../control/control-server.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendProvider, parseBackendName } from './backend-access.js';
-import { disposeBackends } from '../backend-registry.js';
+import { disposeBackends } from '../../core/backend-registry.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
-import { fmt } from '../format.js';
+import { fmt } from '../../core/format.js';
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {

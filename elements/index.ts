@@ -11,6 +11,7 @@ import { DecIPTTL } from './dec-ip-ttl.js';
 import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
 import { FlowHash } from './flow-hash.js';
+import { FromDevice } from './from-device.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { IPLookup } from './ip-lookup.js';
@@ -19,6 +20,7 @@ import { Print } from './print.js';
 import { Queue } from './queue.js';
 import { Strip } from './strip.js';
 import { Tee } from './tee.js';
+import { ToDevice } from './to-device.js';
 import { ToDump } from './to-dump.js';
 import { Unstrip } from './unstrip.js';
 
@@ -32,6 +34,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(Discard),
   entry(EtherEncap),
   entry(FlowHash),
+  entry(FromDevice),
   entry(FromDump),
   entry(Idle),
   entry(IPLookup),
@@ -40,6 +43,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(Queue),
   entry(Strip),
   entry(Tee),
+  entry(ToDevice),
   entry(ToDump),
   entry(Unstrip),
 ];

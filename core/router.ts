@@ -60,6 +60,7 @@ export class Router {
       log: opts.log ?? consoleLogger,
       strictBackends: opts.strictBackends ?? process.env.CI === 'true',
       defaultBackend: opts.defaultBackend,
+      stopSignal: this.abort.signal,
       backend: (name) => (backends ? backends(name) : Promise.reject(new Error(`no backend registry: backend '${name}' unavailable`))),
     };
     this.graph = buildGraph(parseConfig(text, file), classes, this.env);

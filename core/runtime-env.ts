@@ -14,6 +14,8 @@ export interface RuntimeEnv {
   strictBackends: boolean;
   /** Backend chosen on the command line (`--backend`), overriding elements' defaults. */
   defaultBackend?: BackendName;
+  /** Aborted when the run is told to stop (control socket STOP, Ctrl-C): live sources end then. */
+  stopSignal?: AbortSignal;
   /** A ready backend by name; rejects with the reason when it is unavailable. */
   backend(name: BackendName): Promise<Backend>;
 }

@@ -60,7 +60,7 @@ import { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { BlockPackets, FANOUT_MODES, PACKET_OUTGOING, RxRing, type FanoutMode, type RingStats } from '../core/io/packet-ring.js';
-import { otherLiveSourceReady, registerLiveSource, unregisterLiveSource, waitForLiveSources, wakeLiveSources, type LiveSource } from '../core/io/live-sources.js';
+import { liveSeqHasPackets, noteLiveContribution, otherLiveSourceReady, registerLiveSource, unregisterLiveSource, waitForLiveSources, wakeLiveSources, type LiveSource } from '../core/io/live-sources.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET } from '../core/net/ipv4.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 
@@ -174,7 +174,12 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
       snaplen: c.SNAPLEN,
     });
     registerLiveSource(this);
+    // The router's stop (control socket, Ctrl-C) must reach a source waiting for packets.
+    this.env.stopSignal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.env.stopSignal?.aborted) this.requestStop();
   }
+
+  private readonly onAbort = (): void => this.requestStop();
 
   /** Every batch up to `seq` has left the graph: blocks only they pointed into go back to the kernel. */
   release(seq: number): void {
@@ -200,9 +205,13 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
     }
     for (;;) {
       if (this.stopRequested || this.emitted >= (this.config.LIMIT ?? Infinity)) return this.finish();
-      if (this.hasPackets()) return this.take(seq, Math.min(maxPackets, this.config.BURST ?? maxPackets));
-      // Another interface has packets: an empty batch lets the scheduler get to it.
-      if (otherLiveSourceReady(this)) return this.batchFor(seq, 0);
+      if (this.hasPackets()) {
+        const b = this.take(seq, Math.min(maxPackets, this.config.BURST ?? maxPackets));
+        if (b.count > 0) noteLiveContribution(seq);
+        return b;
+      }
+      // Another interface has packets, or already put some into this batch: answer empty now.
+      if (liveSeqHasPackets(seq) || otherLiveSourceReady(this)) return this.batchFor(seq, 0);
       await waitForLiveSources();
     }
   }
@@ -298,6 +307,7 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
   }
 
   override cleanup(): void {
+    this.env.stopSignal?.removeEventListener('abort', this.onAbort);
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.ring !== null) {

@@ -8,6 +8,11 @@
  * something else changes (blocks released, a stop requested), and then answers with an empty
  * batch if its own ring is still empty, letting the scheduler move on to the source that has
  * packets. No timer is involved.
+ *
+ * Sequence numbers are shared by all sources, and batch n completes (and its ring blocks go
+ * back to the kernel) only once every source has answered n. So once one live source has put
+ * packets into batch n, the others answer n at once, empty if they have nothing, rather than
+ * wait for their own traffic and hold those packets up.
  */
 export interface LiveSource {
   /** Packets are ready now (a filled block, or the rest of a block being handed out). */
@@ -21,6 +26,18 @@ export interface LiveSource {
 }
 
 const sources = new Set<LiveSource>();
+/** The latest sequence number a live source put packets into. */
+let contributedSeq = -1;
+
+/** A live source put packets into batch `seq`. */
+export function noteLiveContribution(seq: number): void {
+  if (seq > contributedSeq) contributedSeq = seq;
+}
+
+/** Whether some live source already put packets into batch `seq` (the rest should not wait). */
+export function liveSeqHasPackets(seq: number): boolean {
+  return contributedSeq === seq;
+}
 let wakeAll: (() => void) | null = null;
 let current: Promise<void> | null = null;
 

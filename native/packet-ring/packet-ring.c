@@ -45,6 +45,7 @@ typedef struct {
   uint32_t block_size;
   uint32_t block_count;
   uint32_t cursor; /* next block to hand to JS */
+  uint8_t *handed; /* per block: handed to JS and not yet released (its status still reads USER) */
   uint64_t packets, drops, freezes; /* PACKET_STATISTICS, accumulated (the kernel resets on read) */
   uv_poll_t *poll;
   napi_env env;
@@ -176,6 +177,7 @@ static void finalize_ring(napi_env env, void *data, void *hint) {
   ring_t *r = (ring_t *)data;
   /* The poll handle (if any) was closed by close(); its close callback frees it. */
   if (!r->closed && r->fd >= 0) close(r->fd);
+  free(r->handed);
   free(r);
 }
 
@@ -286,6 +288,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   r->block_size = block_size;
   r->block_count = rx ? block_count : 0;
   r->env = env;
+  r->handed = rx ? calloc(block_count, 1) : NULL;
 
   napi_value result, handle, ring, macbuf, tmp;
   CHECK(napi_create_object(env, &result));
@@ -334,8 +337,9 @@ static napi_value js_next_block(napi_env env, napi_callback_info info) {
   int32_t idx = -1;
   if (!r->closed && r->map != NULL) {
     struct tpacket_block_desc *b = block_at(r, r->cursor);
-    if (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) {
+    if (!r->handed[r->cursor] && (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
       idx = (int32_t)r->cursor;
+      r->handed[r->cursor] = 1;
       r->cursor = (r->cursor + 1) % r->block_count;
     }
   }
@@ -352,7 +356,7 @@ static napi_value js_peek_block(napi_env env, napi_callback_info info) {
   if (r == NULL) return NULL;
   bool ready = false;
   if (!r->closed && r->map != NULL)
-    ready = (__atomic_load_n(&block_at(r, r->cursor)->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
+    ready = !r->handed[r->cursor] && (__atomic_load_n(&block_at(r, r->cursor)->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
   CHECK(napi_get_boolean(env, ready, &out));
   return out;
 }
@@ -366,8 +370,10 @@ static napi_value js_release_block(napi_env env, napi_callback_info info) {
   if (r == NULL) return NULL;
   uint32_t i;
   CHECK(napi_get_value_uint32(env, argv[1], &i));
-  if (r->map != NULL && i < r->block_count)
+  if (r->map != NULL && i < r->block_count && r->handed[i]) {
+    r->handed[i] = 0;
     __atomic_store_n(&block_at(r, i)->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  }
   return NULL;
 }
 

@@ -2,7 +2,10 @@
  * The namespaces examples/live-router.click runs in: host A and host B, each in its own network
  * namespace, joined by veth pairs to a router namespace (interfaces ra and rb, no addresses,
  * forwarding off, so only hetbox moves packets between them). The hosts reach the router
- * through static neighbour entries (the router answers no ARP). Used by the end-to-end test,
+ * through static neighbour entries (the router answers no ARP), and their interfaces compute
+ * checksums and segment TCP themselves (ethtool: tx, tso, gso off): on a veth the kernel would
+ * otherwise hand the router unfinished checksums and 64 KiB TCP segments, as a NIC's offload
+ * would get them, which a router on packet sockets forwards as they are. Used by the end-to-end test,
  * the live benchmark and scripts/live-demo.ts; with `kernelForwarding` the router namespace
  * gets addresses and ip_forward instead, for the kernel's own forwarding as a baseline.
  */
@@ -42,6 +45,7 @@ export function buildRouterLab(tag: string, opts: { kernelForwarding?: boolean }
       lab.ip(ns, 'addr', 'add', `${ip}/24`, 'dev', 'h0');
       lab.ip(ns, 'route', 'add', 'default', 'via', gw);
       lab.ip(ns, 'neigh', 'replace', gw, 'lladdr', gwMac, 'dev', 'h0', 'nud', 'permanent');
+      lab.exec(ns, 'ethtool', '-K', 'h0', 'tx', 'off', 'tso', 'off', 'gso', 'off');
     }
     if (opts.kernelForwarding) {
       lab.ip(router, 'addr', 'add', `${LIVE.routerIpA}/24`, 'dev', 'ra');

@@ -25,6 +25,8 @@ export function netnsLabAvailable(): LabAvailability {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'not root (network namespaces and raw sockets need CAP_SYS_ADMIN and CAP_NET_RAW)' };
   const ip = spawnSync('ip', ['-V'], { encoding: 'utf8' });
   if (ip.error !== undefined || ip.status !== 0) return { ok: false, reason: 'iproute2 (`ip`) is not installed: run `npm run setup`' };
+  const ethtool = spawnSync('ethtool', ['--version'], { encoding: 'utf8' });
+  if (ethtool.error !== undefined) return { ok: false, reason: 'ethtool is not installed: run `npm run setup`' };
   // Try it: a namespace that cannot be made means no CAP_SYS_ADMIN (a container without it).
   const probe = `hbx-probe-${process.pid}`;
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });

@@ -51,6 +51,10 @@
  *   ring_freezes (read)     times the ring filled up (tp_freeze_q_cnt)
  *   non_ip (read)           non-IPv4 packets dropped under FORCE_IP
  *   outbound (read)         packets sent by this host, skipped (OUTBOUND false)
+ *   csum_partial (read)     packets emitted whose transport checksum the sending host left to
+ *                           offload (TP_STATUS_CSUMNOTREADY: a local sender with tx checksumming
+ *                           on, e.g. a veth peer); forwarded as they are, receivers reject them,
+ *                           so turn the sender's offload off (ethtool -K IF tx off)
  *   ring (read)             ring geometry, e.g. "64 x 262144"
  *   stop (write)            end the stream: the next batch request answers end of stream
  */
@@ -59,7 +63,7 @@ import { Element, type ElementOutput, type SourceElement } from '../core/element
 import { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
-import { BlockPackets, FANOUT_MODES, PACKET_OUTGOING, RxRing, type FanoutMode, type RingStats } from '../core/io/packet-ring.js';
+import { BlockPackets, FANOUT_MODES, PACKET_OUTGOING, RxRing, TP_STATUS_CSUMNOTREADY, type FanoutMode, type RingStats } from '../core/io/packet-ring.js';
 import { liveSeqHasPackets, noteLiveContribution, otherLiveSourceReady, registerLiveSource, unregisterLiveSource, waitForLiveSources, wakeLiveSources, type LiveSource } from '../core/io/live-sources.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET } from '../core/net/ipv4.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
@@ -104,7 +108,8 @@ counted in non_ip), OUTBOUND (also this host's own sends), NETNS (namespace of t
 FANOUT group / FANOUT_MODE hash|lb|cpu|rnd|qm (one queue per socket of the group), ring BLOCKS x
 BLOCK_SIZE and BLOCK_TIMEOUT ms. Ends after LIMIT (END_AFTER) packets, TIMEOUT seconds, a write
 to stop, or the router's stop. SNIFFER false is refused (leave the interface unaddressed).
-Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, ring, stop (write).`;
+csum_partial counts packets whose checksum the sender left to offload (ethtool -K IF tx off there).
+Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, csum_partial, ring, stop (write).`;
 
   static parseConfig(args: ConfigArgs): FromDeviceConfig {
     return parseArgs(args, {
@@ -155,6 +160,8 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
   private emitted = 0;
   private nonIp = 0;
   private outbound = 0;
+  private csumPartial = 0;
+  private csumWarned = false;
   private stopRequested = false;
   private finished = false;
   private armed = false;
@@ -262,6 +269,7 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
           this.nonIp++;
           continue;
         }
+        if ((blk.status[k] & TP_STATUS_CSUMNOTREADY) !== 0) this.noteCsumPartial();
         const j = batch.count++;
         batch.id[j] = this.emitted++;
         batch.offset[j] = mac;
@@ -273,6 +281,13 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
       }
     }
     return batch;
+  }
+
+  private noteCsumPartial(): void {
+    this.csumPartial++;
+    if (this.csumWarned) return;
+    this.csumWarned = true;
+    this.env.log.warn(`${this.name}: ${this.config.DEVNAME}: a packet arrived with its transport checksum left to the sender's offload; it is forwarded as is (counted in csum_partial): turn checksum offload off on the sending interface (ethtool -K IF tx off)`);
   }
 
   private batchFor(seq: number, capacity: number): PacketBatch {
@@ -327,6 +342,7 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
       ring_freezes: counterHandler(() => this.stats().freezes, 'times the ring filled up'),
       non_ip: counterHandler(() => this.nonIp, 'non-IPv4 packets dropped under FORCE_IP'),
       outbound: counterHandler(() => this.outbound, "this host's own sends, skipped"),
+      csum_partial: counterHandler(() => this.csumPartial, "packets whose checksum the sender left to offload"),
       ring: { read: () => `${this.config.BLOCKS} x ${this.config.BLOCK_SIZE}`, doc: 'ring blocks x block size' },
       stop: actionHandler(() => this.requestStop(), 'end the stream'),
     };
@@ -334,7 +350,7 @@ Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, r
 
   override summary(): Record<string, number | string> {
     const s = this.stats();
-    return { count: this.emitted, kernel_packets: s.packets, kernel_drops: s.drops, ring_freezes: s.freezes, non_ip: this.nonIp, outbound: this.outbound };
+    return { count: this.emitted, kernel_packets: s.packets, kernel_drops: s.drops, ring_freezes: s.freezes, non_ip: this.nonIp, outbound: this.outbound, csum_partial: this.csumPartial };
   }
 
   private finish(): null {

@@ -149,9 +149,12 @@ const PKT_SEC = 4;
 const PKT_NSEC = 8;
 const PKT_SNAPLEN = 12;
 const PKT_LEN = 16;
+const PKT_STATUS = 20;
 const PKT_MAC = 24;
 /** TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) + offsetof(struct sockaddr_ll, sll_pkttype). */
 const PKT_PKTTYPE = 48 + 10;
+/** tp_status bit: the sender left the transport checksum to offload (it is not in the bytes). */
+export const TP_STATUS_CSUMNOTREADY = 1 << 3;
 /** sll_pkttype of a packet this host sent. */
 export const PACKET_OUTGOING = 4;
 
@@ -166,7 +169,10 @@ export class BlockPackets {
   readonly sec: Float64Array;
   readonly nsec: Int32Array;
   readonly pkttype: Uint8Array;
+  /** tp_status (TP_STATUS_CSUMNOTREADY and friends). */
+  readonly status: Int32Array;
   constructor(readonly capacity: number) {
+    this.status = new Int32Array(capacity);
     this.hdr = new Int32Array(capacity);
     this.mac = new Int32Array(capacity);
     this.snaplen = new Int32Array(capacity);
@@ -240,6 +246,7 @@ export class RxRing {
       out.len[k] = this.u32[(p + PKT_LEN) >> 2];
       out.mac[k] = p + this.u16[(p + PKT_MAC) >> 1];
       out.pkttype[k] = this.bytes[p + PKT_PKTTYPE];
+      out.status[k] = this.u32[(p + PKT_STATUS) >> 2];
       p += this.u32[(p + PKT_NEXT) >> 2];
     }
     out.count = n;

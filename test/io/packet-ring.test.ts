@@ -154,6 +154,14 @@ describeLive('packet_ring on a veth pair', () => {
     const out = `${r.stdout}${r.stderr}`;
     expect(out).toMatch(/ToDevice@1: socket\(AF_PACKET, SOCK_RAW\) on lo: Operation not permitted: opening a raw packet socket needs the CAP_NET_RAW capability/);
   });
+
+  it('hetbox check of the live router needs no capability (nothing is opened)', () => {
+    const cli = path.resolve(import.meta.dirname, '../../dist/app/cli/hetbox.js');
+    const example = path.resolve(import.meta.dirname, '../../examples/live-router.click');
+    const r = spawnSync('setpriv', ['--inh-caps=-all', '--bounding-set=-net_raw,-net_admin,-sys_admin', '--', process.execPath, cli, 'check', example], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/live-router\.click: OK/);
+  });
 });
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # hetbox set-up on a fresh Debian 12 machine: npm packages, the system packages the backends
 # need (Verilator, tshark, Mesa's software Vulkan driver from bookworm-backports; iproute2, ping,
-# socat and ethtool for the live-interface demo and tests), the build, the packet_ring addon (FromDevice /
+# socat and ethtool for the live-interface demo and tests; python3, make and g++ for node-gyp), the build, the packet_ring addon (FromDevice /
 # ToDevice) and the demo's input files. Idempotent: a second run installs nothing and takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(verilator tshark libvulkan1 iproute2 iputils-ping socat ethtool)
+apt_packages=(verilator tshark libvulkan1 iproute2 iputils-ping socat ethtool python3 make g++)
 backports_packages=(mesa-vulkan-drivers)
 backports_list=/etc/apt/sources.list.d/hetbox-bookworm-backports.list
 
@@ -41,7 +41,7 @@ if [ ${#missing[@]} -gt 0 ] || [ "$mesa_ok" = false ]; then
     for c in "${cmds[@]}"; do echo "  sudo sh -c \"$c\""; done
   fi
 else
-  echo "setup: system packages present (verilator, tshark, libvulkan1, iproute2, iputils-ping, socat, ethtool, mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers))"
+  echo "setup: system packages present (verilator, tshark, libvulkan1, iproute2, iputils-ping, socat, ethtool, python3, make, g++, mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers))"
 fi
 
 if [ -f package-lock.json ]; then

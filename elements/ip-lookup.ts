@@ -261,6 +261,7 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     const ports = this.scratchPorts;
     const hopPorts = this.fib.nextHops.ports;
     const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
+    const nouts = this.noutputs;
     let noRoute = 0;
     let noOutput = 0;
     for (let i = 0; i < n; i++) {
@@ -276,12 +277,12 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
         const port = hopPorts[h] < 0 ? 0 : hopPorts[h];
         ports[i] = port;
         // A next hop whose port this router does not have: split leaves the packet out; count it.
-        if (port >= this.noutputs) noOutput++;
+        if (port >= nouts) noOutput++;
       }
     }
     this.ledger.drop('no_route', noRoute);
     this.ledger.drop('no_output', noOutput);
-    return batch.split(ports, this.noutputs);
+    return batch.split(ports, nouts);
   }
 
   override handlers(): HandlerTable {

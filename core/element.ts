@@ -10,6 +10,7 @@ import type { PacketBatch } from './packet-batch.js';
 import type { ConfigArgs } from './config/args.js';
 import type { HandlerTable } from './handlers.js';
 import type { RuntimeEnv } from './runtime-env.js';
+import { Ledger } from './accounting.js';
 
 /** One batch (or nothing) per output port. */
 export type ElementOutput = (PacketBatch | null)[];
@@ -43,12 +44,25 @@ export abstract class Element<C = unknown> {
    */
   concurrency = 1;
 
+  /**
+   * This element's packet books (core/accounting.ts). The scheduler counts packets in and out;
+   * the element reports, per batch, what it drops, consumes or creates, by reason:
+   * `this.ledger.drop('no_route', k)`. A packet neither emitted nor reported is a loss a test sees.
+   */
+  readonly ledger: Ledger;
+
   constructor(init: ElementInit<C>) {
     this.name = init.name;
     this.config = init.config;
     this.env = init.env;
     this.ninputs = init.ninputs;
     this.noutputs = init.noutputs;
+    this.ledger = new Ledger(init.ninputs, init.noutputs);
+  }
+
+  /** Packets the element holds at this moment (a Queue's backlog), for the accounting. */
+  heldPackets(): number {
+    return 0;
   }
 
   /** Called once after the graph is built and before the first batch (open files, upload tables). */

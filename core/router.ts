@@ -5,11 +5,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from './config/parse.js';
-import { buildGraph, type ElementClassLookup, type Graph } from './graph.js';
+import { buildGraph, type ElementClassLookup, type Graph, type GraphNode } from './graph.js';
 import { Scheduler, type SchedulerStats } from './scheduler.js';
 import { HandlerError, type Handler } from './handlers.js';
 import { consoleLogger, type Logger, type RuntimeEnv } from './runtime-env.js';
 import type { Backend, BackendName } from './backend.js';
+import { accountingOf, formatAccounting, type ElementAccounting } from './accounting.js';
 
 export interface RouterOptions {
   batchSize?: number;
@@ -35,6 +36,8 @@ export interface RunSummary {
   elapsedMs: number;
   packetsPerSecond: number;
   elements: ElementSummary[];
+  /** Every element's packet books (core/accounting.ts), in graph order. */
+  accounting: ElementAccounting[];
 }
 
 export const HETBOX_VERSION = '0.1.0';
@@ -118,7 +121,17 @@ export class Router {
         const n = this.graph.nodes[i];
         return { name: n.parsed.name, className: n.cls.className, counters: n.element.summary() ?? {} };
       }),
+      accounting: this.accounting(),
     };
+  }
+
+  /** Every element's packet books now, in graph order; after a run each one balances (or a packet was lost). */
+  accounting(): ElementAccounting[] {
+    return this.graph.order.map((i) => this.elementAccounting(this.graph.nodes[i]));
+  }
+
+  private elementAccounting(n: GraphNode): ElementAccounting {
+    return accountingOf(n.parsed.name, n.cls.className, n.element.ledger, n.element.heldPackets());
   }
 
   async cleanup(): Promise<void> {
@@ -161,6 +174,7 @@ export class Router {
       config: { read: () => node.parsed.argText.trim(), doc: 'configuration arguments as written' },
       ports: { read: () => `${node.element.ninputs} input${node.element.ninputs === 1 ? '' : 's'}\n${node.element.noutputs} output${node.element.noutputs === 1 ? '' : 's'}`, doc: 'port counts' },
       handlers: { read: () => Object.keys(this.elementHandlers(name)).join('\n'), doc: 'handler names' },
+      accounting: { read: () => formatAccounting(this.elementAccounting(node)), doc: 'packets in, out per port, dropped/consumed by reason, held, balanced' },
     };
     return { ...generic, ...node.element.handlers() };
   }

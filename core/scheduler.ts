@@ -78,7 +78,10 @@ export class Scheduler {
             const el = src.element as SourceElementNode;
             batch = await Promise.race([Promise.resolve(el.nextBatch(seq, this.opts.batchSize)), failed]);
             if (batch === null) live.delete(src);
-            else this.stats.packetsIn += batch.count;
+            else {
+              this.stats.packetsIn += batch.count;
+              el.ledger.produced += batch.count;
+            }
           }
           this.emit(this.states[src.index], seq, batch === null ? [] : [batch]);
         }
@@ -140,9 +143,12 @@ export class Scheduler {
   /** Deliver one element's outputs for `seq` to its downstream elements (one token per connection). */
   private emit(st: NodeState, seq: number, outputs: ElementOutput): void {
     const node = st.node;
+    const sent = node.element.ledger.out;
     for (let p = 0; p < node.outputs.length; p++) {
       const o = node.outputs[p];
       const b = outputs[p] ?? null;
+      // Accounting: packets leave on a connected port here, and only here.
+      if (b !== null) sent[p] += b.count;
       this.receive(this.states[o.node], seq, o.port, b);
     }
     this.done(seq);
@@ -208,6 +214,8 @@ export class Scheduler {
       const list = parts[port];
       if (list === undefined || list.length === 0) continue;
       const batch = list.length === 1 ? list[0] : PacketBatch.merge(seq, list);
+      // Accounting: counted before `process`, which may shrink the batch in place.
+      el.ledger.in[port] += batch.count;
       collect(await el.process(batch, port));
     }
     if (seq === this.finalSeq) collect(await el.flush(seq));

@@ -50,6 +50,8 @@ export const CHECK_IP_REASONS = [
   'bad source address',
 ] as const;
 export type CheckIPReason = (typeof CHECK_IP_REASONS)[number];
+/** The same reasons as accounting keys (the element's ledger), in the same order. */
+const LEDGER_REASONS = ['tiny', 'bad_version', 'bad_header_length', 'bad_length', 'bad_checksum', 'bad_source'] as const;
 
 const TINY = 0;
 const BAD_VERSION = 1;
@@ -94,6 +96,8 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
   private readonly marks = new ScratchInt32();
   private readonly badSrc = Int32Array.from(this.config.BADSRC);
   private readonly reasonCounts = new Float64Array(CHECK_IP_REASONS.length);
+  /** This batch's bad packets per reason (added to the counters and, when dropped, to the ledger). */
+  private readonly batchReasons = new Int32Array(CHECK_IP_REASONS.length);
   private readonly logged = new Uint8Array(CHECK_IP_REASONS.length);
   private good = 0;
   private bad = 0;
@@ -109,7 +113,7 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
     const checksum = this.config.CHECKSUM;
     const badSrc = this.badSrc;
     const nBadSrc = badSrc.length;
-    const reasons = this.reasonCounts;
+    const reasons = this.batchReasons;
     let bad = 0;
     for (let i = 0; i < n; i++) {
       const p = off[i] + o;
@@ -148,6 +152,7 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
     }
     this.bad += bad;
     this.good += n - bad;
+    if (bad > 0) this.countReasons();
     if (this.noutputs >= 2) {
       if (bad === 0) return [batch, null];
       // split wants the port: good (keep 1) to 0, bad (keep 0) to 1.
@@ -156,6 +161,18 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
     }
     if (bad > 0) batch.filterInPlace(keep);
     return [batch];
+  }
+
+  /** Move this batch's reason counts into the counters; without output 1 the bad packets are drops. */
+  private countReasons(): void {
+    const dropped = this.noutputs < 2;
+    for (let k = 0; k < LEDGER_REASONS.length; k++) {
+      const c = this.batchReasons[k];
+      if (c === 0) continue;
+      this.reasonCounts[k] += c;
+      if (dropped) this.ledger.drop(LEDGER_REASONS[k], c);
+      this.batchReasons[k] = 0;
+    }
   }
 
   private logBad(reason: number, packetIndex: number): void {

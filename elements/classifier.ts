@@ -84,7 +84,9 @@ Handlers: count, drops, patternK (K = 0..N-1), reset_counts (write).`;
   process(batch: PacketBatch): ElementOutput {
     const n = batch.count;
     const out = this.ports.get(n);
-    this.dropped += classifyBatch(this.config.program, batch.data, batch.offset, batch.length, n, out);
+    const unmatched = classifyBatch(this.config.program, batch.data, batch.offset, batch.length, n, out);
+    this.dropped += unmatched;
+    this.ledger.drop('no_match', unmatched);
     const perPort = this.perPort;
     for (let i = 0; i < n; i++) if (out[i] >= 0) perPort[out[i]]++;
     this.classified = perPort.reduce((a, b) => a + b, 0);

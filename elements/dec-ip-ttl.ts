@@ -83,6 +83,9 @@ Handlers: count, drops, truncated, reset_counts (write).`;
     this.passed += n - expired - truncated;
     this.expired += expired;
     this.truncated += truncated;
+    this.ledger.drop('truncated', truncated);
+    // Expired packets leave on output 1 when it is connected; otherwise they are dropped.
+    if (this.noutputs < 2) this.ledger.drop('expired', expired);
     if (expired === 0 && truncated === 0) return this.noutputs >= 2 ? [batch, null] : [batch];
     if (this.noutputs >= 2) return batch.split(ports, 2);
     return batch.split(ports, 1);

@@ -40,6 +40,7 @@ Handlers: count, byte_count, reset_counts (write).`;
     for (let i = 0; i < batch.count; i++) b += len[i];
     this.packets += batch.count;
     this.bytes += b;
+    this.ledger.consume('discarded', batch.count);
     return [];
   }
 

@@ -90,6 +90,7 @@ Handlers: ethertype, src, dst (read/write), count, drops.`;
     }
     if (bad > 0) batch.filterInPlace(keep);
     this.dropped += bad;
+    this.ledger.drop('no_headroom', bad);
     this.encapsulated += n - bad;
     batch.linkType = LINKTYPE_ETHERNET;
     return [batch];

@@ -38,6 +38,7 @@ Handlers: count.`;
 
   process(batch: PacketBatch): ElementOutput {
     this.discarded += batch.count;
+    this.ledger.consume('discarded', batch.count);
     return [];
   }
 

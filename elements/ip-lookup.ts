@@ -261,17 +261,28 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     const ports = this.scratchPorts;
     const hopPorts = this.fib.nextHops.ports;
     const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
+    const nouts = this.noutputs;
+    let noRoute = 0;
+    let noOutput = 0;
     for (let i = 0; i < n; i++) {
       const h = nh[i];
       if (h < 0) {
         ports[i] = none;
+        if (none < 0) noRoute++;
         if (none < 0 && ++this.dropped <= 5) {
           // As Click: say so for the first few, naming the packet.
           this.env.log.warn(`${this.name}: no route for ${formatIPv4(dst[i])} (packet ${batch.id[i]})`);
         }
-      } else ports[i] = hopPorts[h] < 0 ? 0 : hopPorts[h];
+      } else {
+        const port = hopPorts[h] < 0 ? 0 : hopPorts[h];
+        ports[i] = port;
+        // A next hop whose port this router does not have: split leaves the packet out; count it.
+        if (port >= nouts) noOutput++;
+      }
     }
-    return batch.split(ports, this.noutputs);
+    this.ledger.drop('no_route', noRoute);
+    this.ledger.drop('no_output', noOutput);
+    return batch.split(ports, nouts);
   }
 
   override handlers(): HandlerTable {

@@ -72,10 +72,15 @@ Handlers: length, highwater_length, capacity (read/write), drops, reset_counts (
     return this.held;
   }
 
+  override heldPackets(): number {
+    return this.held;
+  }
+
   process(batch: PacketBatch): ElementOutput {
     const n = batch.count;
     const accepted = Math.min(n, Math.max(0, this.capacity - this.held));
     this.dropped += n - accepted;
+    this.ledger.drop('queue_full', n - accepted);
     this.highwater = Math.max(this.highwater, this.held + accepted);
     if (this.held === 0 && accepted <= this.burst) {
       // Tail drop without copying: the refused packets are the batch's last ones.

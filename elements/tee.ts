@@ -50,6 +50,8 @@ Handlers: count.`;
       copy.linkType = batch.linkType;
       out.push(copy);
     }
+    // Accounting: each output after the first carries copies this element made.
+    this.ledger.create('copies', (n - 1) * batch.count);
     return out;
   }
 

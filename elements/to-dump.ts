@@ -89,13 +89,18 @@ Handlers: count, skipped, filename.`;
   process(batch: PacketBatch): ElementOutput {
     const w = this.writer;
     if (w === null) throw new Error(`${this.name}: process before initialize`);
-    if (!w.writeBatch(batch)) {
+    const written = w.writeBatch(batch);
+    if (!written) {
       if (this.skippedPackets === 0) {
         this.env.log.warn(`${this.name}: ${this.config.FILE} is ${linkTypeName(w.linkType)} (${w.linkType}); skipping packets of link type ${batch.linkType} (${linkTypeName(batch.linkType)})`);
       }
       this.skippedPackets += batch.count;
     }
-    return this.noutputs > 0 ? [batch] : [];
+    if (this.noutputs > 0) return [batch];
+    // A sink: written packets end here on purpose; skipped ones are lost (counted by reason).
+    if (written) this.ledger.consume('written', batch.count);
+    else this.ledger.drop('link_type_mismatch', batch.count);
+    return [];
   }
 
   override flush(): ElementOutput {

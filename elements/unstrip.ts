@@ -67,6 +67,7 @@ Handlers: count, drops.`;
     }
     if (bad > 0) batch.filterInPlace(keep);
     this.dropped += bad;
+    this.ledger.drop('no_headroom', bad);
     this.passed += n - bad;
     if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_RAW) batch.linkType = LINKTYPE_ETHERNET;
     return [batch];

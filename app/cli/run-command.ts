@@ -74,10 +74,18 @@ export async function runCommand(args: string[]): Promise<number> {
 
 export function formatSummary(s: RunSummary): string {
   const lines = [`${s.config}: ${s.packetsIn} packets in ${(s.elapsedMs / 1000).toFixed(3)} s (${fmt(s.packetsPerSecond)} pkt/s), ${s.batches} batches`];
+  const books = new Map(s.accounting.map((a) => [a.name, a]));
   for (const e of s.elements) {
     const entries = Object.entries(e.counters);
-    if (entries.length === 0) continue;
-    lines.push(`  ${`${e.name} :: ${e.className}`.padEnd(36)} ${entries.map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : v}`).join(' ')}`);
+    const a = books.get(e.name);
+    // Drops by reason from the element's books, so every loss shows up whatever its counters say.
+    const drops = Object.entries(a?.dropped ?? {}).map(([k, v]) => `${k}=${v}`);
+    if (entries.length === 0 && drops.length === 0) continue;
+    const counters = entries.map(([k, v]) => `${k}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(1) : v}`);
+    lines.push(`  ${`${e.name} :: ${e.className}`.padEnd(36)} ${[...counters, ...(drops.length > 0 ? [`dropped: ${drops.join(' ')}`] : [])].join(' ')}`);
+  }
+  for (const a of s.accounting) {
+    if (!a.balanced) lines.push(`  WARNING ${a.name} :: ${a.className}: ${a.unaccounted} packets unaccounted (see --json accounting)`);
   }
   return `${lines.join('\n')}\n`;
 }

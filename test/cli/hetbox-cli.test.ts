@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+import type { RunSummary } from '../../core/router.js';
+import { expectBalanced } from '../support/accounting.js';
 
 const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
 
@@ -52,8 +54,9 @@ describe('hetbox CLI', () => {
     const cfg = tmpFile('r.click', `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> c :: Counter -> Strip(14) -> chk :: CheckIPHeader -> Discard;\n`);
     const r = hetbox(['run', cfg, '--json']);
     expect(r.status).toBe(0);
-    const s = JSON.parse(r.stdout) as { packetsIn: number; elements: { name: string; counters: Record<string, number> }[] };
+    const s = JSON.parse(r.stdout) as RunSummary;
     expect(s.packetsIn).toBe(4631);
+    expectBalanced(s);
     expect(s.elements.find((e) => e.name === 'c')!.counters.count).toBe(4631);
   });
 
@@ -93,7 +96,9 @@ describe('hetbox CLI', () => {
     expect(hetbox(['ctl', sock, 'read', 'nope.count']).stderr).toMatch(/^510 /);
     expect(hetbox(['ctl', sock, 'write', 'stop', '']).status).toBe(0);
     expect(await exited).toBe(0);
-    expect(JSON.parse(out).packetsIn).toBe(4631);
+    const summary = JSON.parse(out) as RunSummary;
+    expect(summary.packetsIn).toBe(4631);
+    expectBalanced(summary);
   });
 
   it('backends: lists every backend with its device or the reason it is unavailable', () => {
@@ -121,15 +126,17 @@ describe('hetbox run --backend', () => {
       'b.click',
       `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${path.join(PROJECT_ROOT, 'examples', 'routes.txt')}", FORMAT click) -> lan :: Counter -> Discard; rt[1] -> up :: Counter -> Discard;\n`,
     );
-    type Summary = { elements: { name: string; counters: Record<string, number | string> }[] };
+    type Summary = Pick<RunSummary, 'elements' | 'accounting'>;
     const counters = (s: Summary, name: string): Record<string, number | string> => s.elements.find((e) => e.name === name)!.counters;
     const cpu = hetbox(['run', cfg, '--json']);
     expect(cpu.status).toBe(0);
     const cpuSummary = JSON.parse(cpu.stdout) as Summary;
+    expectBalanced(cpuSummary);
     for (const backend of ['webgpu', 'fpga']) {
       const r = hetbox(['run', cfg, '--json', '--backend', backend]);
       expect(r.status).toBe(0);
       const s = JSON.parse(r.stdout) as Summary;
+      expectBalanced(s);
       expect(counters(s, 'rt').backend).toBe(backend);
       expect(counters(s, 'lan').count).toBe(counters(cpuSummary, 'lan').count);
       expect(counters(s, 'up').count).toBe(counters(cpuSummary, 'up').count);

@@ -10,6 +10,7 @@ import { PacketBatch } from '../../core/packet-batch.js';
 import { parseArgs, arg, type ConfigArgs } from '../../core/config/args.js';
 import { Router } from '../../core/router.js';
 import type { ElementClassLookup } from '../../core/graph.js';
+import { expectBalanced } from '../support/accounting.js';
 
 let inFlightNow = 0;
 let inFlightMax = 0;
@@ -89,6 +90,7 @@ class Record_ extends Element<Record<string, never>> {
       expect(b.data[b.offset[i]]).toBe(b.id[i] & 255);
       recorded.push(b.id[i]);
     }
+    this.ledger.consume('recorded', b.count);
     return [];
   }
 }
@@ -112,6 +114,8 @@ async function run(text: string, batchSize: number, maxInFlight: number): Promis
   await r.initialize();
   const s = await r.run();
   expect(s.packetsIn).toBe(recorded.length);
+  expectBalanced(r);
+  expectBalanced(s);
   return [...recorded];
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { PCAP_DIR, tsharkOrFail } from '../pcap/pcap-test-support.js';
+import { expectBalanced } from '../support/accounting.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
@@ -22,8 +23,10 @@ function tshark(args: string[]): string[] {
 async function runConfig(text: string): Promise<Router> {
   const r = Router.fromText(text, path.join(os.tmpdir(), 'pipeline.click'), elementLibrary, { log: quiet, batchSize: 64 });
   await r.initialize();
-  await r.run();
+  const summary = await r.run();
   await r.cleanup();
+  expectBalanced(r);
+  expectBalanced(summary);
   return r;
 }
 

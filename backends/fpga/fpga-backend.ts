@@ -20,6 +20,7 @@ import {
   type StructureHandle,
 } from '../../core/backend.js';
 import { kernelRegistry } from '../../core/kernel.js';
+import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { HEADER_WORDS } from '../../core/structures/multi-fib/image-format.js';
 import { buildSimulator, pipelineShape, simParamsSchema, type SimBuild, type SimParams } from '../../hwsim/build.js';
@@ -65,9 +66,8 @@ export interface LookupBatchResult {
 interface Resident {
   handle: StructureHandle;
   sim: SimProcess;
-  /** Batches in the simulator now, and the ones waiting for a slot. */
-  inFlight: number;
-  waiting: (() => void)[];
+  /** Batches in the simulator at once (options.maxInFlight). */
+  inFlight: Semaphore;
   /** Delta writes not yet acknowledged; reads wait for them. */
   writes: Promise<unknown>;
 }
@@ -181,7 +181,7 @@ export class FpgaBackend implements Backend {
       throw e;
     }
     const handle: StructureHandle = { backend: 'fpga', kind, id: nextStructureId++, generation, words: image.length };
-    this.resident.set(handle.id, { handle, sim, inFlight: 0, waiting: [], writes: Promise.resolve() });
+    this.resident.set(handle.id, { handle, sim, inFlight: new Semaphore(this.options.maxInFlight), writes: Promise.resolve() });
     return handle;
   }
 
@@ -264,15 +264,7 @@ export class FpgaBackend implements Backend {
     const r = this.residentOf(handle);
     if (dst.length < count || vrf.length < count || out.length < count) throw new Error(`fpga: ip-lookup columns shorter than count ${count}`);
     if (r.sim.failed) throw r.sim.failed;
-    while (r.inFlight >= this.options.maxInFlight) await new Promise<void>((res) => r.waiting.push(res));
-    r.inFlight++;
-    let reply: Uint32Array;
-    try {
-      reply = await r.sim.request(T_LOOKUP, [Uint32Array.of(count), dst.subarray(0, count), vrf.subarray(0, count)]);
-    } finally {
-      r.inFlight--;
-      r.waiting.shift()?.();
-    }
+    const reply = await r.inFlight.use(() => r.sim.request(T_LOOKUP, [Uint32Array.of(count), dst.subarray(0, count), vrf.subarray(0, count)]));
     if (reply[0] !== count) throw new BackendFailure('fpga', `simulator answered ${reply[0]} results for a batch of ${count}`);
     const res: LookupBatchResult = {
       cycles: reply[1] + reply[2] * 2 ** 32,

@@ -13,6 +13,7 @@
 import { create } from 'webgpu';
 import { BackendFailure, BackendRefusal, type Availability, type Backend, type CostModel, type DeviceInfo, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
 import { kernelRegistry } from '../../core/kernel.js';
+import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { checkDelta } from '../cpu/host-structures.js';
 import { WORKGROUP_SIZE, type WgslProgram } from './wgsl-programs.js';
@@ -48,7 +49,8 @@ interface Slot {
 
 interface Ring {
   slots: Slot[];
-  waiters: (() => void)[];
+  /** One permit per slot: holding one guarantees a slot that is not busy. */
+  free: Semaphore;
 }
 
 export class WebGpuBackend implements Backend, ProgramHost {
@@ -300,7 +302,7 @@ export class WebGpuBackend implements Backend, ProgramHost {
   private ring(program: WgslProgram): Ring {
     let r = this.rings.get(program.key);
     if (r === undefined) {
-      r = { slots: [], waiters: [] };
+      r = { slots: [], free: new Semaphore(this.ringSize) };
       for (let i = 0; i < this.ringSize; i++) r.slots.push({ capacity: 0, inputs: [], outputs: [], staging: null, uniform: null, busy: false });
       this.rings.set(program.key, r);
     }
@@ -308,19 +310,16 @@ export class WebGpuBackend implements Backend, ProgramHost {
   }
 
   private async acquire(ring: Ring): Promise<Slot> {
-    for (;;) {
-      const s = ring.slots.find((x) => !x.busy);
-      if (s !== undefined) {
-        s.busy = true;
-        return s;
-      }
-      await new Promise<void>((resolve) => ring.waiters.push(resolve));
-    }
+    await ring.free.acquire();
+    const s = ring.slots.find((x) => !x.busy);
+    if (s === undefined) throw new Error('webgpu: ring permit held but every slot is busy');
+    s.busy = true;
+    return s;
   }
 
   private release(ring: Ring, slot: Slot): void {
     slot.busy = false;
-    ring.waiters.shift()?.();
+    ring.free.release();
   }
 
   private sizeSlot(device: GPUDevice, slot: Slot, program: WgslProgram, count: number): void {

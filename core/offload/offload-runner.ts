@@ -18,6 +18,7 @@ import type { HandlerTable } from '../handlers.js';
 import type { RuntimeEnv } from '../runtime-env.js';
 import { applyDeltaToImage, type ImageDelta, type StructureKind } from '../structures/image.js';
 import { getBackend } from '../backend-registry.js';
+import { Semaphore } from '../async/semaphore.js';
 
 export interface OffloadOptions {
   /** Kernel contract name (import the constant, e.g. IP_LOOKUP). */
@@ -66,8 +67,7 @@ export class OffloadRunner {
   private readonly structures: Resident[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private barrier: Promise<void> = Promise.resolve();
-  private running = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly slots: Semaphore;
   private readonly maxInFlight: number;
   private batches = 0;
   private items = 0;
@@ -75,6 +75,7 @@ export class OffloadRunner {
 
   private constructor(private readonly opts: OffloadOptions) {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 2);
+    this.slots = new Semaphore(this.maxInFlight);
     this.label = opts.variant === undefined ? opts.backend : `${opts.backend}/${opts.variant}`;
     kernelRegistry.contract(opts.kernel); // an unknown kernel is a programming error: throw now
   }
@@ -184,7 +185,7 @@ export class OffloadRunner {
 
   private async runAfter(barrier: Promise<void>, io: KernelIo, params: Record<string, number>): Promise<KernelRunStats & { backend: string }> {
     await barrier;
-    await this.acquire();
+    await this.slots.acquire();
     try {
       const backend = this.backend;
       const handles = this.structures.map((s) => s.handle);
@@ -200,7 +201,7 @@ export class OffloadRunner {
         return { ...stats, backend: this.label };
       }
     } finally {
-      this.releaseSlot();
+      this.slots.release();
     }
   }
 
@@ -232,16 +233,6 @@ export class OffloadRunner {
       await this.describe();
     })();
     return this.fallingBack;
-  }
-
-  private async acquire(): Promise<void> {
-    while (this.running >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
-    this.running++;
-  }
-
-  private releaseSlot(): void {
-    this.running--;
-    this.waiters.shift()?.();
   }
 
   /** The structure as the backend holds it now (tests, migration's verification). */

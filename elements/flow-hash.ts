@@ -30,7 +30,7 @@ import type { HandlerTable } from '../core/handlers.js';
 import type { BackendName } from '../core/backend.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
-import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash.js';
+import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash/index.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
 

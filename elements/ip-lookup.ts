@@ -70,7 +70,7 @@ import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
-import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
+import { IP_LOOKUP } from '../core/kernels/ip-lookup/index.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { FlowHash } from '../../elements/flow-hash.js';
-import { RSS_DEFAULT_KEY, toeplitzHash } from '../../core/kernels/flow-hash.js';
+import { RSS_DEFAULT_KEY, toeplitzHash } from '../../core/kernels/flow-hash/index.js';
 import { backendAvailability, disposeBackends, getBackend } from '../../core/backend-registry.js';
 import { DATA, batchOf, make, readPcap, testEnv } from './helpers.js';
 import { requireOrWarn } from '../backends/availability.js';

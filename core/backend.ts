@@ -67,6 +67,8 @@ export interface KernelCosts extends CostModel {
 
 export interface Backend {
   readonly name: BackendName;
+  /** The variant whose forms this backend object runs (gpu.js's mode), if any. */
+  readonly variant?: string;
   /** Detect the device (memoized); never throws: unavailability carries its reason. */
   detect(): Promise<Availability>;
   loadStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<StructureHandle>;

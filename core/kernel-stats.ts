@@ -20,16 +20,22 @@ export class KernelStats {
   private readonly entries = new Map<string, KernelStatsEntry>();
 
   record(kernel: string, backend: BackendName, variant: string | undefined, items: number, stats: KernelRunStats): void {
+    const e = this.entry(kernel, backend, variant);
+    e.batches++;
+    e.items += items;
+    e.hostMs += stats.hostMs;
+    if (stats.device !== undefined) for (const [k, v] of Object.entries(stats.device)) e.device[k] = (e.device[k] ?? 0) + v;
+  }
+
+  /** The entry of (kernel, backend, variant), created empty on first use; an inline path keeps it and adds to it directly. */
+  entry(kernel: string, backend: BackendName, variant?: string): KernelStatsEntry {
     const key = `${kernel}@${backend}${variant === undefined ? '' : `/${variant}`}`;
     let e = this.entries.get(key);
     if (e === undefined) {
       e = { kernel, backend, ...(variant === undefined ? {} : { variant }), batches: 0, items: 0, hostMs: 0, device: {} };
       this.entries.set(key, e);
     }
-    e.batches++;
-    e.items += items;
-    e.hostMs += stats.hostMs;
-    if (stats.device !== undefined) for (const [k, v] of Object.entries(stats.device)) e.device[k] = (e.device[k] ?? 0) + v;
+    return e;
   }
 
   get(kernel: string, backend: BackendName, variant?: string): KernelStatsEntry | undefined {

@@ -35,7 +35,7 @@ import { openElementOffload, type OffloadRunner } from '../core/offload/offload-
 import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash/index.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
-import { KernelStats } from '../core/kernel-stats.js';
+import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 
 export interface FlowHashConfig {
   OFFSET: number;
@@ -73,6 +73,7 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
   private runner: OffloadRunner | null = null;
   /** Every hash run's stats, inline or offloaded (the kernel_stats handler). */
   private readonly kernelStats = new KernelStats();
+  private inlineStats: KernelStatsEntry | null = null;
 
   override async initialize(): Promise<void> {
     this.runner = await openElementOffload(this, FLOW_HASH, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
@@ -104,7 +105,10 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
       // Without a backend: the cpu backend's form function itself.
       const t0 = performance.now();
       flowHashReference(io);
-      this.kernelStats.record(FLOW_HASH, 'cpu', undefined, n, { hostMs: performance.now() - t0 });
+      const s = (this.inlineStats ??= this.kernelStats.entry(FLOW_HASH, 'cpu'));
+      s.hostMs += performance.now() - t0;
+      s.batches++;
+      s.items += n;
       return finish();
     }
     return this.runner.run(io).then(finish);

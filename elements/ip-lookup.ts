@@ -72,7 +72,7 @@ import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
 import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
-import { KernelStats } from '../core/kernel-stats.js';
+import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 
@@ -152,6 +152,7 @@ BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats 
   private runner: OffloadRunner | null = null;
   /** Every lookup run's stats, inline or offloaded (the kernel_stats handler). */
   private readonly kernelStats = new KernelStats();
+  private inlineStats: KernelStatsEntry | null = null;
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -221,7 +222,10 @@ BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats 
       // Without a backend: the cpu backend's form function itself, on the element's own image.
       const t0 = performance.now();
       ipLookupCpu(this.imageView, io);
-      this.kernelStats.record(IP_LOOKUP, 'cpu', undefined, n, { hostMs: performance.now() - t0 });
+      const s = (this.inlineStats ??= this.kernelStats.entry(IP_LOOKUP, 'cpu'));
+      s.hostMs += performance.now() - t0;
+      s.batches++;
+      s.items += n;
       return this.route(batch, fromBytes);
     }
     return runner.run(io).then(() => this.route(batch, fromBytes));

@@ -7,8 +7,8 @@
  */
 import os from 'node:os';
 import type { Backend, KernelIo, StructureHandle } from '../core/backend.js';
-import { FLOW_HASH } from '../core/kernels/flow-hash.js';
-import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
+import { FLOW_HASH } from '../core/kernels/flow-hash/index.js';
+import { IP_LOOKUP } from '../core/kernels/ip-lookup/index.js';
 import { fullTableFib, randomLookupIo } from './full-table.js';
 import { CpuBackend } from '../backends/cpu/cpu-backend.js';
 import { WebGpuBackend } from '../backends/webgpu/webgpu-backend.js';

@@ -1,7 +1,8 @@
 /**
  * Bench section "elements": the CPU element library on real packets (example.pcap, 4,631
  * Ethernet/IPv4 packets in batches of 1,024), one element at a time and as the
- * Strip -> CheckIPHeader -> DecIPTTL pipeline a router runs before its lookup.
+ * Strip -> CheckIPHeader -> DecIPTTL pipeline a router runs before its lookup; IPLookup and
+ * FlowHash without BACKEND (their kernels' inline cpu forms).
  *
  * Elements edit in place (windows, TTL, checksum), so every timed pass first restores the
  * offset/length columns and the four TTL/checksum bytes of each frame from a saved copy (the
@@ -23,6 +24,8 @@ import { CheckIPHeader } from '../elements/check-ip-header.js';
 import { DecIPTTL } from '../elements/dec-ip-ttl.js';
 import { Classifier } from '../elements/classifier.js';
 import { Counter } from '../elements/counter.js';
+import { IPLookup } from '../elements/ip-lookup.js';
+import { FlowHash } from '../elements/flow-hash.js';
 import { classifyBatch, compileClassifier } from '../elements/lib/classifier-program.js';
 
 /** The Classifier's matching loop alone, to separate it from PacketBatch.split's copying. */
@@ -118,6 +121,9 @@ export async function run(report: BenchReport): Promise<void> {
     { name: 'Classifier(12/0800 23/06, 12/0800 23/11, -)', chain: [element(Classifier, ['12/0800 23/06', '12/0800 23/11', '-'], 3)] },
     { name: 'classifyBatch (kernel only, no split)', chain: [new ClassifyOnly()] },
     { name: 'Counter', chain: [element(Counter, [])] },
+    // The kernels' inline cpu paths (no BACKEND): the same functions the cpu backend's forms run.
+    { name: 'Strip(14) -> CheckIPHeader -> IPLookup(FIB mae-west)', chain: [element(Strip, ['14']), element(CheckIPHeader, []), element(IPLookup, [`FIB ${sharedData('routes/mae-west.txt')}`])] },
+    { name: 'FlowHash(OFFSET 14)', chain: [element(FlowHash, ['OFFSET 14'])] },
   ];
   let bestRestoreMs = Infinity;
   const best = cases.map(() => ({ callMs: Infinity, rate: 0, calls: 0, forwarded: 0 }));

@@ -1,5 +1,5 @@
 /**
- * The fpga backend's bench: the hb_lookup pipeline simulated by Verilator on the 2023 full table
+ * The fpga backend's bench: the ip_lookup pipeline simulated by Verilator on the 2023 full table
  * (one FIB, ~2.5 M image words), driven from Node over stdio.
  *
  * Section "fpga simulation": wall-clock lookups/s with 1 and 4 batches in flight, against the
@@ -39,7 +39,7 @@ async function inFlightRate(run: (io: KernelIo) => Promise<KernelRunStats>, ios:
 
 export async function run(report: BenchReport): Promise<void> {
   const clockMHz = Number(process.env.HETBOX_FPGA_MHZ ?? 200);
-  const sim = report.section('fpga simulation: ip-lookup on hb_lookup (Verilator 5, -O2), 2023 full table');
+  const sim = report.section('fpga simulation: ip-lookup on ip_lookup (Verilator 5, -O2), 2023 full table');
   const backend = new FpgaBackend({ clockMHz });
   const a = await backend.detect();
   if (!a.available) {
@@ -114,11 +114,11 @@ export async function run(report: BenchReport): Promise<void> {
   const view = hardwareView(backend.params, clockMHz, part, image.length, synth);
   report.note(res, `synthesized with a ${2 ** synth.params.addressBits}-word memory in ${(synth.ms / 1000).toFixed(1)} s${synth.cached ? ' (cached)' : ''}, yosys ${synth.yosysVersion}`);
   report.add(res, { name: 'part LUTs', value: part.luts, unit: 'LUTs' });
-  report.add(res, { name: 'hb_lookup LUTs', value: synth.luts, unit: 'LUTs', baseline: 'part LUTs' });
+  report.add(res, { name: 'ip_lookup LUTs', value: synth.luts, unit: 'LUTs', baseline: 'part LUTs' });
   report.add(res, { name: 'part flip-flops', value: part.flipFlops, unit: 'FFs' });
-  report.add(res, { name: 'hb_lookup flip-flops', value: synth.flipFlops, unit: 'FFs', baseline: 'part flip-flops' });
+  report.add(res, { name: 'ip_lookup flip-flops', value: synth.flipFlops, unit: 'FFs', baseline: 'part flip-flops' });
   report.add(res, { name: 'part RAMB36', value: part.ramb36, unit: 'RAMB36' });
-  report.add(res, { name: `hb_lookup RAMB36 (memory ${2 ** synth.params.addressBits} words)`, value: synth.bramTiles, unit: 'RAMB36', baseline: 'part RAMB36', extra: { ramb36: synth.ramb36, ramb18: synth.ramb18 } });
+  report.add(res, { name: `ip_lookup RAMB36 (memory ${2 ** synth.params.addressBits} words)`, value: synth.bramTiles, unit: 'RAMB36', baseline: 'part RAMB36', extra: { ramb36: synth.ramb36, ramb18: synth.ramb18 } });
   report.add(res, { name: `full-table image ${image.length} words, one copy per stage`, value: view.bram.ramb36Total, unit: 'RAMB36', baseline: 'part RAMB36', extra: { perStage: view.bram.ramb36PerPort, stages: view.stages, fits: view.bram.fits } });
   for (const n of view.notes) report.note(res, n);
 }

@@ -54,8 +54,21 @@ export interface CostModel {
   capacityBytes: number;
 }
 
+/** A backend's costs for one kernel: measured on this backend, or its defaults until then. */
+export interface KernelCosts extends CostModel {
+  kernel: string;
+  backend: BackendName;
+  variant?: string;
+  /** 'measured': from runs of this kernel here (`batches`, `items`); 'default': nothing measured yet. */
+  source: 'measured' | 'default';
+  batches: number;
+  items: number;
+}
+
 export interface Backend {
   readonly name: BackendName;
+  /** The variant whose forms this backend object runs (gpu.js's mode), if any. */
+  readonly variant?: string;
   /** Detect the device (memoized); never throws: unavailability carries its reason. */
   detect(): Promise<Availability>;
   loadStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<StructureHandle>;
@@ -64,7 +77,8 @@ export interface Backend {
   releaseStructure(handle: StructureHandle): Promise<void>;
   /** Run kernel `kernel` (a registered form for this backend) over `io` with the given structures. */
   runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params?: Record<string, number>): Promise<KernelRunStats>;
-  costs(): CostModel;
+  /** Costs of running `kernel` here: measured where it has run, else the defaults (`source` says which). */
+  costs(kernel: string): KernelCosts;
   dispose(): Promise<void>;
 }
 

@@ -14,6 +14,7 @@ import { isSourceElement, type Element, type ElementOutput, type SourceElement }
 
 type SourceElementNode = Element & SourceElement;
 import type { Graph, GraphNode } from './graph.js';
+import { WaitQueue } from './async/semaphore.js';
 
 export interface SchedulerOptions {
   batchSize: number;
@@ -45,7 +46,8 @@ export class Scheduler {
   private readonly states: NodeState[];
   private readonly remaining = new Map<number, number>();
   private completedSeqs = 0;
-  private waiters: { ready: () => boolean; resolve: () => void }[] = [];
+  /** Woken whenever a sequence completes; waiters re-check their own condition. */
+  private readonly progress = new WaitQueue();
   private failure: unknown = null;
   private failureReject: ((e: unknown) => void) | null = null;
   readonly stats: SchedulerStats = { batches: 0, packetsIn: 0, startedAt: 0 };
@@ -111,8 +113,7 @@ export class Scheduler {
   }
 
   private waitUntil(ready: () => boolean): Promise<void> {
-    if (ready()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ ready, resolve }));
+    return this.progress.until(ready);
   }
 
   private fail(e: unknown): void {
@@ -133,11 +134,7 @@ export class Scheduler {
     if (seq !== this.finalSeq) this.stats.batches++;
     for (const src of this.sourceElements) src.release?.(seq);
     this.opts.onBatchDone?.(this.stats);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.ready()) return true;
-      w.resolve();
-      return false;
-    });
+    this.progress.wakeAll();
   }
 
   /** Deliver one element's outputs for `seq` to its downstream elements (one token per connection). */

@@ -21,6 +21,8 @@
  *   count (read)        packets hashed
  *   unhashable (read)   packets that were not IPv4 or were too short (flow 0)
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
+ *   kernel_stats (read)  one line per (kernel, backend[/variant]) the hash ran on: batches, items,
+ *                        host milliseconds and summed device figures
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
@@ -30,9 +32,10 @@ import type { HandlerTable } from '../core/handlers.js';
 import type { BackendName } from '../core/backend.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
-import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash.js';
+import { FLOW_HASH, flowHashReference } from '../core/kernels/flow-hash/index.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
+import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 
 export interface FlowHashConfig {
   OFFSET: number;
@@ -52,7 +55,7 @@ RSS Toeplitz hash (default key) of IPv4 addresses, plus ports for TCP/UDP (not f
 into the flow annotation: the flow-hash kernel, on BACKEND cpu (default), webgpu, null, ...
 With N outputs a packet leaves on output (hash & 127) mod N, the default RSS indirection table.
 Not IPv4 or too short: flow 0, counted in unhashable. OFFSET: IPv4 header offset (default 0).
-Handlers: count, unhashable, backend, backend_requested, backend_device, backend_fallback.`;
+Handlers: count, unhashable, backend, backend_requested, backend_device, backend_fallback, kernel_stats.`;
 
   static parseConfig(args: ConfigArgs): FlowHashConfig {
     return parseArgs(args, {
@@ -68,9 +71,12 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
   private hashed = 0;
   private unhashable = 0;
   private runner: OffloadRunner | null = null;
+  /** Every hash run's stats, inline or offloaded (the kernel_stats handler). */
+  private readonly kernelStats = new KernelStats();
+  private inlineStats: KernelStatsEntry | null = null;
 
   override async initialize(): Promise<void> {
-    this.runner = await openElementOffload(this, FLOW_HASH, this.config.BACKEND, this.config.IN_FLIGHT);
+    this.runner = await openElementOffload(this, FLOW_HASH, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (this.runner !== null) this.concurrency = this.config.IN_FLIGHT;
   }
 
@@ -96,7 +102,13 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
       return this.switchByFlow(batch);
     };
     if (this.runner === null) {
+      // Without a backend: the cpu backend's form function itself.
+      const t0 = performance.now();
       flowHashReference(io);
+      const s = (this.inlineStats ??= this.kernelStats.entry(FLOW_HASH, 'cpu'));
+      s.hostMs += performance.now() - t0;
+      s.batches++;
+      s.items += n;
       return finish();
     }
     return this.runner.run(io).then(finish);
@@ -142,6 +154,7 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
       count: counterHandler(() => this.hashed, 'packets hashed'),
       unhashable: counterHandler(() => this.unhashable, 'packets that were not IPv4 or too short (flow 0)'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the hash runs' } }),
+      kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
     };
   }
 

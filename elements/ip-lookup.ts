@@ -51,6 +51,8 @@
  *   memory (read)         image bytes, nodes, records, sharing ratio
  *   drops (read)          packets dropped for want of a route
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
+ *   kernel_stats (read)   one line per (kernel, backend[/variant]) the lookups ran on: batches,
+ *                         items, host milliseconds and summed device figures (fpga cycles)
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -64,13 +66,13 @@ import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from 
 import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
-import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
 import { lookupImage } from '../core/structures/multi-fib/image-format.js';
 import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
-import { IP_LOOKUP } from '../core/kernels/ip-lookup.js';
+import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
+import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 
@@ -135,7 +137,7 @@ ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file 
 FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
 Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
 atomic; '@FIB ' prefix for another FIB), fibs, memory, drops, backend (where the lookup runs; with a
-BACKEND also backend_requested, backend_device, backend_fallback).`;
+BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats (runs per backend).`;
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
     return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });
@@ -148,6 +150,9 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
   private scratchPorts = new Int32Array(0);
   /** The offloaded kernel when the element runs on a backend other than inline cpu. */
   private runner: OffloadRunner | null = null;
+  /** Every lookup run's stats, inline or offloaded (the kernel_stats handler). */
+  private readonly kernelStats = new KernelStats();
+  private inlineStats: KernelStatsEntry | null = null;
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -191,7 +196,7 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
   }
 
   override async initialize(): Promise<void> {
-    const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT);
+    const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (runner === null) return;
     const index = await runner.addStructure('multi-fib-v4', this.fib.image, this.fib.generation);
     // Deltas reach the backend in commit order; the runner orders them against batches in flight.
@@ -211,14 +216,19 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     const n = batch.count;
     const fromBytes = this.fillDestinations(batch);
     const nh = batch.anno('nextHop');
+    const io = { count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } };
     const runner = this.runner;
     if (runner === null) {
-      lookupBatch(this.imageView, batch.hasAnno('vrf') ? batch.anno('vrf') : null, batch.anno('dst'), nh, n);
+      // Without a backend: the cpu backend's form function itself, on the element's own image.
+      const t0 = performance.now();
+      ipLookupCpu(this.imageView, io);
+      const s = (this.inlineStats ??= this.kernelStats.entry(IP_LOOKUP, 'cpu'));
+      s.hostMs += performance.now() - t0;
+      s.batches++;
+      s.items += n;
       return this.route(batch, fromBytes);
     }
-    return runner
-      .run({ count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } })
-      .then(() => this.route(batch, fromBytes));
+    return runner.run(io).then(() => this.route(batch, fromBytes));
   }
 
   /** A read-only column of zeros (FIB 0) for batches without a vrf annotation, shared by every run. */
@@ -302,6 +312,7 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
       },
       drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
+      kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
     };
   }
 

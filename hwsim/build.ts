@@ -18,7 +18,7 @@ import { z } from 'zod';
 
 const run = promisify(execFile);
 
-export const TOP_MODULE = 'hb_lookup';
+export const TOP_MODULE = 'ip_lookup';
 export const SIM_BINARY = 'hb-sim';
 
 export const simParamsSchema = z.object({

@@ -39,7 +39,7 @@ async function yosys(): Promise<{ runYosys: (args?: string[], files?: Record<str
   return mod;
 }
 
-/** Synthesizes hb_lookup at `params` (from the cache when the same sources were synthesized before). */
+/** Synthesizes ip_lookup at `params` (from the cache when the same sources were synthesized before). */
 export async function synthesize(params: SynthParams = DEFAULT_SYNTH_PARAMS, root = projectRoot()): Promise<SynthResult & { cached: boolean }> {
   const p = synthParamsSchema.parse(params);
   const { runYosys, version } = await yosys();

@@ -7,7 +7,7 @@
  */
 import { runLookupStream, type BatchLookup } from '../lookup-stream.js';
 import { OffloadRunner } from '../../core/offload/offload-runner.js';
-import { IP_LOOKUP } from '../../core/kernels/ip-lookup.js';
+import { IP_LOOKUP } from '../../core/kernels/ip-lookup/index.js';
 import { getBackend, disposeBackends } from '../../core/backend-registry.js';
 import { consoleLogger } from '../../core/runtime-env.js';
 import { H_GENERATION } from '../../core/structures/multi-fib/image-format.js';

@@ -3,13 +3,13 @@
  * It is always available and is where every offloaded kernel falls back to.
  */
 import os from 'node:os';
-import type { Availability, Backend, CostModel, KernelIo, KernelRunStats, StructureHandle } from '../../core/backend.js';
-import { kernelRegistry } from '../../core/kernel.js';
+import type { Availability, CostModel, StructureHandle } from '../../core/backend.js';
+import { BackendBase } from '../../core/backend-base.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { HostStructures } from './host-structures.js';
-import './forms.js';
+import './kernels/index.js';
 
-export class CpuBackend implements Backend {
+export class CpuBackend extends BackendBase {
   readonly name = 'cpu' as const;
   readonly structures = new HostStructures('cpu');
 
@@ -42,16 +42,8 @@ export class CpuBackend implements Backend {
     this.structures.release(handle);
   }
 
-  async runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
-    const form = kernelRegistry.form(kernel, 'cpu');
-    if (form === undefined) throw new Error(`cpu: kernel ${kernel} has no cpu form`);
-    const t0 = performance.now();
-    await form.run(this, io, structures, params);
-    return { hostMs: performance.now() - t0 };
-  }
-
   /** Rough figures from the shared README (TypeScript DIR-24-8: ~31 M lookups/s on one core). */
-  costs(): CostModel {
+  protected defaultCosts(): CostModel {
     return { perItemNs: 32, perBatchNs: 1_000, perByteTransferNs: 0, capacityBytes: os.totalmem() / 4 };
   }
 

@@ -1,5 +1,5 @@
 /**
- * The fpga backend: our lookup engine (hwsim/rtl/hb_lookup.v) simulated cycle by cycle by
+ * The fpga backend: our lookup engine (hwsim/rtl/ip_lookup.v) simulated cycle by cycle by
  * Verilator, one simulator process per resident structure, driven over stdio.
  *
  * The memory holds the image word for word, so loading is writes of the image (header last: its
@@ -12,21 +12,19 @@ import {
   BackendFailure,
   BackendRefusal,
   type Availability,
-  type Backend,
   type BackendName,
   type CostModel,
-  type KernelIo,
-  type KernelRunStats,
   type StructureHandle,
 } from '../../core/backend.js';
-import { kernelRegistry } from '../../core/kernel.js';
+import { BackendBase } from '../../core/backend-base.js';
+import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { HEADER_WORDS } from '../../core/structures/multi-fib/image-format.js';
 import { buildSimulator, pipelineShape, simParamsSchema, type SimBuild, type SimParams } from '../../hwsim/build.js';
 import { SimProcess, T_CONFIG, T_INFO, T_LOOKUP, T_READ, T_WRITE } from './sim-process.js';
 import { fpgaPartSchema, VIRTEX7_690T, bramFit } from './hardware-view.js';
 // The kernel forms register on first import of the backend, whichever module a caller imports.
-import './forms.js';
+import './kernels/index.js';
 
 export const fpgaOptionsSchema = z.object({
   addressBits: simParamsSchema.shape.addressBits.default(22),
@@ -65,26 +63,25 @@ export interface LookupBatchResult {
 interface Resident {
   handle: StructureHandle;
   sim: SimProcess;
-  /** Batches in the simulator now, and the ones waiting for a slot. */
-  inFlight: number;
-  waiting: (() => void)[];
+  /** Batches in the simulator at once (options.maxInFlight). */
+  inFlight: Semaphore;
   /** Delta writes not yet acknowledged; reads wait for them. */
   writes: Promise<unknown>;
 }
 
 let nextStructureId = 1;
 
-export class FpgaBackend implements Backend {
+export class FpgaBackend extends BackendBase {
   readonly name: BackendName = 'fpga';
   readonly options: ResolvedOptions;
   private detected: Promise<Availability> | undefined;
   private build: SimBuild | undefined;
   private readonly resident = new Map<number, Resident>();
-  private readonly statsByIo = new WeakMap<KernelIo, LookupBatchResult>();
-  private perItemNs = 70;
-  private perBatchNs = 60_000;
+  private readonly perItemNs = 70;
+  private readonly perBatchNs = 60_000;
 
   constructor(options: FpgaOptions = {}) {
+    super();
     this.options = fpgaOptionsSchema.parse(options);
   }
 
@@ -123,7 +120,7 @@ export class FpgaBackend implements Backend {
       available: true,
       device: {
         backend: 'fpga',
-        description: `hb_lookup pipeline simulated by ${build.tools.verilator.replace(/ rev.*$/, '')}`,
+        description: `ip_lookup pipeline simulated by ${build.tools.verilator.replace(/ rev.*$/, '')}`,
         software: true,
         details: this.hardwareDetails(),
       },
@@ -181,7 +178,7 @@ export class FpgaBackend implements Backend {
       throw e;
     }
     const handle: StructureHandle = { backend: 'fpga', kind, id: nextStructureId++, generation, words: image.length };
-    this.resident.set(handle.id, { handle, sim, inFlight: 0, waiting: [], writes: Promise.resolve() });
+    this.resident.set(handle.id, { handle, sim, inFlight: new Semaphore(this.options.maxInFlight), writes: Promise.resolve() });
     return handle;
   }
 
@@ -218,43 +215,6 @@ export class FpgaBackend implements Backend {
     await r.sim.close();
   }
 
-  async runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
-    const form = kernelRegistry.form(kernel, 'fpga');
-    if (form === undefined) throw new Error(`fpga: kernel '${kernel}' has no fpga form`);
-    const t0 = performance.now();
-    await form.run(this, io, structures, params);
-    const hostMs = performance.now() - t0;
-    const r = this.statsByIo.get(io);
-    this.statsByIo.delete(io);
-    if (r === undefined) throw new Error(`fpga: kernel '${kernel}' ran no batch on the simulator`);
-    if (io.count > 0) {
-      // Calibrate the planner's costs from what batches actually take (moving average).
-      const itemNs = (hostMs * 1e6) / io.count;
-      this.perItemNs = 0.8 * this.perItemNs + 0.2 * itemNs;
-    }
-    return {
-      hostMs,
-      device: {
-        cycles: r.cycles,
-        issueCycles: r.issueCycles,
-        latencyCycles: r.maxLatency,
-        minLatencyCycles: r.minLatency,
-        cyclesPerLookup: io.count > 0 ? r.issueCycles / io.count : 0,
-        projectedNs: (r.cycles * 1000) / this.options.clockMHz,
-      },
-    };
-  }
-
-  /** The ip-lookup form's body: `io`'s dst/vrf into its nextHop; the simulator's figures are kept for runKernel. */
-  async lookupIo(handle: StructureHandle, io: KernelIo): Promise<LookupBatchResult> {
-    const { dst, vrf } = io.inputs;
-    const out = io.outputs.nextHop;
-    if (dst === undefined || vrf === undefined || out === undefined) throw new Error('fpga: ip-lookup needs inputs dst, vrf and output nextHop');
-    const r = await this.lookup(handle, dst, vrf, out, io.count);
-    this.statsByIo.set(io, r);
-    return r;
-  }
-
   /**
    * Looks up `count` items of `dst`/`vrf` into `out` on the structure's simulator. Rejects with
    * BackendFailure when the simulator fails, or when an item walks outside what the pipeline
@@ -264,15 +224,7 @@ export class FpgaBackend implements Backend {
     const r = this.residentOf(handle);
     if (dst.length < count || vrf.length < count || out.length < count) throw new Error(`fpga: ip-lookup columns shorter than count ${count}`);
     if (r.sim.failed) throw r.sim.failed;
-    while (r.inFlight >= this.options.maxInFlight) await new Promise<void>((res) => r.waiting.push(res));
-    r.inFlight++;
-    let reply: Uint32Array;
-    try {
-      reply = await r.sim.request(T_LOOKUP, [Uint32Array.of(count), dst.subarray(0, count), vrf.subarray(0, count)]);
-    } finally {
-      r.inFlight--;
-      r.waiting.shift()?.();
-    }
+    const reply = await r.inFlight.use(() => r.sim.request(T_LOOKUP, [Uint32Array.of(count), dst.subarray(0, count), vrf.subarray(0, count)]));
     if (reply[0] !== count) throw new BackendFailure('fpga', `simulator answered ${reply[0]} results for a batch of ${count}`);
     const res: LookupBatchResult = {
       cycles: reply[1] + reply[2] * 2 ** 32,
@@ -298,7 +250,7 @@ export class FpgaBackend implements Backend {
     return this.residentOf(handle).sim;
   }
 
-  costs(): CostModel {
+  protected defaultCosts(): CostModel {
     return { perItemNs: this.perItemNs, perBatchNs: this.perBatchNs, perByteTransferNs: 0, capacityBytes: 4 * 2 ** this.options.addressBits };
   }
 

@@ -1,7 +1,7 @@
 /** The fpga backend: importing this module registers its kernel forms. */
 import type { Backend } from '../../core/backend.js';
 import { FpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult } from './fpga-backend.js';
-import './forms.js';
+import './kernels/index.js';
 
 export { FpgaBackend, fpgaOptionsSchema, type FpgaOptions, type LookupBatchResult };
 export { describeFpgaHardware, hardwareView, bramFit, VIRTEX7_690T, type FpgaPart, type HardwareView } from './hardware-view.js';

@@ -1,5 +1,5 @@
 /**
- * One simulator child process and its binary protocol (hwsim/harness/main.cpp documents the frames).
+ * One simulator child process and its binary protocol (hwsim/harness/ip_lookup_harness.cpp documents the frames).
  *
  * Requests are pipelined: each frame carries an id and the replies are matched by id, so several
  * lookup batches can be queued in the simulator at once. A watchdog declares the simulator hung

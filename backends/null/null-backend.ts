@@ -7,11 +7,11 @@
  *   - `failAfterRuns` makes every run after the first N throw BackendFailure (a lost device).
  */
 import { z } from 'zod';
-import { BackendFailure, BackendRefusal, type Availability, type Backend, type CostModel, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
-import { kernelRegistry } from '../../core/kernel.js';
+import { BackendFailure, BackendRefusal, type Availability, type CostModel, type KernelIo, type StructureHandle } from '../../core/backend.js';
+import { BackendBase } from '../../core/backend-base.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { HostStructures } from '../cpu/host-structures.js';
-import './forms.js';
+import './kernels/index.js';
 
 export const nullBackendOptions = z
   .object({
@@ -31,13 +31,14 @@ export const nullBackendOptions = z
 
 export type NullBackendOptions = z.input<typeof nullBackendOptions>;
 
-export class NullBackend implements Backend {
+export class NullBackend extends BackendBase {
   readonly name = 'null' as const;
   readonly structures = new HostStructures('null');
   private readonly opts: z.output<typeof nullBackendOptions>;
   private runs = 0;
 
   constructor(options: NullBackendOptions = {}) {
+    super();
     const r = nullBackendOptions.safeParse(options);
     if (!r.success) throw new Error(`null backend options: ${z.prettifyError(r.error)}`);
     this.opts = r.data;
@@ -70,23 +71,23 @@ export class NullBackend implements Backend {
     this.structures.release(handle);
   }
 
-  async runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
+  protected override beforeRun(): void {
     this.runs++;
     if (this.opts.failAfterRuns !== undefined && this.runs > this.opts.failAfterRuns) {
       throw new BackendFailure('null', `device lost (configured failAfterRuns=${this.opts.failAfterRuns}, run ${this.runs})`);
     }
-    const form = kernelRegistry.form(kernel, 'null');
-    if (form === undefined) throw new Error(`null: kernel ${kernel} has no null form`);
-    const t0 = performance.now();
-    await form.run(this, io, structures, params);
+  }
+
+  /** The configured costs applied to this run: what the planner would be charged. */
+  protected override runFigures(_kernel: string, io: KernelIo): Record<string, number> {
     const c = this.opts.costs;
     let bytes = 0;
     for (const col of Object.values(io.inputs)) bytes += 4 * Math.min(io.count, col.length);
     for (const col of Object.values(io.outputs)) bytes += 4 * Math.min(io.count, col.length);
-    return { hostMs: performance.now() - t0, device: { simulatedNs: c.perBatchNs + c.perItemNs * io.count + c.perByteTransferNs * bytes, bytes } };
+    return { simulatedNs: c.perBatchNs + c.perItemNs * io.count + c.perByteTransferNs * bytes, bytes };
   }
 
-  costs(): CostModel {
+  protected defaultCosts(): CostModel {
     return { ...this.opts.costs };
   }
 

@@ -11,13 +11,14 @@
  * Dawn's instance dies under the live device and the process crashes at random (shared README).
  */
 import { create } from 'webgpu';
-import { BackendFailure, BackendRefusal, type Availability, type Backend, type CostModel, type DeviceInfo, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
+import { BackendFailure, BackendRefusal, type Availability, type CostModel, type DeviceInfo, type KernelIo, type StructureHandle } from '../../core/backend.js';
+import { BackendBase } from '../../core/backend-base.js';
 import { kernelRegistry } from '../../core/kernel.js';
+import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { checkDelta } from '../cpu/host-structures.js';
-import { WORKGROUP_SIZE, type WgslProgram } from './wgsl-programs.js';
-import { wgslPrograms, type ProgramHost, type ProgramRun } from './program-registry.js';
-import './forms.js';
+import { isWebGpuKernelForm, WORKGROUP_SIZE, type ProgramHost, type ProgramRun, type WgslProgram } from './wgsl-program.js';
+import './kernels/index.js';
 
 // WebGPU's usage and map-mode bits (spec constants), kept local instead of installing Dawn's globals.
 const USAGE = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
@@ -48,10 +49,11 @@ interface Slot {
 
 interface Ring {
   slots: Slot[];
-  waiters: (() => void)[];
+  /** One permit per slot: holding one guarantees a slot that is not busy. */
+  free: Semaphore;
 }
 
-export class WebGpuBackend implements Backend, ProgramHost {
+export class WebGpuBackend extends BackendBase implements ProgramHost {
   readonly name = 'webgpu' as const;
   private readonly ringSize: number;
   private readonly powerPreference: 'low-power' | 'high-performance';
@@ -66,12 +68,14 @@ export class WebGpuBackend implements Backend, ProgramHost {
   private disposed = false;
   private nextId = 1;
   private readonly structures = new Map<number, GpuStructure>();
-  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  /** The program cache: one compiled pipeline per explicit program key (with the source it was compiled from). */
+  private readonly pipelines = new Map<string, { source: string; pipeline: Promise<GPUComputePipeline> }>();
   private readonly rings = new Map<string, Ring>();
   private readonly constants = new Map<string, GPUBuffer>();
   deviceInfo: DeviceInfo | null = null;
 
   constructor(options: WebGpuOptions = {}) {
+    super();
     this.ringSize = Math.max(1, options.ringSize ?? 3);
     this.powerPreference = options.powerPreference ?? 'high-performance';
     this.maxStructureBytes = options.maxStructureBytes ?? Infinity;
@@ -262,37 +266,35 @@ export class WebGpuBackend implements Backend, ProgramHost {
     return b;
   }
 
-  async runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
-    const form = kernelRegistry.form(kernel, 'webgpu');
-    if (form === undefined) throw new Error(`webgpu: kernel ${kernel} has no webgpu form`);
+  protected override async beforeRun(): Promise<void> {
     await this.detect();
-    const t0 = performance.now();
-    await form.run(this, io, structures, params);
-    return { hostMs: performance.now() - t0 };
   }
 
-  /** The program a kernel runs here, built from its registered builder (see forms.ts). */
+  /** The program a kernel runs here: its registered form's (kernels/<kernel>.ts), compiled once per key. */
   program(kernel: string, structures: readonly StructureHandle[]): ProgramRun {
-    const build = wgslPrograms.get(kernel);
-    if (build === undefined) throw new Error(`webgpu: no WGSL program for kernel ${kernel}`);
-    return build(this, structures);
+    const form = kernelRegistry.form(kernel, 'webgpu');
+    if (form === undefined || !isWebGpuKernelForm(form)) throw new Error(`webgpu: no WGSL program for kernel ${kernel}`);
+    return form.program(this, structures);
   }
 
   private pipeline(device: GPUDevice, program: WgslProgram): Promise<GPUComputePipeline> {
-    let p = this.pipelines.get(program.key);
-    if (p === undefined) {
-      const module = device.createShaderModule({ code: program.source, label: program.key });
-      p = device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: program.key }).catch(async (e: unknown) => {
-        const info = await module.getCompilationInfo();
-        const msgs = info.messages.map((m) => `${program.key}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}`).join('\n');
-        throw new Error(`webgpu: cannot compile ${program.key}: ${e instanceof Error ? e.message : String(e)}${msgs ? `\n${msgs}` : ''}`);
-      });
-      this.pipelines.set(program.key, p);
+    const cached = this.pipelines.get(program.key);
+    if (cached !== undefined) {
+      // Two programs under one key would silently run the wrong one: a key names one source.
+      if (cached.source !== program.source) throw new Error(`webgpu: program key ${program.key} names two different sources (bump the key's version)`);
+      return cached.pipeline;
     }
+    const module = device.createShaderModule({ code: program.source, label: program.key });
+    const p = device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: program.key }).catch(async (e: unknown) => {
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${program.key}:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}`).join('\n');
+      throw new Error(`webgpu: cannot compile ${program.key}: ${e instanceof Error ? e.message : String(e)}${msgs ? `\n${msgs}` : ''}`);
+    });
+    this.pipelines.set(program.key, { source: program.source, pipeline: p });
     return p;
   }
 
-  /** Keys of the pipelines compiled so far (one per distinct program). */
+  /** Keys of the pipelines compiled so far: the program cache, one entry per distinct program key. */
   compiledPrograms(): string[] {
     return [...this.pipelines.keys()];
   }
@@ -300,7 +302,7 @@ export class WebGpuBackend implements Backend, ProgramHost {
   private ring(program: WgslProgram): Ring {
     let r = this.rings.get(program.key);
     if (r === undefined) {
-      r = { slots: [], waiters: [] };
+      r = { slots: [], free: new Semaphore(this.ringSize) };
       for (let i = 0; i < this.ringSize; i++) r.slots.push({ capacity: 0, inputs: [], outputs: [], staging: null, uniform: null, busy: false });
       this.rings.set(program.key, r);
     }
@@ -308,19 +310,16 @@ export class WebGpuBackend implements Backend, ProgramHost {
   }
 
   private async acquire(ring: Ring): Promise<Slot> {
-    for (;;) {
-      const s = ring.slots.find((x) => !x.busy);
-      if (s !== undefined) {
-        s.busy = true;
-        return s;
-      }
-      await new Promise<void>((resolve) => ring.waiters.push(resolve));
-    }
+    await ring.free.acquire();
+    const s = ring.slots.find((x) => !x.busy);
+    if (s === undefined) throw new Error('webgpu: ring permit held but every slot is busy');
+    s.busy = true;
+    return s;
   }
 
   private release(ring: Ring, slot: Slot): void {
     slot.busy = false;
-    ring.waiters.shift()?.();
+    ring.free.release();
   }
 
   private sizeSlot(device: GPUDevice, slot: Slot, program: WgslProgram, count: number): void {
@@ -457,7 +456,7 @@ export class WebGpuBackend implements Backend, ProgramHost {
    * Uncalibrated figures for the planner; the bench measures the real ones. A software adapter
    * (lavapipe) is charged what was measured here (~30 M lookups/s, sub-millisecond launches).
    */
-  costs(): CostModel {
+  protected defaultCosts(): CostModel {
     const software = this.deviceInfo?.software ?? true;
     return {
       perItemNs: software ? 33 : 0.5,

@@ -1,3 +1,3 @@
-/** Every kernel contract hetbox declares; importing this module declares them in `kernelRegistry`. */
-export { IP_LOOKUP, ipLookupContract, ipLookupReference } from './ip-lookup.js';
-export { FLOW_HASH, flowHashContract, flowHashReference, toeplitzHash, toeplitzTable, RSS_DEFAULT_KEY, isPortProtocol } from './flow-hash.js';
+/** Every kernel hetbox declares, one folder each; importing this module declares them in `kernelRegistry`. */
+export * from './ip-lookup/index.js';
+export * from './flow-hash/index.js';

@@ -18,6 +18,8 @@ import type { HandlerTable } from '../handlers.js';
 import type { RuntimeEnv } from '../runtime-env.js';
 import { applyDeltaToImage, type ImageDelta, type StructureKind } from '../structures/image.js';
 import { getBackend } from '../backend-registry.js';
+import { Semaphore } from '../async/semaphore.js';
+import type { KernelStats } from '../kernel-stats.js';
 
 export interface OffloadOptions {
   /** Kernel contract name (import the constant, e.g. IP_LOOKUP). */
@@ -31,6 +33,8 @@ export interface OffloadOptions {
   env: Pick<RuntimeEnv, 'log' | 'strictBackends' | 'backend'>;
   /** Batches in flight at once on the device (default 2). */
   maxInFlight?: number;
+  /** Where every run's stats are recorded, per (kernel, backend, variant): the element's `kernel_stats`. */
+  stats?: KernelStats;
 }
 
 export interface OffloadStatus {
@@ -66,8 +70,7 @@ export class OffloadRunner {
   private readonly structures: Resident[] = [];
   private readonly inflight = new Set<Promise<unknown>>();
   private barrier: Promise<void> = Promise.resolve();
-  private running = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly slots: Semaphore;
   private readonly maxInFlight: number;
   private batches = 0;
   private items = 0;
@@ -75,6 +78,7 @@ export class OffloadRunner {
 
   private constructor(private readonly opts: OffloadOptions) {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 2);
+    this.slots = new Semaphore(this.maxInFlight);
     this.label = opts.variant === undefined ? opts.backend : `${opts.backend}/${opts.variant}`;
     kernelRegistry.contract(opts.kernel); // an unknown kernel is a programming error: throw now
   }
@@ -184,29 +188,30 @@ export class OffloadRunner {
 
   private async runAfter(barrier: Promise<void>, io: KernelIo, params: Record<string, number>): Promise<KernelRunStats & { backend: string }> {
     await barrier;
-    await this.acquire();
+    await this.slots.acquire();
     try {
       const backend = this.backend;
       const handles = this.structures.map((s) => s.handle);
       try {
         const stats = await backend.runKernel(this.opts.kernel, io, handles, params);
-        this.count(io);
+        this.count(backend, io, stats);
         return { ...stats, backend: this.label };
       } catch (e) {
         if (!this.isDeviceTrouble(e) || backend.name === 'cpu') throw e;
         await this.fallBack(e);
         const stats = await this.backend.runKernel(this.opts.kernel, io, this.structures.map((s) => s.handle), params);
-        this.count(io);
+        this.count(this.backend, io, stats);
         return { ...stats, backend: this.label };
       }
     } finally {
-      this.releaseSlot();
+      this.slots.release();
     }
   }
 
-  private count(io: KernelIo): void {
+  private count(backend: Backend, io: KernelIo, stats: KernelRunStats): void {
     this.batches++;
     this.items += io.count;
+    this.opts.stats?.record(this.opts.kernel, backend.name, backend.variant, io.count, stats);
   }
 
   private isDeviceTrouble(e: unknown): boolean {
@@ -232,16 +237,6 @@ export class OffloadRunner {
       await this.describe();
     })();
     return this.fallingBack;
-  }
-
-  private async acquire(): Promise<void> {
-    while (this.running >= this.maxInFlight) await new Promise<void>((r) => this.waiters.push(r));
-    this.running++;
-  }
-
-  private releaseSlot(): void {
-    this.running--;
-    this.waiters.shift()?.();
   }
 
   /** The structure as the backend holds it now (tests, migration's verification). */
@@ -296,15 +291,17 @@ export class OffloadRunner {
 
 /**
  * The runner for an offloadable element: its BACKEND setting, else `hetbox run --backend`,
- * else null — the element then runs the kernel's CPU form inline, with no runner in between.
+ * else null — the element then calls the cpu backend's form function itself (the very function
+ * the cpu form runs, e.g. `ipLookupCpu`), with no runner in between, and records its stats.
  */
 export async function openElementOffload(
   owner: { name: string; env: RuntimeEnv },
   kernel: string,
   requested: BackendName | undefined,
   maxInFlight: number,
+  stats?: KernelStats,
 ): Promise<OffloadRunner | null> {
   const backend = requested ?? owner.env.defaultBackend ?? 'cpu';
   if (backend === 'cpu' && requested === undefined) return null;
-  return OffloadRunner.open({ kernel, backend, owner: owner.name, env: owner.env, maxInFlight });
+  return OffloadRunner.open({ kernel, backend, owner: owner.name, env: owner.env, maxInFlight, ...(stats === undefined ? {} : { stats }) });
 }

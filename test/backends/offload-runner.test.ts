@@ -4,8 +4,8 @@
  * and failures on demand, CPU answers) and on the real webgpu backend.
  */
 import { describe, expect, it } from 'vitest';
-import type { Backend, BackendName, KernelIo } from '../../core/backend.js';
-import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup.js';
+import type { Backend, BackendName } from '../../core/backend.js';
+import { IP_LOOKUP, ipLookupReference, type IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
 import { OffloadRunner, type OffloadOptions } from '../../core/offload/offload-runner.js';
 import type { ImageDelta } from '../../core/structures/image.js';
 import { CpuBackend } from '../../backends/cpu/cpu-backend.js';
@@ -33,9 +33,9 @@ function testEnv(backends: Partial<Record<BackendName, Backend>>, strict = false
   };
 }
 
-function lookupIo(n: number, seed: number, fibs: number): KernelIo {
+function lookupIo(n: number, seed: number, fibs: number): IpLookupIo {
   const r = rng(seed);
-  const io: KernelIo = { count: n, inputs: { dst: new Int32Array(n), vrf: new Int32Array(n) }, outputs: { nextHop: new Int32Array(n).fill(-7) } };
+  const io: IpLookupIo = { count: n, inputs: { dst: new Int32Array(n), vrf: new Int32Array(n) }, outputs: { nextHop: new Int32Array(n).fill(-7) } };
   for (let i = 0; i < n; i++) {
     io.inputs.dst[i] = r();
     io.inputs.vrf[i] = (r() >>> 0) % fibs;
@@ -43,7 +43,7 @@ function lookupIo(n: number, seed: number, fibs: number): KernelIo {
   return io;
 }
 
-function reference(image: Uint32Array, io: KernelIo): number[] {
+function reference(image: Uint32Array, io: IpLookupIo): number[] {
   const want = new Int32Array(io.count);
   ipLookupReference(image, { ...io, outputs: { nextHop: want } });
   return Array.from(want);
@@ -128,7 +128,7 @@ for (const which of ['null', 'webgpu'] as const) {
       mf.onDelta((d) => deltas.push(d));
       const fib = await runner.addStructure('multi-fib-v4', mf.image, mf.generation);
       const r = rng(99);
-      const pending: { io: KernelIo; want: number[]; p: Promise<unknown> }[] = [];
+      const pending: { io: IpLookupIo; want: number[]; p: Promise<unknown> }[] = [];
       for (let step = 0; step < 5; step++) {
         for (let b = 0; b < 3; b++) {
           const io = lookupIo(8192, step * 10 + b, 2);

@@ -4,15 +4,15 @@
  * the ring, one pipeline per program, and device loss / validation errors as BackendFailure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendFailure, BackendRefusal, type KernelIo } from '../../core/backend.js';
-import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup.js';
-import { FLOW_HASH } from '../../core/kernels/flow-hash.js';
+import { BackendFailure, BackendRefusal } from '../../core/backend.js';
+import { IP_LOOKUP, ipLookupReference, type IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
+import { FLOW_HASH } from '../../core/kernels/flow-hash/index.js';
 import { WebGpuBackend } from '../../backends/webgpu/webgpu-backend.js';
-import { IP_LOOKUP_WGSL } from '../../backends/webgpu/wgsl-programs.js';
+import { IP_LOOKUP_WGSL } from '../../backends/webgpu/kernels/ip-lookup.js';
 import { loadRoutes, multiFibOf, rng } from '../kernels/fixtures.js';
 import { requireOrWarn } from './availability.js';
 
-function lookupIo(n: number, seed: number, fibs: number): KernelIo {
+function lookupIo(n: number, seed: number, fibs: number): IpLookupIo {
   const r = rng(seed);
   const dst = new Int32Array(n);
   const vrf = new Int32Array(n);
@@ -23,7 +23,7 @@ function lookupIo(n: number, seed: number, fibs: number): KernelIo {
   return { count: n, inputs: { dst, vrf }, outputs: { nextHop: new Int32Array(n) } };
 }
 
-function expected(image: Uint32Array, io: KernelIo): Int32Array {
+function expected(image: Uint32Array, io: IpLookupIo): Int32Array {
   const want = new Int32Array(io.count);
   ipLookupReference(image, { ...io, outputs: { nextHop: want } });
   return want;

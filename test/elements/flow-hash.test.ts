@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { FlowHash } from '../../elements/flow-hash.js';
-import { RSS_DEFAULT_KEY, toeplitzHash } from '../../core/kernels/flow-hash.js';
+import { RSS_DEFAULT_KEY, toeplitzHash } from '../../core/kernels/flow-hash/index.js';
 import { backendAvailability, disposeBackends, getBackend } from '../../core/backend-registry.js';
 import { DATA, batchOf, make, readPcap, testEnv } from './helpers.js';
 import { requireOrWarn } from '../backends/availability.js';
@@ -82,6 +82,9 @@ describe('FlowHash', () => {
       const [want] = await ref.process(batchOf(frames));
       expect(Array.from(got!.anno('flow').subarray(0, got!.count))).toEqual(Array.from(want!.anno('flow').subarray(0, want!.count)));
       expect(el.summary().backend).toBe(backend);
+      // Each element counts its own runs per (kernel, backend): offloaded here, inline cpu there.
+      expect(await el.handlers().kernel_stats.read!()).toMatch(new RegExp(`^flow-hash ${backend} batches 1 items ${frames.length} host_ms [0-9.]+`));
+      expect(await ref.handlers().kernel_stats.read!()).toMatch(new RegExp(`^flow-hash cpu batches 1 items ${frames.length} host_ms [0-9.]+\\n$`));
       await el.cleanup();
     });
   }

@@ -1,5 +1,5 @@
 /**
- * The off-chip memory model: every memory stage takes `memoryLatency` cycles (hb_delay lines), so
+ * The off-chip memory model: every memory stage takes `memoryLatency` cycles (ip_lookup_delay lines), so
  * the latency grows to stages x memoryLatency while the rate stays one lookup per cycle and the
  * answers stay lookupImage's, back-pressure included.
  */

@@ -1,5 +1,5 @@
 /**
- * The simulated hb_lookup pipeline against lookupImage (the CPU reference) on real tables, with
+ * The simulated ip_lookup pipeline against lookupImage (the CPU reference) on real tables, with
  * random back-pressure injected by the harness, several batches in flight, and deltas applied
  * through the write port between batches and while batches flow.
  */
@@ -33,7 +33,7 @@ function inputs(routes: readonly Route[], fibs: number, n: number, seed: number)
   return { dst, vrf };
 }
 
-describe('hb_lookup pipeline (Verilator)', () => {
+describe('ip_lookup pipeline (Verilator)', () => {
   const stalled = new FpgaBackend({ backPressure: { stallPermille: 300, gapPermille: 200, seed: 7 } });
   const plain = new FpgaBackend();
   let ok = false;

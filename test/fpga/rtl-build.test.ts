@@ -18,7 +18,7 @@ beforeAll(async () => {
   }
 });
 
-describe('hb_lookup RTL', () => {
+describe('ip_lookup RTL', () => {
   it('is verilator --lint-only -Wall clean in every memory form and at other parameters', async (ctx) => {
     if (!ok) return ctx.skip();
     for (const p of [

@@ -4,8 +4,7 @@
  * IPv4-only and IPv4-with-TCP hashes of five address/port pairs.
  */
 import { describe, expect, it } from 'vitest';
-import { flowHashReference, RSS_DEFAULT_KEY, toeplitzHash, toeplitzTable } from '../../core/kernels/flow-hash.js';
-import type { KernelIo } from '../../core/backend.js';
+import { type FlowHashIo, flowHashReference, RSS_DEFAULT_KEY, toeplitzHash, toeplitzTable } from '../../core/kernels/flow-hash/index.js';
 
 const VECTORS: { src: string; sport: number; dst: string; dport: number; ipv4: number; tcp: number }[] = [
   { src: '66.9.149.187', sport: 2794, dst: '161.142.100.80', dport: 1766, ipv4: 0x323e8fc2, tcp: 0x51ccc178 },
@@ -32,7 +31,7 @@ describe('flow-hash reference (RSS Toeplitz, Microsoft default key)', () => {
 
   it('column form reproduces them for TCP, UDP and a portless protocol', () => {
     const n = VECTORS.length * 3;
-    const io: KernelIo = {
+    const io: FlowHashIo = {
       count: n,
       inputs: { src: new Int32Array(n), dst: new Int32Array(n), ports: new Int32Array(n), proto: new Int32Array(n) },
       outputs: { flow: new Int32Array(n) },
@@ -62,7 +61,7 @@ describe('flow-hash reference (RSS Toeplitz, Microsoft default key)', () => {
       const b = new Uint8Array(12);
       const dv = new DataView(b.buffer);
       for (let j = 0; j < 3; j++) dv.setInt32(4 * j, rnd());
-      const io: KernelIo = {
+      const io: FlowHashIo = {
         count: 1,
         inputs: { src: Int32Array.of(dv.getInt32(0)), dst: Int32Array.of(dv.getInt32(4)), ports: Int32Array.of(dv.getInt32(8)), proto: Int32Array.of(17) },
         outputs: { flow: new Int32Array(1) },

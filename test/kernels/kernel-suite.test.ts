@@ -8,10 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, KernelIo, StructureHandle } from '../../core/backend.js';
+import type { FlowHashIo } from '../../core/kernels/flow-hash/index.js';
+import type { IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
 import { backendAvailability, describeBackends, disposeBackends, getBackend, loadAllBackends } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
-import { FLOW_HASH, flowHashReference } from '../../core/kernels/flow-hash.js';
-import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup.js';
+import { FLOW_HASH, flowHashReference } from '../../core/kernels/flow-hash/index.js';
+import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup/index.js';
 import type { ImageDelta } from '../../core/structures/image.js';
 import type { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
 import { boundaryAddresses, edgeCaseFibs, loadRoutes, multiFibOf, pcapAddresses, rng, type Route } from './fixtures.js';
@@ -34,7 +36,7 @@ const TABLES: Table[] = [
 ];
 
 /** Addresses: real capture, route boundaries, random; FIB numbers: every FIB plus -1 and one past the end. */
-function lookupInputs(t: Table, n: number, seed: number): KernelIo {
+function lookupInputs(t: Table, n: number, seed: number): IpLookupIo {
   const r = rng(seed);
   const pool = [...pcapAddresses('pcapplusplus/example.pcap'), ...t.fibs.flatMap((f) => boundaryAddresses(f.slice(0, 4000)))];
   const dst = new Int32Array(n);
@@ -161,7 +163,7 @@ for (const contract of kernelRegistry.kernels()) {
           const pool = pcapAddresses('pcapplusplus/example.pcap');
           for (const [k, n] of BATCH_SIZES.entries()) {
             const r = rng(300 + k);
-            const io: KernelIo = {
+            const io: FlowHashIo = {
               count: n,
               inputs: { src: new Int32Array(n), dst: new Int32Array(n), ports: new Int32Array(n), proto: new Int32Array(n) },
               outputs: { flow: new Int32Array(n) },

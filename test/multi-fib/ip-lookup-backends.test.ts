@@ -68,7 +68,26 @@ describe('IPLookup on backends', () => {
       await r.handler('rt.set').write!('1.0.4.0/24 192.0.2.9 0');
       await check();
       expect(rt.summary().backend).toBe(name);
+      // Every run is counted per (kernel, backend), with the device's figures where it has them.
+      const stats = await r.handler('rt.kernel_stats').read!();
+      expect(stats).toMatch(new RegExp(`^ip-lookup ${name} batches 2 items ${2 * addrs.length} host_ms [0-9.]+`));
+      if (name === 'fpga') expect(stats).toMatch(/ cycles \d+ /);
+      if (name === 'null') expect(stats).toMatch(/ simulatedNs \d+/);
       await r.cleanup();
     });
   }
+
+  it('without BACKEND: the inline cpu form is counted as cpu in kernel_stats', async () => {
+    const r = Router.fromText(`Idle -> rt :: IPLookup(FIB ${LINX}) -> Discard;`, 'c.click', elementLibrary, { log, backends: getBackend });
+    await r.initialize();
+    const rt = r.graph.byName.get('rt')!.element as IPLookup;
+    expect(await r.handler('rt.kernel_stats').read!()).toBe('');
+    const addrs = addresses();
+    const [out] = await rt.process(batchOf(addrs, null));
+    const nh = out!.anno('nextHop');
+    for (let i = 0; i < addrs.length; i++) expect(nh[i]).toBe(lookupImage(rt.image, 0, addrs[i]));
+    expect(await r.handler('rt.kernel_stats').read!()).toMatch(new RegExp(`^ip-lookup cpu batches 1 items ${addrs.length} host_ms [0-9.]+\n$`));
+    expect(await r.handler('rt.backend').read!()).toBe('cpu (inline)');
+    await r.cleanup();
+  });
 });

@@ -71,7 +71,8 @@ export function popcount32(x: number): number {
 
 /**
  * The CPU reference lookup: next-hop index for `address` (u32 or its int32 bit pattern) in FIB
- * `fib`, or -1 when no route matches. Every backend's kernel is tested against this function.
+ * `fib`, or -1 when no route matches. Every backend's kernel is tested against this function:
+ * it is the reference of kernel ip-lookup (core/kernels/ip-lookup/README.md lists every form).
  */
 export function lookupImage(image: Uint32Array | Int32Array, fib: number, address: number): number {
   let e = image[image[H_L0] + (address >>> 16)] >>> 0;

@@ -1,7 +1,8 @@
 /**
  * The CPU form of the multi-FIB lookup over columns: the same walk as `lookupImage`, written
  * for V8's fast path (int32 arithmetic only, arrays passed as parameters, no read past an
- * array's end). `out[i]` is the next-hop index or -1.
+ * array's end). `out[i]` is the next-hop index or -1. It is kernel ip-lookup's cpu form
+ * (`ipLookupCpu`, core/kernels/ip-lookup/reference.ts).
  *
  * The walk runs level by level over blocks of items rather than item by item: each pass's
  * loads are independent of each other (the CPU overlaps their cache misses), and items that

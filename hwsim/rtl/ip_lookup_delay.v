@@ -1,8 +1,8 @@
-// hb_delay: N cycles of register delay with a clock enable; N = 0 is a wire. Models the part of
+// ip_lookup_delay: N cycles of register delay with a clock enable; N = 0 is a wire. Models the part of
 // a memory's read latency beyond the first cycle (an off-chip SRAM behind its controller).
 `default_nettype none
 
-module hb_delay #(
+module ip_lookup_delay #(
     parameter integer W = 1,
     parameter integer N = 0
 ) (

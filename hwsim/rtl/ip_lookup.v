@@ -1,4 +1,4 @@
-// hb_lookup: the multi-FIB IPv4 lookup engine (image layout 1, core/structures/multi-fib/image-format.ts).
+// ip_lookup: the multi-FIB IPv4 lookup engine (image layout 1, core/structures/multi-fib/image-format.ts).
 //
 // The memory holds the image verbatim, word for word, so a delta's writes go straight through the
 // write port and the image read back equals the host's copy. The walk is unrolled into a fixed
@@ -31,7 +31,7 @@
 // writer puts new nodes/records in free space first (the image format's publishing rule).
 `default_nettype none
 
-module hb_lookup #(
+module ip_lookup #(
     parameter integer AW = 22,        // memory of 2**AW 32-bit words
     parameter integer MEM_LAT = 1,    // memory read latency in cycles (>= 1)
     parameter integer REC_STEPS = 6,  // record resolver: up to 2**REC_STEPS-1 pairs per record
@@ -275,7 +275,7 @@ module hb_lookup #(
             end
         end else begin : g_banked
             for (s = 0; s < NS; s = s + 1) begin : g_copy
-                hb_image_bank #(.AW(AW)) u_bank (
+                ip_lookup_image_bank #(.AW(AW)) u_bank (
                     .clk(clk), .en(en), .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data),
                     .ra(ra[s][AW-1:0]), .da(rd_a[s]), .db(rd_b[s])
                 );
@@ -305,8 +305,8 @@ module hb_lookup #(
                 assign {db[s + 1], da[s + 1]} = {rd_b[s], rd_a[s]};
                 wire unused = &{1'b0, rst};
             end else begin : g_delayed
-                // Valid sits at bit 0: hb_delay clears bit 0 on reset.
-                hb_delay #(.W(MW + 64), .N(MEM_LAT - 1)) u_lat (
+                // Valid sits at bit 0: ip_lookup_delay clears bit 0 on reset.
+                ip_lookup_delay #(.W(MW + 64), .N(MEM_LAT - 1)) u_lat (
                     .clk(clk), .rst(rst), .en(en),
                     .d({rd_b[s], rd_a[s], pr_q, lo_q, hv_q, n_q, def_q, e_q, fib_q, addr_q, tag_q, h_q, f_q, v_q}),
                     .q({db[s + 1], da[s + 1], pr_i[s + 1], lo_i[s + 1], hv_i[s + 1], n_i[s + 1], def_i[s + 1], e_i[s + 1],

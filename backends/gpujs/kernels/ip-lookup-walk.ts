@@ -1,4 +1,6 @@
 /**
+ * Part of the gpujs form of kernel `ip-lookup` (./ip-lookup.ts).
+ *
  * The ip-lookup walk in gpu.js's JavaScript subset, exact in float32.
  *
  * gpu.js computes in f32 (webasm, webgpu; its cpu mode in f64), which holds integers exactly

@@ -1,10 +1,10 @@
-// hb_image_bank: one stage's copy of the image in block RAM, split into an even-word and an
+// ip_lookup_image_bank: one stage's copy of the image in block RAM, split into an even-word and an
 // odd-word bank so a pair read (a, a+1) is one read from each bank in the same cycle. Each bank is
 // a simple dual-port RAM (one write port, one synchronous read port), which is what a Xilinx
 // RAMB36/RAMB18 in SDP mode offers; every copy takes every image write.
 `default_nettype none
 
-module hb_image_bank #(
+module ip_lookup_image_bank #(
     parameter integer AW = 10
 ) (
     input  wire          clk,

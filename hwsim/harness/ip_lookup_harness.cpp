@@ -1,4 +1,6 @@
-// The simulator process: hb_lookup (Verilator model) driven over a binary protocol on stdio.
+// The simulator process of kernel ip-lookup's fpga form: ip_lookup (Verilator model) driven over a binary
+// protocol on stdio. The LOOKUP frame carries the ip-lookup contract's columns in contract order
+// (inputs dst, vrf; output nextHop), as backends/fpga/kernels/ip-lookup.ts sends them.
 //
 // Frames, both ways, are little-endian u32 words: [byte length of the rest][type][id][payload].
 //   INFO    (1)  -> INFO   : aw, mem_lat, rec_steps, tag_width, stages, latency
@@ -26,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "Vhb_lookup.h"
-#include "Vhb_lookup___024root.h"
+#include "Vip_lookup.h"
+#include "Vip_lookup___024root.h"
 #include "verilated.h"
 
 #ifndef HB_AW
@@ -70,7 +72,7 @@ struct Batch {
 };
 
 std::unique_ptr<VerilatedContext> ctx;
-std::unique_ptr<Vhb_lookup> top;
+std::unique_ptr<Vip_lookup> top;
 uint64_t cycle = 0;
 std::deque<WriteJob> writes;
 std::deque<Batch> batches;
@@ -287,7 +289,7 @@ void handle(uint32_t type, uint32_t id, const uint8_t* p, size_t n) {
 #if HB_SHARED_MEM
       size_t at = begin_frame(T_READ, id);
       put(count);
-      const auto& mem = top->rootp->hb_lookup__DOT__g_shared__DOT__mem;
+      const auto& mem = top->rootp->ip_lookup__DOT__g_shared__DOT__mem;
       for (uint32_t i = 0; i < count; i++) put(mem[off + i]);
       end_frame(at);
 #else
@@ -340,7 +342,7 @@ void pump(bool wait) {
 int main(int argc, char** argv) {
   ctx = std::make_unique<VerilatedContext>();
   ctx->commandArgs(argc, argv);
-  top = std::make_unique<Vhb_lookup>(ctx.get());
+  top = std::make_unique<Vip_lookup>(ctx.get());
   top->rst = 1;
   top->in_valid = 0;
   top->out_ready = 1;

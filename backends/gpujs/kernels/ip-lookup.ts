@@ -1,23 +1,22 @@
-/** The gpujs backend's forms: ip-lookup, one variant per gpu.js mode. */
-import { registerKernel } from '../../core/kernel.js';
-import { IP_LOOKUP } from '../../core/kernels/ip-lookup.js';
-import { NO_ROUTE } from '../../core/structures/multi-fib/image-format.js';
-import type { GpuJsBackend } from './gpujs-backend.js';
-import { lookupPositionKernel, POPCOUNT8, POW2_0_16 } from './lookup-kernel.js';
+/** The gpujs backend's form of kernel `ip-lookup`, one variant per gpu.js mode (the walk: ip-lookup-walk.ts). */
+import { registerKernel } from '../../../core/kernel.js';
+import { IP_LOOKUP, ipLookupContract } from '../../../core/kernels/ip-lookup/index.js';
+import { NO_ROUTE } from '../../../core/structures/multi-fib/image-format.js';
+import type { GpuJsBackend } from '../gpujs-backend.js';
+import { lookupPositionKernel, POPCOUNT8, POW2_0_16 } from './ip-lookup-walk.js';
 
 const VRF_CLAMP = 2 ** 24;
 
 for (const mode of ['cpu', 'webasm', 'webgpu'] as const) {
-  registerKernel<GpuJsBackend>({
-    kernel: IP_LOOKUP,
+  registerKernel<GpuJsBackend, typeof ipLookupContract>(ipLookupContract, {
     backend: 'gpujs',
     variant: mode,
+    source: import.meta.url,
     async run(backend, io, structures) {
       const s = backend.splitImage(structures[0]);
       const n = io.count;
       if (n === 0) return;
-      const dst = io.inputs.dst;
-      const vrf = io.inputs.vrf;
+      const { dst, vrf } = io.inputs;
       const dstHi = new Float32Array(n);
       const dstLo = new Float32Array(n);
       const fib = new Float32Array(n);
@@ -28,7 +27,7 @@ for (const mode of ['cpu', 'webasm', 'webgpu'] as const) {
         const v = vrf[i];
         fib[i] = v < 0 ? -1 : v > VRF_CLAMP ? VRF_CLAMP : v;
       }
-      const k = backend.kernel('ip-lookup', lookupPositionKernel as unknown as (...args: never[]) => number);
+      const k = backend.kernel(IP_LOOKUP, lookupPositionKernel as unknown as (...args: never[]) => number);
       k.setOutput([n]);
       const pos = await k(s.hi, s.lo, dstHi, dstLo, fib, POPCOUNT8, POW2_0_16, Math.max(1, s.fibCount));
       const out = io.outputs.nextHop;

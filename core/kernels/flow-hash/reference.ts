@@ -6,23 +6,12 @@
  * (6) and UDP (17) also source port and destination port (`ports` = sport << 16 | dport); other
  * protocols hash the two addresses only ("IPv4 only" in the spec's verification table).
  * Output `flow` is the 32-bit hash as its int32 bit pattern.
+ *
+ * This file is the CPU reference (`toeplitzHash`, bit-serial from the specification) and the
+ * CPU form (`flowHashReference`, per-byte tables) that the cpu backend and FlowHash without
+ * BACKEND run; every other form is listed in README.md.
  */
-import type { KernelIo } from '../backend.js';
-import { kernelRegistry, type KernelContract } from '../kernel.js';
-
-export const FLOW_HASH = 'flow-hash';
-
-export const flowHashContract: KernelContract = kernelRegistry.declare({
-  name: FLOW_HASH,
-  inputs: [
-    { name: 'src', type: 'u32' },
-    { name: 'dst', type: 'u32' },
-    { name: 'ports', type: 'u32' },
-    { name: 'proto', type: 'i32' },
-  ],
-  outputs: [{ name: 'flow', type: 'u32' }],
-  state: [],
-});
+import type { FlowHashIo } from './contract.js';
 
 /** Microsoft's default RSS key (also DPDK's `rss_key_default` and most NICs' reset value). */
 export const RSS_DEFAULT_KEY: Uint8Array = Uint8Array.from([
@@ -80,7 +69,7 @@ export function isPortProtocol(proto: number): boolean {
 }
 
 /** The reference form over columns, using the per-byte tables. */
-export function flowHashReference(io: KernelIo, table: Int32Array = defaultTable): void {
+export function flowHashReference(io: FlowHashIo, table: Int32Array = defaultTable): void {
   const { src, dst, ports, proto } = io.inputs;
   const out = io.outputs.flow;
   for (let i = 0; i < io.count; i++) {

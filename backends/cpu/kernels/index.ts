@@ -1,0 +1,3 @@
+/** The cpu backend's kernel forms, one file per kernel (imported by the backend so they register). */
+import './ip-lookup.js';
+import './flow-hash.js';

@@ -1,0 +1,2 @@
+/** The fpga backend's kernel forms, one file per kernel. */
+import './ip-lookup.js';

@@ -1,0 +1,3 @@
+/** The null backend's kernel forms, one file per kernel. */
+import './ip-lookup.js';
+import './flow-hash.js';

@@ -1,0 +1,3 @@
+/** The webgpu backend's kernel forms, one file per kernel (each with its WGSL program). */
+import './ip-lookup.js';
+import './flow-hash.js';

@@ -5,7 +5,9 @@
  *
  * Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
  * order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
- * gzipped. FILE is resolved against the configuration's directory. Each packet gets
+ * gzipped (inflated as a stream: memory does not grow with the inflated size; a damaged gzip
+ * stream yields every packet before the damage, then one bad record naming the compressed
+ * byte offset). FILE is resolved against the configuration's directory. Each packet gets
  * at least MIN_HEADROOM free bytes in front (zero-copy pcap: its record header), its capture timestamp (tsSec/tsNsec), its
  * wire length (orig_len), and a global packet index (`id`, from 0). A batch holds packets of
  * one link type (`batch.linkType`): a pcapng that switches link type starts a new batch.
@@ -62,8 +64,8 @@ export class FromDump extends Element<FromDumpConfig> implements SourceElement {
   static readonly ports = { inputs: '0', outputs: '1' };
   static readonly manual = `FromDump(FILE [, STOP bool, TIMING bool, END_AFTER n, LIMIT n, REPEAT n])
 Ports: no input, 1 output. Source.
-Reads a pcap, nanosecond pcap or pcapng capture (gzipped too; FILE relative to the config's
-directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
+Reads a pcap, nanosecond pcap or pcapng capture (gzipped too, inflated as a stream; FILE
+relative to the config's directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
 END_AFTER / LIMIT: stop after that many packets (a count, not Click's time). REPEAT n: replay
 the file n times with ids counting on. PREFETCH (default true): read ahead on the I/O thread.
 STOP and TIMING are accepted for Click compatibility

@@ -39,7 +39,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, argLocation, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { ConfigError } from '../core/config/source-location.js';
+import { captureInputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
 import { formatBadRecord, type BadRecord } from '../core/pcap/pcap-errors.js';
@@ -58,6 +60,9 @@ export interface FromDumpConfig {
 /** Bad records logged line by line; later ones are only counted (and summarized at the end). */
 export const MAX_BAD_RECORD_LOG_LINES = 20;
 
+/** Argument names: parseConfig's and checkEnvironment's (which locates FILE). */
+const FROM_DUMP_KEYWORDS = ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'];
+
 export class FromDump extends Element<FromDumpConfig> implements SourceElement {
   static readonly className = 'FromDump';
   static readonly isSource = true;
@@ -74,10 +79,16 @@ records are counted in bad_records and logged with their packet index (first 20)
 stops (pcap) or resyncs (pcapng) there.
 Handlers: count, bad_records, filename, link_type.`;
 
+  /** `hetbox check`: FILE must be a readable capture file (see capture-file-check.ts), named at its place. */
+  static checkEnvironment(config: FromDumpConfig, args: ConfigArgs, baseDir: string): void {
+    const problem = captureInputProblem(path.resolve(baseDir, config.FILE));
+    if (problem !== null) throw new ConfigError(argLocation(args, 'FILE', { positional: ['FILE'], keywords: FROM_DUMP_KEYWORDS }), `FromDump FILE: ${problem}`);
+  }
+
   static parseConfig(args: ConfigArgs): FromDumpConfig {
     return parseArgs(args, {
       positional: ['FILE'],
-      keywords: ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'],
+      keywords: FROM_DUMP_KEYWORDS,
       schema: z
         .object({
           FILE: arg.string().min(1, 'a file name is required'),

@@ -105,6 +105,12 @@ export interface ElementClass<C = unknown> {
   outputsFor?(config: C): number | undefined;
   /** Turn raw configuration arguments into a validated config (throw ConfigArgError for a bad one). */
   parseConfig(args: ConfigArgs): C;
+  /**
+   * Optional: check what a config refers to outside itself (files, directories) without opening
+   * anything for the run, so `hetbox check` rejects what `run` would. Throws a ConfigError at the
+   * argument's place (`argLocation`); `baseDir` is what relative names resolve against.
+   */
+  checkEnvironment?(config: C, args: ConfigArgs, baseDir: string): void;
   new (init: ElementInit<C>): Element<C>;
 }
 

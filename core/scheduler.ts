@@ -16,6 +16,19 @@ type SourceElementNode = Element & SourceElement;
 import type { Graph, GraphNode } from './graph.js';
 import { WaitQueue } from './async/semaphore.js';
 
+/**
+ * Longest the source loop runs without giving the event loop a turn. A run served from memory
+ * (a gzip capture, FromDump REPEAT, synchronous elements) otherwise chains only promises and
+ * never lets signals, control requests or timers in until it ends. A macrotask turn every few
+ * ms costs a few microseconds, far less than one batch.
+ */
+export const YIELD_SLICE_MS = 4;
+
+/** One turn of the event loop: timers, I/O callbacks (sockets, signals) and immediates run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface SchedulerOptions {
   batchSize: number;
   maxInFlight: number;
@@ -70,6 +83,7 @@ export class Scheduler {
     const failed = new Promise<never>((_, reject) => (this.failureReject = reject));
     failed.catch(() => undefined);
     let seq = 0;
+    let lastYield = performance.now();
     try {
       while (live.size > 0 && this.opts.signal?.aborted !== true) {
         await Promise.race([this.waitForRoom(seq), failed]);
@@ -88,6 +102,11 @@ export class Scheduler {
           this.emit(this.states[src.index], seq, batch === null ? [] : [batch]);
         }
         seq++;
+        // Time-sliced, not per batch: the control path is served within a few ms whatever the input.
+        if (performance.now() - lastYield >= YIELD_SLICE_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
       }
       // Final token: every element flushes.
       this.finalSeq = seq;

@@ -5,7 +5,9 @@
  *
  * Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
  * order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
- * gzipped. FILE is resolved against the configuration's directory. Each packet gets
+ * gzipped (inflated as a stream: memory does not grow with the inflated size; a damaged gzip
+ * stream yields every packet before the damage, then one bad record naming the compressed
+ * byte offset). FILE is resolved against the configuration's directory. Each packet gets
  * at least MIN_HEADROOM free bytes in front (zero-copy pcap: its record header), its capture timestamp (tsSec/tsNsec), its
  * wire length (orig_len), and a global packet index (`id`, from 0). A batch holds packets of
  * one link type (`batch.linkType`): a pcapng that switches link type starts a new batch.
@@ -37,7 +39,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, argLocation, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { ConfigError } from '../core/config/source-location.js';
+import { captureInputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
 import { formatBadRecord, type BadRecord } from '../core/pcap/pcap-errors.js';
@@ -56,14 +60,17 @@ export interface FromDumpConfig {
 /** Bad records logged line by line; later ones are only counted (and summarized at the end). */
 export const MAX_BAD_RECORD_LOG_LINES = 20;
 
+/** Argument names: parseConfig's and checkEnvironment's (which locates FILE). */
+const FROM_DUMP_KEYWORDS = ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'];
+
 export class FromDump extends Element<FromDumpConfig> implements SourceElement {
   static readonly className = 'FromDump';
   static readonly isSource = true;
   static readonly ports = { inputs: '0', outputs: '1' };
   static readonly manual = `FromDump(FILE [, STOP bool, TIMING bool, END_AFTER n, LIMIT n, REPEAT n])
 Ports: no input, 1 output. Source.
-Reads a pcap, nanosecond pcap or pcapng capture (gzipped too; FILE relative to the config's
-directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
+Reads a pcap, nanosecond pcap or pcapng capture (gzipped too, inflated as a stream; FILE
+relative to the config's directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
 END_AFTER / LIMIT: stop after that many packets (a count, not Click's time). REPEAT n: replay
 the file n times with ids counting on. PREFETCH (default true): read ahead on the I/O thread.
 STOP and TIMING are accepted for Click compatibility
@@ -72,10 +79,16 @@ records are counted in bad_records and logged with their packet index (first 20)
 stops (pcap) or resyncs (pcapng) there.
 Handlers: count, bad_records, filename, link_type.`;
 
+  /** `hetbox check`: FILE must be a readable capture file (see capture-file-check.ts), named at its place. */
+  static checkEnvironment(config: FromDumpConfig, args: ConfigArgs, baseDir: string): void {
+    const problem = captureInputProblem(path.resolve(baseDir, config.FILE));
+    if (problem !== null) throw new ConfigError(argLocation(args, 'FILE', { positional: ['FILE'], keywords: FROM_DUMP_KEYWORDS }), `FromDump FILE: ${problem}`);
+  }
+
   static parseConfig(args: ConfigArgs): FromDumpConfig {
     return parseArgs(args, {
       positional: ['FILE'],
-      keywords: ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'],
+      keywords: FROM_DUMP_KEYWORDS,
       schema: z
         .object({
           FILE: arg.string().min(1, 'a file name is required'),

@@ -27,7 +27,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, argLocation, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { ConfigError } from '../core/config/source-location.js';
+import { captureOutputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { PcapWriter } from '../core/pcap/pcap-writer.js';
 import { linkTypeName, parseLinkType } from '../core/pcap/link-types.js';
@@ -41,6 +43,9 @@ export interface ToDumpConfig {
   ENCAP?: number;
 }
 
+/** Argument names: parseConfig's and checkEnvironment's (which locates FILE). */
+const TO_DUMP_KEYWORDS = ['FILE', 'NANO', 'SNAPLEN', 'ENCAP'];
+
 export class ToDump extends Element<ToDumpConfig> {
   static readonly className = 'ToDump';
   static readonly ports = { inputs: '1', outputs: '0-1' };
@@ -52,10 +57,16 @@ nanoseconds with NANO true); FILE relative to the config's directory. Link type:
 of another link type are skipped and counted. Buffered; flushed at end of stream and cleanup.
 Handlers: count, skipped, filename.`;
 
+  /** `hetbox check`: FILE must be writable (see capture-file-check.ts), named at its place. */
+  static checkEnvironment(config: ToDumpConfig, args: ConfigArgs, baseDir: string): void {
+    const problem = captureOutputProblem(path.resolve(baseDir, config.FILE));
+    if (problem !== null) throw new ConfigError(argLocation(args, 'FILE', { positional: ['FILE'], keywords: TO_DUMP_KEYWORDS }), `ToDump FILE: ${problem}`);
+  }
+
   static parseConfig(args: ConfigArgs): ToDumpConfig {
     return parseArgs(args, {
       positional: ['FILE'],
-      keywords: ['FILE', 'NANO', 'SNAPLEN', 'ENCAP'],
+      keywords: TO_DUMP_KEYWORDS,
       schema: z.object({
         FILE: arg.string().min(1, 'a file name is required'),
         NANO: arg.bool().default(false),

@@ -84,6 +84,21 @@ export function parseArgs<T>(args: ConfigArgs, spec: ArgSpec<T>): T {
   throw new ConfigError(loc, `bad ${label}: ${issue.message}`);
 }
 
+/**
+ * Where argument `name` was written (given by keyword, or positionally as `spec.positional`
+ * names it), for errors found after parsing; the element's place when it was not written.
+ */
+export function argLocation(args: ConfigArgs, name: string, spec: { positional?: readonly string[]; keywords?: readonly string[] }): SourceLocation {
+  const positional = spec.positional ?? [];
+  let p = 0;
+  for (const a of args.list) {
+    const keyword = a.keyword ?? splitKeyword(a.raw, spec.keywords ?? []).keyword;
+    if (keyword === name) return a.loc;
+    if (keyword === undefined && positional[p++] === name) return a.loc;
+  }
+  return args.loc;
+}
+
 /** zod pieces for the argument types Click configurations use. */
 export const arg = {
   int: (min = -(2 ** 53), max = 2 ** 53) => z.coerce.number().int().min(min).max(max),

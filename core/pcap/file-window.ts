@@ -2,7 +2,10 @@
  * A window of a capture file held in memory, read in large chunks: parsers walk records with a
  * DataView over `buf` and ask for more with `fill` only when a record crosses the window's end.
  * Files up to CHUNK_BYTES are read whole once; rewinding (FromDump REPEAT) re-reads them.
- * Gzip-compressed captures (Click's FromDump and tshark read them too) are inflated whole.
+ * Gzip-compressed captures (Click's FromDump and tshark read them too) are inflated as a stream
+ * into the same bounded windows (GzipInflater): memory does not depend on the inflated size. A
+ * damaged gzip stream ends the window early with `streamError` set (every byte before the
+ * damage is delivered); the reader reports it as a bad record.
  *
  * A window handed out is never written again by the window itself: `fill` and `rewind` move to
  * a fresh buffer. That is what lets PcapReader give out batches that point straight into the
@@ -13,8 +16,8 @@
  * window's unread tail; `fill` switches to it when it is complete, else reads synchronously.
  */
 import fs from 'node:fs';
-import zlib from 'node:zlib';
 import { PcapFormatError } from './pcap-errors.js';
+import { GzipInflater } from './gzip-inflater.js';
 
 /** Window size: 4 MiB measured fastest here (32 MiB windows left the scan waiting on memory). */
 export const CHUNK_BYTES = 4 << 20;
@@ -53,6 +56,8 @@ export class FileWindow {
   private chunkBytes = CHUNK_BYTES;
   private readAhead = false;
   private ahead: ReadAhead | null = null;
+  /** Set for a gzip file (or gzip bytes): the window is filled from this instead of read(2). */
+  private gz: GzipInflater | null = null;
 
   private constructor(name: string, buf: Uint8Array, fd: number | null) {
     this.name = name;
@@ -61,8 +66,16 @@ export class FileWindow {
     this.fd = fd;
   }
 
-  /** A window over bytes already in memory (tests, inflated gzip). */
-  static fromBytes(bytes: Uint8Array, name: string): FileWindow {
+  /** A window over bytes already in memory (tests, generated captures); gzip bytes are inflated as a stream. */
+  static fromBytes(bytes: Uint8Array, name: string, chunkBytes: number = CHUNK_BYTES): FileWindow {
+    if (isGzip(bytes)) {
+      const readAt = (buf: Uint8Array, off: number, len: number, pos: number): number => {
+        const n = Math.max(0, Math.min(len, bytes.length - pos));
+        buf.set(bytes.subarray(pos, pos + n), off);
+        return n;
+      };
+      return FileWindow.inflating(name, readAt, null, chunkBytes);
+    }
     // Batches may point into the window and be edited in place: never into the caller's bytes.
     const w = new FileWindow(name, bytes.slice(), null);
     w.original = bytes;
@@ -71,7 +84,23 @@ export class FileWindow {
     return w;
   }
 
-  /** Open `path` (shown as `name` in errors); gzip files are inflated into memory. */
+  /** A window filled by streaming gunzip from `readAt` (a file descriptor `fd`, or bytes in memory). */
+  private static inflating(name: string, readAt: (buf: Uint8Array, off: number, len: number, pos: number) => number, fd: number | null, chunkBytes: number): FileWindow {
+    const w = new FileWindow(name, new Uint8Array(Math.max(64, chunkBytes)), fd);
+    w.gz = new GzipInflater(readAt);
+    // The inflated size is unknown until the end: every window is a whole chunk.
+    w.fileSize = Number.MAX_SAFE_INTEGER;
+    w.chunkBytes = Math.max(64, chunkBytes);
+    w.readMore();
+    return w;
+  }
+
+  /** Why a gzip stream ended early (compressed byte offset and reason), or null. */
+  get streamError(): string | null {
+    return this.gz?.error ?? null;
+  }
+
+  /** Open `path` (shown as `name` in errors); gzip files are inflated as a stream. */
   static open(path: string, name: string = path, chunkBytes: number = CHUNK_BYTES, readAhead = false): FileWindow {
     let fd: number;
     try {
@@ -83,22 +112,7 @@ export class FileWindow {
       const size = fs.fstatSync(fd).size;
       const head = new Uint8Array(2);
       const got = fs.readSync(fd, head, 0, 2, 0);
-      if (got === 2 && head[0] === 0x1f && head[1] === 0x8b) {
-        const raw = fs.readFileSync(fd);
-        fs.closeSync(fd);
-        let inflated: Buffer;
-        try {
-          inflated = zlib.gunzipSync(raw);
-        } catch (e) {
-          // A cut-short gzip still yields what it holds; the parser then reports the cut record.
-          try {
-            inflated = zlib.gunzipSync(raw, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-          } catch {
-            throw new PcapFormatError(name, `corrupt gzip data: ${(e as Error).message}`);
-          }
-        }
-        return FileWindow.fromBytes(new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength), name);
-      }
+      if (got === 2 && isGzip(head)) return FileWindow.inflating(name, (buf, off, len, pos) => fs.readSync(fd, buf, off, len, pos), fd, chunkBytes);
       const w = new FileWindow(name, new Uint8Array(Math.max(64, Math.min(size, chunkBytes))), fd);
       w.fileSize = size;
       w.chunkBytes = Math.max(64, chunkBytes);
@@ -122,7 +136,7 @@ export class FileWindow {
    * front (growing the buffer for a record larger than it) and reads on. Returns where `pos` now is.
    */
   fill(pos: number, need: number): number {
-    if (this.eof || this.fd === null) return pos;
+    if (this.eof || (this.fd === null && this.gz === null)) return pos;
     const keep = this.len - pos;
     const a = this.ahead;
     if (a !== null) {
@@ -197,8 +211,9 @@ export class FileWindow {
       this.setBuffer(this.original.slice());
       return;
     }
-    if (this.fd === null) return;
+    if (this.fd === null && this.gz === null) return;
     if (this.ahead !== null) this.dropAhead(this.ahead);
+    this.gz?.reset();
     this.ahead = null;
     // Earlier passes' packets may have been edited in place: read the bytes again, afresh.
     this.setBuffer(this.takeBuffer(Math.min(this.chunkBytes, Math.max(64, this.fileSize))));
@@ -213,7 +228,7 @@ export class FileWindow {
   /** Give back a buffer this window handed out earlier, once nothing refers to its bytes. */
   recycle(buf: Uint8Array): void {
     // Windows may be views into a read-ahead buffer: what is reused is the whole allocation.
-    if (buf.buffer === this.buf.buffer || this.fd === null || this.spare.length >= 4) return;
+    if (buf.buffer === this.buf.buffer || (this.fd === null && this.gz === null) || this.spare.length >= 4) return;
     const whole = new Uint8Array(buf.buffer);
     if (!this.spare.some((b) => b.buffer === whole.buffer)) this.spare.push(whole);
   }
@@ -229,6 +244,7 @@ export class FileWindow {
   }
 
   close(): void {
+    this.gz?.close();
     if (this.fd !== null) {
       fs.closeSync(this.fd);
       this.fd = null;
@@ -236,6 +252,19 @@ export class FileWindow {
   }
 
   private readMore(): void {
+    const gz = this.gz;
+    if (gz !== null) {
+      while (this.len < this.buf.length) {
+        const n = gz.read(this.buf, this.len, this.buf.length - this.len);
+        if (n === 0) {
+          this.eof = true;
+          return;
+        }
+        this.len += n;
+        this.readPos += n;
+      }
+      return;
+    }
     const fd = this.fd;
     if (fd === null) return;
     while (this.len < this.buf.length) {
@@ -251,4 +280,9 @@ export class FileWindow {
     const probe = new Uint8Array(1);
     if (fs.readSync(fd, probe, 0, 1, this.readPos) === 0) this.eof = true;
   }
+}
+
+/** gzip's two magic bytes. */
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }

@@ -63,6 +63,9 @@ export class PcapReader {
   private readonly lentBatches: PacketBatch[] = [];
   private readonly pool: PacketBatch[] = [];
   private readonly onBad?: (bad: BadRecord) => void;
+  private readonly sink: (fileOffset: number, reason: string, before: number) => void;
+  /** This pass's gzip damage has been reported (at the end of the pass). */
+  private streamErrorReported = false;
 
   private constructor(win: FileWindow, opts: PcapReaderOptions) {
     this.win = win;
@@ -75,11 +78,13 @@ export class PcapReader {
       if (this.badRecords.length < this.maxBad) this.badRecords.push(bad);
       this.onBad?.(bad);
     };
+    this.sink = sink;
+    if (win.len < 4 && win.streamError !== null) throw new PcapFormatError(win.name, win.streamError);
     if (win.len < 4) {
       throw new PcapFormatError(win.name, win.len === 0 ? 'empty file, not a pcap or pcapng file' : `not a pcap or pcapng file (only ${win.len} bytes)`);
     }
-    if (isClassicMagic(win.view)) this.parser = new ClassicPcapParser(win, sink);
-    else if (isPcapngMagic(win.view)) this.parser = new PcapngParser(win, sink);
+    if (isClassicMagic(win.view)) this.parser = PcapReader.headerOrStreamError(win, () => new ClassicPcapParser(win, sink));
+    else if (isPcapngMagic(win.view)) this.parser = PcapReader.headerOrStreamError(win, () => new PcapngParser(win, sink));
     else {
       const magic = win.view.getUint32(0, false).toString(16).padStart(8, '0');
       throw new PcapFormatError(win.name, `not a pcap or pcapng file (magic 0x${magic})`);
@@ -87,6 +92,16 @@ export class PcapReader {
     this.format = this.parser.format;
     this.precision = this.parser.precision;
     this.linkType = this.parser.firstLinkType;
+  }
+
+  /** A header cut short by a damaged gzip stream is reported as the gzip damage it is. */
+  private static headerOrStreamError(win: FileWindow, make: () => RecordParser): RecordParser {
+    try {
+      return make();
+    } catch (e) {
+      if (e instanceof PcapFormatError && win.streamError !== null) throw new PcapFormatError(win.name, `${e.message.slice(win.name.length + 2)}: ${win.streamError}`);
+      throw e;
+    }
   }
 
   /** Open a capture file; throws PcapFormatError naming the file for a missing or bad header. */
@@ -102,7 +117,7 @@ export class PcapReader {
 
   /** A reader over bytes in memory (tests, generated captures). */
   static fromBytes(bytes: Uint8Array, name: string, opts: PcapReaderOptions = {}): PcapReader {
-    return new PcapReader(FileWindow.fromBytes(bytes, name), opts);
+    return new PcapReader(FileWindow.fromBytes(bytes, name, opts.chunkBytes), opts);
   }
 
   /** The next batch of at most `maxPackets` (capped at MAX_BATCH) packets of one link type, or null at the end. */
@@ -111,7 +126,10 @@ export class PcapReader {
     const max = Math.min(MAX_BATCH, Math.max(1, Math.floor(maxPackets)));
     s.reserve(max);
     const n = this.parser.scan(s, max);
-    if (n === 0) return null;
+    if (n === 0) {
+      this.reportStreamError();
+      return null;
+    }
     return this.parser.format === 'pcap' ? this.buildInPlace(seq, s, n) : this.build(seq, s, n);
   }
 
@@ -137,8 +155,20 @@ export class PcapReader {
     return this.win.readAheadPending();
   }
 
+  /**
+   * A damaged gzip stream is lost data, whether or not it cut a record (which the parser
+   * reports as truncated): one bad record at the end of the pass, naming the compressed offset.
+   */
+  private reportStreamError(): void {
+    const gz = this.win.streamError;
+    if (gz === null || this.streamErrorReported) return;
+    this.streamErrorReported = true;
+    this.sink(this.win.start + this.win.len, gz, 0);
+  }
+
   /** Back to the first packet (for replaying the file); ids keep counting. */
   rewind(): void {
+    this.streamErrorReported = false;
     this.win.rewind();
     this.parser.rewind();
   }

@@ -7,7 +7,7 @@
  * output port, and may be async so an offloaded kernel can await a GPU or an FPGA.
  */
 import type { PacketBatch } from './packet-batch.js';
-import type { ConfigArgs } from './config/args.js';
+import type { ArgSpec, ConfigArgs } from './config/args.js';
 import type { HandlerTable } from './handlers.js';
 import type { RuntimeEnv } from './runtime-env.js';
 
@@ -80,8 +80,14 @@ export interface ElementClass<C = unknown> {
   readonly className: string;
   readonly aliases?: readonly string[];
   readonly ports: PortSpec;
-  /** Manual page: signature, ports, arguments, handlers (printed by `hetbox elements NAME`). */
+  /**
+   * Manual page: signature, ports, arguments, handlers (printed by `hetbox elements NAME`). It is
+   * the one source: the element file's header comment is this text, checked by a test, and the
+   * signature (the text before the first blank line) names every argument `args` accepts.
+   */
   readonly manual: string;
+  /** The arguments parseConfig accepts (positional, keywords, rest, zod schema). */
+  readonly args?: ArgSpec<C>;
   /** Source elements produce batches instead of receiving them. */
   readonly isSource?: boolean;
   /**

@@ -34,7 +34,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ipv4ListSchema, readBE32 } from '../core/net/ipv4.js';
 import { ipv4HeaderVerifies } from '../core/net/ip-checksum.js';
@@ -78,17 +78,42 @@ export class CheckIPHeader extends Element<CheckIPHeaderConfig> {
   static readonly className = 'CheckIPHeader';
   static readonly ports = { inputs: '1', outputs: '1-2' };
   static readonly manual = `CheckIPHeader([OFFSET], keywords OFFSET, BADSRC, CHECKSUM, VERBOSE, DETAILS)
-Ports: 1 input, 1-2 outputs.
-Validates the IPv4 header at OFFSET (default 0). Drop reasons, first that applies: tiny packet
-(< OFFSET+20 bytes), bad IP version, bad IP header length (IHL < 5), bad IP length (total
-length > bytes present or < header length), bad IP checksum (unless CHECKSUM false), bad
-source address (in BADSRC, default 255.255.255.255; BADSRC "" disables). Good packets: output 0,
-'dst' annotation set, trimmed to the IP length. Bad packets: output 1 if connected, else
-dropped. VERBOSE logs the first bad packet of each reason with its packet index.
-Handlers: count, drops, drop_details, reset_counts (write).`;
+
+Ports: 1 input, 1 or 2 outputs.
+
+Expects IPv4 packets whose header starts OFFSET bytes in (default 0: after Strip(14)).
+Checks, in Click's order, and counts a drop under the first reason that applies:
+  tiny packet            fewer than OFFSET + 20 bytes (truncated captures land here)
+  bad IP version         version field is not 4
+  bad IP header length   IHL below 5 (20 bytes)
+  bad IP length          total length above the bytes present, or below the header length
+  bad IP checksum        header checksum does not verify (CHECKSUM false skips this)
+  bad source address     source address is in BADSRC
+Good packets go to output 0 with the \`dst\` annotation set (the destination address's int32
+bit pattern) and are shortened to the IP total length when longer (Ethernet padding).
+Bad packets go to output 1 when it is connected, else they are dropped.
+
+Unlike Click, the first positional argument is OFFSET (Click's is BADSRC; give it as a keyword).
+
+Keywords:
+  OFFSET    byte offset of the IP header, 0..65535, default 0
+  BADSRC    space-separated addresses refused as sources, default "255.255.255.255"
+            (the limited broadcast can never send); BADSRC "" turns the check off
+  CHECKSUM  verify the header checksum, default true
+  VERBOSE   log the first bad packet of each reason with its packet index, default false
+  DETAILS   accepted for Click compatibility; per-reason counts are always kept
+
+Handlers:
+  count (read)         good packets
+  drops (read)         bad packets (dropped or sent to output 1)
+  drop_details (read)  one line per reason: count and reason, as Click prints it
+  reset_counts (write) zero all counters`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<CheckIPHeaderConfig> = { positional: ['OFFSET'], keywords: ['OFFSET', 'BADSRC', 'CHECKSUM', 'VERBOSE', 'DETAILS'], schema };
 
   static parseConfig(args: ConfigArgs): CheckIPHeaderConfig {
-    return parseArgs(args, { positional: ['OFFSET'], keywords: ['OFFSET', 'BADSRC', 'CHECKSUM', 'VERBOSE', 'DETAILS'], schema });
+    return parseArgs(args, CheckIPHeader.args);
   }
 
   private readonly marks = new ScratchInt32();

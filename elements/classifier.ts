@@ -27,7 +27,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { PatternError, classifyBatch, compileClassifier, parsePattern } from './lib/classifier-program.js';
 import { ScratchInt32 } from './lib/scratch.js';
@@ -58,16 +58,35 @@ export class Classifier extends Element<ClassifierConfig> {
   static readonly className = 'Classifier';
   static readonly ports = { inputs: '1', outputs: '1-' };
   static readonly manual = `Classifier(PATTERN_1, ..., PATTERN_N)
-Ports: 1 input, N outputs (one per pattern).
-Patterns: space-separated clauses offset/value or offset/value%mask (offset decimal from the
-packet's current start; value and mask hex, even digit count; '?' = don't-care nibble); '!'
-before a clause negates it; a clause reaching past the packet's end does not match; '-' matches
-every packet. A packet goes to the first matching pattern's output; no match: dropped, counted.
-Example: Classifier(12/0800, 12/0806 20/0002, -).
-Handlers: count, drops, patternK (K = 0..N-1), reset_counts (write).`;
+
+Ports: 1 input, N outputs (one per pattern; \`Classifier.outputsFor(config)\` says how many).
+
+Classifies packets by their bytes. Each pattern is a set of clauses separated by spaces; a
+clause is \`offset/value\` or \`offset/value%mask\`: the offset is decimal and counted from the
+packet's current start (after any Strip), the value and mask are hex with an even number of
+digits (the value's length gives the number of bytes compared), \`?\` in the value is a
+don't-care nibble, and only bits set in the mask are compared. A clause preceded by \`!\` must
+NOT match. A clause whose bytes run past the packet's end does not match (so its negation
+does). The pattern \`-\` matches every packet. A packet goes to the output of the first
+pattern it matches; a packet matching none is dropped and counted.
+
+Examples: Classifier(12/0800, 12/0806 20/0002, -) sends IPv4 to 0, ARP replies to 1, the
+rest to 2. Classifier(12/0800 23/06, 12/0800 !23/06) splits IPv4 TCP from other IPv4.
+
+The patterns are compiled once into an Int32Array program run by \`classifyBatch\` (exported
+for the kernel layer), a tight loop over the batch's offset/length columns.
+
+Handlers:
+  count (read)         packets classified (sent to some output)
+  drops (read)         packets that matched no pattern
+  patternK (read)      the text of pattern K, K = 0..N-1
+  reset_counts (write) zero the counters`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<ClassifierConfig> = { rest: 'PATTERNS', schema };
 
   static parseConfig(args: ConfigArgs): ClassifierConfig {
-    return parseArgs(args, { rest: 'PATTERNS', schema });
+    return parseArgs(args, Classifier.args);
   }
 
   /** How many outputs a configuration has: one per pattern (the graph checks connections against it). */

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 
@@ -31,14 +31,27 @@ const RING = 256;
 export class Counter extends Element<CounterConfig> {
   static readonly className = 'Counter';
   static readonly ports = { inputs: '1', outputs: '1' };
-  static readonly manual = `Counter([WINDOW ms])
+  static readonly manual = `Counter(keyword WINDOW)
+
 Ports: 1 input, 1 output.
-Counts packets and bytes. rate/byte_rate: per second over the last WINDOW ms (default 1000)
-of wall-clock time.
-Handlers: count, byte_count, rate, byte_rate, reset (write).`;
+
+Counts packets and bytes passing through (bytes are the packets' current lengths).
+\`rate\` is the recent arrival rate in packets per second over the last WINDOW milliseconds
+of wall-clock time (default 1000), from per-batch samples kept in a fixed ring (no
+per-batch allocation); Click measures the same with an averaging window.
+
+Handlers:
+  count (read)       packets seen
+  byte_count (read)  bytes seen
+  rate (read)        packets per second over the recent window (0 before two samples)
+  byte_rate (read)   bytes per second over the same window
+  reset (write)      zero counts and forget the rate history`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<CounterConfig> = { keywords: ['WINDOW'], schema: z.object({ WINDOW: arg.int(1, 3_600_000).default(1000) }) };
 
   static parseConfig(args: ConfigArgs): CounterConfig {
-    return parseArgs(args, { keywords: ['WINDOW'], schema: z.object({ WINDOW: arg.int(1, 3_600_000).default(1000) }) });
+    return parseArgs(args, Counter.args);
   }
 
   /** Milliseconds clock; tests may replace it to make rates deterministic. */

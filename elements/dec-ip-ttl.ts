@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 import { ScratchInt32 } from './lib/scratch.js';
@@ -36,15 +36,28 @@ const TRUNCATED = -1;
 export class DecIPTTL extends Element<DecIPTTLConfig> {
   static readonly className = 'DecIPTTL';
   static readonly ports = { inputs: '1', outputs: '1-2' };
-  static readonly manual = `DecIPTTL([OFFSET])
-Ports: 1 input, 1-2 outputs.
-Decrements the IPv4 TTL at OFFSET (default 0) and updates the checksum incrementally (RFC 1624).
-TTL <= 1: expired, sent unchanged to output 1 if connected, else dropped; counted in drops.
-Packets shorter than OFFSET+12 bytes are dropped (truncated).
-Handlers: count, drops, truncated, reset_counts (write).`;
+  static readonly manual = `DecIPTTL([OFFSET], keyword OFFSET)
+
+Ports: 1 input, 1 or 2 outputs.
+
+Decrements the TTL of the IPv4 header at OFFSET (default 0; put CheckIPHeader first) and
+updates the header checksum incrementally (RFC 1624 equation 3, the same result as a full
+recompute). A packet whose TTL is 0 or 1 has expired: it goes to output 1 when that is
+connected (to answer with ICMP time exceeded), else it is dropped; either way it is counted
+in \`drops\` and left unchanged. A packet too short to hold a TTL and checksum
+(< OFFSET + 12 bytes) is dropped and counted in \`truncated\`.
+
+Handlers:
+  count (read)         packets decremented and passed to output 0
+  drops (read)         expired packets
+  truncated (read)     packets too short to hold the fields
+  reset_counts (write) zero the counters`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<DecIPTTLConfig> = { positional: ['OFFSET'], keywords: ['OFFSET'], schema: z.object({ OFFSET: arg.int(0, 65535).default(0) }) };
 
   static parseConfig(args: ConfigArgs): DecIPTTLConfig {
-    return parseArgs(args, { positional: ['OFFSET'], keywords: ['OFFSET'], schema: z.object({ OFFSET: arg.int(0, 65535).default(0) }) });
+    return parseArgs(args, DecIPTTL.args);
   }
 
   private readonly ports = new ScratchInt32();

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 
@@ -23,12 +23,21 @@ export class Discard extends Element<DiscardConfig> {
   static readonly className = 'Discard';
   static readonly ports = { inputs: '1', outputs: '0' };
   static readonly manual = `Discard
+
 Ports: 1 input, no outputs.
-Drops every packet, counting packets and bytes.
-Handlers: count, byte_count, reset_counts (write).`;
+
+Drops every packet it receives, counting them.
+
+Handlers:
+  count (read)          packets discarded
+  byte_count (read)     bytes discarded
+  reset_counts (write)  zero the counters`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<DiscardConfig> = { schema: z.object({}).strict() as z.ZodType<DiscardConfig> };
 
   static parseConfig(args: ConfigArgs): DiscardConfig {
-    return parseArgs(args, { schema: z.object({}).strict() as z.ZodType<DiscardConfig> });
+    return parseArgs(args, Discard.args);
   }
 
   private packets = 0;

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { etherAddressSchema, etherTypeSchema, formatEtherAddress } from '../core/net/ethernet.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET } from '../core/net/ipv4.js';
@@ -37,13 +37,26 @@ export class EtherEncap extends Element<EtherEncapConfig> {
   static readonly className = 'EtherEncap';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `EtherEncap(ETHERTYPE, SRC, DST)
+
 Ports: 1 input, 1 output.
-Prepends a 14-byte Ethernet header in each packet's headroom; a packet with under 14 bytes of
-headroom is dropped and counted. Sets the link type to 1 (Ethernet).
-Handlers: ethertype, src, dst (read/write), count, drops.`;
+
+Prepends a 14-byte Ethernet header (DST, SRC, ETHERTYPE) to every packet, writing it into
+the packet's headroom in the arena (no copy of the payload). A packet with less than 14
+bytes of headroom above base[i] is dropped and counted in \`drops\`. Sets the batch's link
+type to 1 (Ethernet).
+
+ETHERTYPE is hex (0x0800) or decimal; SRC and DST are Ethernet addresses (00:1b:21:3a:4f:5c).
+
+Handlers:
+  ethertype, src, dst (read/write)  the header fields (writes validated, apply to later batches)
+  count (read)                      packets encapsulated
+  drops (read)                      packets without headroom (dropped)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<EtherEncapConfig> = { positional: ['ETHERTYPE', 'SRC', 'DST'], keywords: ['ETHERTYPE', 'SRC', 'DST'], schema };
 
   static parseConfig(args: ConfigArgs): EtherEncapConfig {
-    return parseArgs(args, { positional: ['ETHERTYPE', 'SRC', 'DST'], keywords: ['ETHERTYPE', 'SRC', 'DST'], schema });
+    return parseArgs(args, EtherEncap.args);
   }
 
   // The header template: DST, SRC, EtherType, rebuilt when a handler changes a field.

@@ -25,7 +25,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import type { BackendName } from '../core/backend.js';
 import { backendNameSchema } from '../core/backend-registry.js';
@@ -47,22 +47,40 @@ export class FlowHash extends Element<FlowHashConfig> {
   static readonly className = 'FlowHash';
   static readonly ports = { inputs: '1', outputs: '1-' };
   static readonly manual = `FlowHash([OFFSET n, BACKEND b, IN_FLIGHT n])
+
 Ports: 1 input, 1 or more outputs.
-RSS Toeplitz hash (default key) of IPv4 addresses, plus ports for TCP/UDP (not for fragments),
-into the flow annotation: the flow-hash kernel, on BACKEND cpu (default), webgpu, null, ...
-With N outputs a packet leaves on output (hash & 127) mod N, the default RSS indirection table.
-Not IPv4 or too short: flow 0, counted in unhashable. OFFSET: IPv4 header offset (default 0).
-Handlers: count, unhashable, backend, backend_requested, backend_device, backend_fallback.`;
+
+Receive-side scaling in software: the RSS Toeplitz hash (Microsoft's default key, what NICs
+and DPDK compute) of each IPv4 packet's addresses, plus its ports for TCP and UDP, into the
+\`flow\` annotation — the \`flow-hash\` kernel, so it can run on any backend that has a form
+(cpu inline by default; BACKEND webgpu or null through the offload runner, with visible CPU
+fallback). Fragments hash their addresses only (their ports are not in every fragment), as
+the RSS specification does. With N outputs a packet leaves on the output the default RSS
+indirection table gives: entry (hash & 127), which is that index mod N — one flow, one output.
+Packets that are not IPv4 or too short to hold the fields get flow 0 and are counted.
+
+Keywords:
+  OFFSET     where the IPv4 header starts in the packet (default 0: after Strip(14)); 14 for
+             Ethernet frames.
+  BACKEND    cpu (default), webgpu, gpujs, fpga or null; IN_FLIGHT batches in flight (default 3).
+
+Handlers:
+  count (read)        packets hashed
+  unhashable (read)   packets that were not IPv4 or were too short (flow 0)
+  backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<FlowHashConfig> = {
+    keywords: ['OFFSET', 'BACKEND', 'IN_FLIGHT'],
+    schema: z.object({
+      OFFSET: arg.int(0, 65535).default(0),
+      BACKEND: backendNameSchema.optional(),
+      IN_FLIGHT: arg.int(1, 64).default(3),
+    }),
+  };
 
   static parseConfig(args: ConfigArgs): FlowHashConfig {
-    return parseArgs(args, {
-      keywords: ['OFFSET', 'BACKEND', 'IN_FLIGHT'],
-      schema: z.object({
-        OFFSET: arg.int(0, 65535).default(0),
-        BACKEND: backendNameSchema.optional(),
-        IN_FLIGHT: arg.int(1, 64).default(3),
-      }),
-    });
+    return parseArgs(args, FlowHash.args);
   }
 
   private hashed = 0;

@@ -1,5 +1,5 @@
 /**
- * IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
+ * IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
  * Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
  *
  * Ports: 1 input, 1 or more outputs.
@@ -56,7 +56,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
@@ -126,19 +126,64 @@ export class IPLookup extends Element<IPLookupConfig> {
   static readonly className = 'IPLookup';
   static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
   static readonly ports = { inputs: '1', outputs: '1-' };
-  static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
-Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup. Ports: 1 input, 1 or more outputs.
-Longest-prefix match of the dst annotation (or the IPv4 destination at offset+16) in FIB vrf
-(annotation; absent = FIB 0). Sets nextHop (-1 = no route) and, for routes with a gateway, dst.
-One output: annotate only. Several: route's OUT port; no route = dropped (NOROUTE last: last output).
-ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
-FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
-Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
-atomic; '@FIB ' prefix for another FIB), fibs, memory, drops, backend (where the lookup runs; with a
-BACKEND also backend_requested, backend_device, backend_fallback).`;
+  static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
+Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
+
+Ports: 1 input, 1 or more outputs.
+
+Longest-prefix match of each packet's destination in one of several FIBs (VRFs) sharing
+one multi-FIB image (core/structures/multi-fib). The destination is the \`dst\` annotation
+(set by CheckIPHeader); without it, the IPv4 destination is read from the packet bytes at
+offset + 16 (the IP header must start the packet, e.g. after Strip(14)). The FIB is the
+\`vrf\` annotation (absent: FIB 0; a FIB index that does not exist matches nothing).
+
+Each packet gets the \`nextHop\` annotation (the next-hop index, -1 for no route). As in
+Click, a route with a gateway sets the \`dst\` annotation to the gateway. With one output the
+element only annotates: every packet leaves on output 0. With more outputs each packet
+leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
+dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
+index), or sent to the last output with NOROUTE last.
+
+Arguments:
+  ROUTE     Click route syntax \`ADDR/LEN [GW] OUT\` (also \`ADDR/MASK\`; "18.26/16" abbreviates
+            18.26.0.0/16; host bits are masked). Routes go to FIB 0.
+  FIB       route file for FIB 0 (text \`prefix [nexthop [label]]\`, DPDK l3fwd \`R\` lines,
+            or bgpdump -m; format detected), relative to the configuration's directory.
+  FIBS      named FIBs from files: \`name=file\` items separated by spaces or commas; FIB i
+            is the i-th item. Cannot be combined with FIB.
+  NOROUTE   \`drop\` (default) or \`last\`: where packets with no route go.
+  FORMAT    format of the FIB/FIBS files: \`auto\` (default: detected), \`text\`, \`click\`
+            (\`ADDR/LEN [GW] OUT\` per line), \`l3fwd\` or \`bgpdump\`. A text line's third field is a
+            label, so a file of Click routes with gateways needs FORMAT click.
+  BACKEND   where the lookup kernel runs: \`cpu\` (default, inline), \`webgpu\`, \`gpujs\`, \`fpga\`
+            or \`null\`; \`hetbox run --backend B\` sets it for every IPLookup without one. The
+            image stays resident on the backend and route changes reach it as deltas. If the
+            backend is unavailable or fails, the element falls back to cpu visibly (a warning,
+            the \`backend_fallback\` handler, the run summary); under CI (strict backends) an
+            unavailable backend is an error.
+  IN_FLIGHT batches in flight on the backend at once (default 3): upload of one overlaps the
+            lookup of another.
+
+Handlers:
+  table (read)          routes in Click's format (\`ADDR/LEN  GW  OUT\`), FIB 0 only unless
+                        there are several FIBs, then each under a \`# FIB name\` line
+  lookup (read, ADDR)   \`OUT GW\` as Click prints it (\`OUT\` without a gateway, -1 for no
+                        route); \`FIBNAME ADDR\` looks up in another FIB
+  add (write)           add routes (\`ADDR/LEN [GW] OUT\`, several separated by commas or
+                        newlines, all or none); a route with an existing prefix is a
+                        conflict. Prefix a route with \`@FIBNAME \` for another FIB.
+  set (write)           add or replace routes, atomically
+  remove (write)        remove routes (\`ADDR/LEN [GW] [OUT]\`; GW and OUT must match if given)
+  fibs (read)           one line per FIB: index, name, route count
+  memory (read)         image bytes, nodes, records, sharing ratio
+  drops (read)          packets dropped for want of a route
+  backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<IPLookupConfig> = { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema };
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
-    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });
+    return parseArgs(args, IPLookup.args);
   }
 
   private readonly fib: MultiFib;

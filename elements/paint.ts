@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { counterHandler, parseHandlerValue } from './lib/handler-helpers.js';
 
@@ -36,14 +36,24 @@ const schema = z.object({
 export class Paint extends Element<PaintConfig> {
   static readonly className = 'Paint';
   static readonly ports = { inputs: '1', outputs: '1' };
-  static readonly manual = `Paint(COLOR [, ANNO])
+  static readonly manual = `Paint(COLOR [, ANNO], keyword ANNO)
+
 Ports: 1 input, 1 output.
-Sets annotation ANNO (default 'paint') of every packet to COLOR (0..2147483647).
-Paint(N, ANNO vrf) selects FIB N of a multi-FIB lookup.
-Handlers: color (read/write), count.`;
+
+Sets an annotation of every packet to COLOR. By default the annotation is \`paint\` (Click's
+paint annotation). ANNO names another annotation column, which is how a configuration
+chooses the FIB of a multi-FIB lookup: \`Paint(2, ANNO vrf)\` makes the lookup use FIB 2.
+Annotation names are identifiers (letters, digits, \`_\`); COLOR is 0..2147483647.
+
+Handlers:
+  color (read/write)  the value written (a write is validated and applies to later batches)
+  count (read)        packets painted`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<PaintConfig> = { positional: ['COLOR', 'ANNO'], keywords: ['COLOR', 'ANNO'], schema };
 
   static parseConfig(args: ConfigArgs): PaintConfig {
-    return parseArgs(args, { positional: ['COLOR', 'ANNO'], keywords: ['COLOR', 'ANNO'], schema });
+    return parseArgs(args, Paint.args);
   }
 
   private color = this.config.COLOR;

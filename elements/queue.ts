@@ -28,7 +28,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler, parseHandlerValue } from './lib/handler-helpers.js';
 
@@ -50,15 +50,37 @@ interface Segment {
 export class Queue extends Element<QueueConfig> {
   static readonly className = 'Queue';
   static readonly ports = { inputs: '1', outputs: '1' };
-  static readonly manual = `Queue([CAPACITY], keyword BURST)
+  static readonly manual = `Queue([CAPACITY], keywords CAPACITY, BURST)
+
 Ports: 1 input, 1 output.
-FIFO of at most CAPACITY packets (default 1000); arrivals beyond it are dropped and counted.
-Each tick releases up to BURST packets (default: all); flush at end of stream emits the rest.
-Output keeps arrival order; held packets are copied into the queue's own arena.
-Handlers: length, highwater_length, capacity (read/write), drops, reset_counts (write).`;
+
+A FIFO in the push-batch model. Each arriving batch is appended while there is room (at
+most CAPACITY packets held; the excess at the batch's tail is dropped and counted, as a
+full Click Queue drops arrivals), then up to BURST packets leave from the head as one
+output batch (same sequence number as the arriving batch). Without BURST the queue drains
+every tick, so it only bounds batch sizes; with a small BURST it holds packets across ticks
+and \`length\`/\`highwater_length\` become meaningful. At end of stream \`flush\` emits everything
+still held. Output keeps arrival (packet-id) order.
+
+Held packets are copied into the queue's own arena (PacketBatch.concat) so a source that
+reuses its arena cannot change them; an output batch made of held packets is a fresh copy.
+When the queue is empty and the whole batch may leave at once, it passes with no copy.
+
+CAPACITY: 1..2147483647 packets, default 1000. BURST: 1..2147483647, default unlimited.
+
+Handlers:
+  length (read)            packets held now
+  highwater_length (read)  most packets held at once (after enqueue, before dequeue)
+  capacity (read/write)    the capacity; shrinking below length keeps the held packets
+                           and refuses arrivals until the queue is below it
+  drops (read)             packets refused because the queue was full
+  reset_counts (write)     zero drops; highwater_length becomes length`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<QueueConfig> = { positional: ['CAPACITY'], keywords: ['CAPACITY', 'BURST'], schema };
 
   static parseConfig(args: ConfigArgs): QueueConfig {
-    return parseArgs(args, { positional: ['CAPACITY'], keywords: ['CAPACITY', 'BURST'], schema });
+    return parseArgs(args, Queue.args);
   }
 
   private capacity = this.config.CAPACITY;

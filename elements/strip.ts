@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
@@ -31,14 +31,26 @@ export class Strip extends Element<StripConfig> {
   static readonly className = 'Strip';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `Strip(LENGTH)
+
 Ports: 1 input, 1 output.
-Removes LENGTH bytes from the front of each packet (window move, no copy). A packet shorter
-than LENGTH becomes empty (counted in 'short'). Strip(14) of an Ethernet batch sets the link
-type to 101 (raw IP) so ToDump writes a correct capture.
-Handlers: count, short.`;
+
+Removes LENGTH bytes from the front of every packet by moving its window in the arena
+(no copy). A packet shorter than LENGTH becomes empty, as Click's Packet::pull does, and is
+counted in \`short\` (a later CheckIPHeader calls it a tiny packet).
+
+Link type: Strip(14) on an Ethernet batch (linkType 1) leaves raw IP, so it sets
+\`batch.linkType = 101\` (LINKTYPE_RAW) and ToDump writes a capture readers decode as IP.
+Other lengths leave the link type alone.
+
+Handlers:
+  count (read)  packets processed
+  short (read)  packets shorter than LENGTH (emptied)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<StripConfig> = { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) };
 
   static parseConfig(args: ConfigArgs): StripConfig {
-    return parseArgs(args, { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) });
+    return parseArgs(args, Strip.args);
   }
 
   private packets = 0;

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { counterHandler } from './lib/handler-helpers.js';
 
@@ -25,13 +25,21 @@ export class Tee extends Element<TeeConfig> {
   static readonly className = 'Tee';
   static readonly ports = { inputs: '1', outputs: '1-' };
   static readonly manual = `Tee([N])
-Ports: 1 input, N outputs (default: as many as are connected).
-Copies every packet to each output; outputs 1..N-1 get byte copies, so in-place header edits on
-one branch do not reach another.
-Handlers: count.`;
+
+Ports: 1 input, N outputs (N defaults to the number of connected outputs).
+
+Sends every packet to each output. Output 0 gets the batch itself; outputs 1..N-1 get
+copies (PacketBatch.concat copies the bytes and annotations), so an element that edits
+headers in place (DecIPTTL, Strip, EtherEncap) on one branch cannot change another's.
+
+Handlers:
+  count (read)  packets received`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<TeeConfig> = { positional: ['N'], keywords: ['N'], schema: z.object({ N: arg.int(1, 1024).optional() }) };
 
   static parseConfig(args: ConfigArgs): TeeConfig {
-    return parseArgs(args, { positional: ['N'], keywords: ['N'], schema: z.object({ N: arg.int(1, 1024).optional() }) });
+    return parseArgs(args, Tee.args);
   }
 
   /** Outputs a configuration needs: N when given, else undefined (the port spec: as many as connected). */

@@ -18,7 +18,7 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
@@ -32,14 +32,26 @@ export class Unstrip extends Element<UnstripConfig> {
   static readonly className = 'Unstrip';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `Unstrip(LENGTH)
+
 Ports: 1 input, 1 output.
-Moves each packet's start back by LENGTH bytes (no copy). A packet with less than LENGTH bytes
-of headroom above base[i] is dropped and counted, never corrupted. Unstrip(14) of a raw IP
-batch sets the link type back to 1 (Ethernet).
-Handlers: count, drops.`;
+
+Puts LENGTH bytes back in front of every packet by moving its window back in the arena
+(the bytes are whatever was there: normally the header a Strip removed). A packet may not
+grow below its headroom start \`base[i]\`: such a packet is dropped and counted in \`drops\`,
+never extended over another packet's bytes.
+
+Link type: Unstrip(14) on a raw IP batch (linkType 101) sets \`batch.linkType = 1\`
+(Ethernet), undoing Strip(14). Other lengths leave the link type alone.
+
+Handlers:
+  count (read)  packets passed
+  drops (read)  packets without LENGTH bytes of headroom (dropped)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<UnstripConfig> = { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) };
 
   static parseConfig(args: ConfigArgs): UnstripConfig {
-    return parseArgs(args, { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) });
+    return parseArgs(args, Unstrip.args);
   }
 
   private readonly keep = new ScratchInt32();

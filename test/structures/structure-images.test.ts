@@ -25,11 +25,12 @@ registerStructureKind({
   description: 'words with a 4-word header (test/structures)',
   publishWords: 4,
   checkImage: (img) => (img.length < 4 ? 'shorter than its header' : img[0] !== TEST_MAGIC ? 'bad magic' : img[1] !== img.length ? `header says ${img[1]} words` : null),
+  // A stricter rule than the multi-FIB's: every length change must be written to the header.
   checkDelta: (d, length) => {
     let written: number | undefined;
     for (const w of d.writes) if (w.offset <= 1 && 1 < w.offset + w.words.length) written = w.words[1 - w.offset];
     if (d.length < 4) return 'shorter than its header';
-    if (written === undefined ? d.length !== length : written !== d.length) return 'length not in its header';
+    if (written === undefined ? d.length !== length : written !== d.length) return `length ${d.length} not in its header`;
     return null;
   },
 });
@@ -113,7 +114,15 @@ describe.each(backends)('structure images on $label', ({ name, variant, label, a
 
   it('holds a kind registered outside core and the backends (the registry is open)', async (ctx) => {
     if (!ok) return ctx.skip();
-    await growAndShrink(await getBackend(name, variant), label, TEST_KIND, testImage(1000), 1, 1);
+    const backend = await getBackend(name, variant);
+    await growAndShrink(backend, label, TEST_KIND, testImage(1000), 1, 1);
+    // Its own delta rule holds on every backend too.
+    const h = await backend.loadStructure(TEST_KIND, testImage(1000), 1);
+    try {
+      await expect(backend.applyDelta(h, { kind: TEST_KIND, fromGeneration: 1, toGeneration: 2, length: 1001, writes: [] })).rejects.toThrow(/test-words-v1\).*refused: length 1001 not in its header/);
+    } finally {
+      await backend.releaseStructure(h);
+    }
   });
 
   it('refuses an image or delta its kind rejects, naming backend and reason, and keeps the table held', async (ctx) => {
@@ -125,10 +134,11 @@ describe.each(backends)('structure images on $label', ({ name, variant, label, a
     await expect(backend.loadStructure('no-such-kind', fibImage, 1)).rejects.toThrow(/unknown structure kind 'no-such-kind' \(registered: .*multi-fib-v4/);
     const h = await backend.loadStructure(MULTI_FIB_V4, fibImage.slice(), 1);
     try {
-      const grows: ImageDelta = { kind: MULTI_FIB_V4, fromGeneration: 1, toGeneration: 2, length: fibImage.length + 8, writes: [{ offset: fibImage.length, words: new Uint32Array(8) }] };
-      await expect(backend.applyDelta(h, grows)).rejects.toThrow(/without writing it to the header/);
+      const grows: ImageDelta = { kind: MULTI_FIB_V4, fromGeneration: 1, toGeneration: 2, length: fibImage.length + 8, writes: [{ offset: H_USED_WORDS, words: Uint32Array.of(fibImage.length + 9) }] };
+      await expect(backend.applyDelta(h, grows)).rejects.toThrow(new RegExp(`writes ${fibImage.length + 9} used words to the header \\(word ${H_USED_WORDS}\\), its length is ${fibImage.length + 8}`));
       await expect(backend.applyDelta(h, { ...grows, kind: TEST_KIND })).rejects.toThrow(/delta for test-words-v1 applied to a multi-fib-v4 structure/);
       await expect(backend.applyDelta(h, { ...grows, writes: [{ offset: fibImage.length + 4, words: new Uint32Array(8) }] })).rejects.toThrow(/lies outside the image length/);
+      await expect(backend.applyDelta(h, { ...grows, writes: [{ offset: H_MAGIC, words: Uint32Array.of(7) }] })).rejects.toThrow(/writes magic 7 \(word 0\)/);
       expect({ generation: h.generation, words: h.words }).toEqual({ generation: 1, words: fibImage.length });
       const back = await backend.readStructure(h);
       expect(Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(Buffer.from(fibImage.buffer))).toBe(true);

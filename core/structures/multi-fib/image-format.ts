@@ -111,7 +111,7 @@ export function checkMultiFibImage(image: Uint32Array): string | null {
   if (image[H_MAGIC] !== MAGIC) return `magic 0x${(image[H_MAGIC] >>> 0).toString(16)} at word ${H_MAGIC}, expected 0x${MAGIC.toString(16)}`;
   if (image[H_VERSION] !== LAYOUT_VERSION) return `layout version ${image[H_VERSION]}, expected ${LAYOUT_VERSION}`;
   if (image[H_FAMILY] !== 4) return `address family ${image[H_FAMILY]}, expected 4`;
-  if (image[H_USED_WORDS] !== image.length) return `header says ${image[H_USED_WORDS]} words used, the image has ${image.length}`;
+  if (image[H_USED_WORDS] > image.length) return `header says ${image[H_USED_WORDS]} words used, the image has ${image.length}`;
   if (image[H_L0] < HEADER_WORDS || image[H_L0] + L0_ENTRIES > image.length) return `L0 table at word ${image[H_L0]} does not lie within words ${HEADER_WORDS}..${image.length}`;
   return null;
 }
@@ -124,11 +124,11 @@ function headerAfter(delta: ImageDelta, h: number): number | undefined {
 }
 
 /**
- * Why `delta` cannot apply to a multi-FIB image now `length` words long, or null: it keeps the
- * header's identity, says its new length in the header whenever the length changes, and keeps
- * the L0 table inside the image.
+ * Why `delta` cannot apply to a multi-FIB image, or null: it keeps the header's identity, the
+ * used words it writes to the header lie within its length, and the L0 table inside the image.
+ * (The builder writes the used count with every commit; words past it are free space.)
  */
-export function checkMultiFibDelta(delta: ImageDelta, length: number): string | null {
+export function checkMultiFibDelta(delta: ImageDelta): string | null {
   if (delta.length < HEADER_WORDS + L0_ENTRIES) return `length ${delta.length} is shorter than a header and an L0 table`;
   const fixed: [number, number, string][] = [[H_MAGIC, MAGIC, 'magic'], [H_VERSION, LAYOUT_VERSION, 'layout version'], [H_FAMILY, 4, 'address family']];
   for (const [h, want, what] of fixed) {
@@ -136,8 +136,7 @@ export function checkMultiFibDelta(delta: ImageDelta, length: number): string | 
     if (v !== undefined && v !== want) return `writes ${what} ${v} (word ${h}), expected ${want}`;
   }
   const used = headerAfter(delta, H_USED_WORDS);
-  if (used === undefined && delta.length !== length) return `changes the length from ${length} to ${delta.length} words without writing it to the header (word ${H_USED_WORDS})`;
-  if (used !== undefined && used !== delta.length) return `writes ${used} used words to the header, its length is ${delta.length}`;
+  if (used !== undefined && used > delta.length) return `writes ${used} used words to the header (word ${H_USED_WORDS}), its length is ${delta.length}`;
   const l0 = headerAfter(delta, H_L0);
   if (l0 !== undefined && (l0 < HEADER_WORDS || l0 + L0_ENTRIES > delta.length)) return `moves the L0 table to word ${l0}, outside words ${HEADER_WORDS}..${delta.length}`;
   return null;

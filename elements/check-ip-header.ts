@@ -32,14 +32,13 @@
  *   reset_counts (write) zero all counters
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ipv4ListSchema, readBE32 } from '../core/net/ipv4.js';
 import { ipv4HeaderVerifies } from '../core/net/ip-checksum.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
-import { ScratchInt32 } from './lib/scratch.js';
 
 export const CHECK_IP_REASONS = [
   'tiny packet',
@@ -74,7 +73,7 @@ const schema = z.object({
   DETAILS: arg.bool().default(true),
 });
 
-export class CheckIPHeader extends Element<CheckIPHeaderConfig> {
+export class CheckIPHeader extends ClassifyElement<CheckIPHeaderConfig> {
   static readonly className = 'CheckIPHeader';
   static readonly ports = { inputs: '1', outputs: '1-2' };
   static readonly manual = `CheckIPHeader([OFFSET], keywords OFFSET, BADSRC, CHECKSUM, VERBOSE, DETAILS)
@@ -116,20 +115,19 @@ Handlers:
     return parseArgs(args, CheckIPHeader.args);
   }
 
-  private readonly marks = new ScratchInt32();
   private readonly badSrc = Int32Array.from(this.config.BADSRC);
   private readonly reasonCounts = new Float64Array(CHECK_IP_REASONS.length);
   private readonly logged = new Uint8Array(CHECK_IP_REASONS.length);
   private good = 0;
   private bad = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Output 0 (good) or 1 (bad: dropped without a second output). */
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const n = batch.count;
     const data = batch.data;
     const off = batch.offset;
     const len = batch.length;
     const dst = batch.anno('dst');
-    const keep = this.marks.get(n);
     const o = this.config.OFFSET;
     const checksum = this.config.CHECKSUM;
     const badSrc = this.badSrc;
@@ -163,9 +161,9 @@ Handlers:
         }
       }
       if (reason < 0) {
-        keep[i] = 1;
+        ports[i] = 0;
       } else {
-        keep[i] = 0;
+        ports[i] = 1;
         bad++;
         reasons[reason]++;
         if (this.config.VERBOSE && this.logged[reason] === 0) this.logBad(reason, batch.id[i]);
@@ -173,14 +171,7 @@ Handlers:
     }
     this.bad += bad;
     this.good += n - bad;
-    if (this.noutputs >= 2) {
-      if (bad === 0) return [batch, null];
-      // split wants the port: good (keep 1) to 0, bad (keep 0) to 1.
-      for (let i = 0; i < n; i++) keep[i] = 1 - keep[i];
-      return batch.split(keep, 2);
-    }
-    if (bad > 0) batch.filterInPlace(keep);
-    return [batch];
+    return bad;
   }
 
   private logBad(reason: number, packetIndex: number): void {

@@ -25,12 +25,11 @@
  *   reset_counts (write) zero the counters
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { PatternError, classifyBatch, compileClassifier, parsePattern } from './lib/classifier-program.js';
-import { ScratchInt32 } from './lib/scratch.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 
 export { classifyBatch, compileClassifier } from './lib/classifier-program.js';
@@ -54,7 +53,7 @@ const schema = z
   .object({ PATTERNS: z.array(patternSchema).min(1, 'Classifier needs at least one pattern') })
   .transform((o): ClassifierConfig => ({ patterns: o.PATTERNS, program: compileClassifier(o.PATTERNS) }));
 
-export class Classifier extends Element<ClassifierConfig> {
+export class Classifier extends ClassifyElement<ClassifierConfig> {
   static readonly className = 'Classifier';
   static readonly ports = { inputs: '1', outputs: '1-' };
   static readonly manual = `Classifier(PATTERN_1, ..., PATTERN_N)
@@ -94,20 +93,24 @@ Handlers:
     return config.patterns.length;
   }
 
-  private readonly ports = new ScratchInt32();
   private readonly npatterns = this.config.patterns.length;
   private readonly perPort = new Float64Array(this.config.patterns.length);
   private classified = 0;
   private dropped = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const n = batch.count;
-    const out = this.ports.get(n);
-    this.dropped += classifyBatch(this.config.program, batch.data, batch.offset, batch.length, n, out);
+    this.dropped += classifyBatch(this.config.program, batch.data, batch.offset, batch.length, n, ports);
     const perPort = this.perPort;
-    for (let i = 0; i < n; i++) if (out[i] >= 0) perPort[out[i]]++;
+    const before0 = perPort[0];
+    for (let i = 0; i < n; i++) if (ports[i] >= 0) perPort[ports[i]]++;
     this.classified = perPort.reduce((a, b) => a + b, 0);
-    return batch.split(out, this.npatterns);
+    return n - (perPort[0] - before0);
+  }
+
+  /** One output per pattern, whatever is connected. */
+  protected override splitOutputs(): number {
+    return this.npatterns;
   }
 
   override handlers(): HandlerTable {

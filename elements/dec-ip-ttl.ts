@@ -17,12 +17,11 @@
  *   reset_counts (write) zero the counters
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
-import { ScratchInt32 } from './lib/scratch.js';
 import { checksumAfterTtlDecrement } from '../core/net/ip-checksum.js';
 
 export interface DecIPTTLConfig {
@@ -33,7 +32,7 @@ const PASS = 0;
 const EXPIRED = 1;
 const TRUNCATED = -1;
 
-export class DecIPTTL extends Element<DecIPTTLConfig> {
+export class DecIPTTL extends ClassifyElement<DecIPTTLConfig> {
   static readonly className = 'DecIPTTL';
   static readonly ports = { inputs: '1', outputs: '1-2' };
   static readonly manual = `DecIPTTL([OFFSET], keyword OFFSET)
@@ -60,18 +59,17 @@ Handlers:
     return parseArgs(args, DecIPTTL.args);
   }
 
-  private readonly ports = new ScratchInt32();
   private passed = 0;
   private expired = 0;
   private truncated = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Output 0 (decremented), 1 (expired; dropped without a second output) or dropped (truncated). */
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const n = batch.count;
     const data = batch.data;
     const off = batch.offset;
     const len = batch.length;
     const o = this.config.OFFSET;
-    const ports = this.ports.get(n);
     let expired = 0;
     let truncated = 0;
     for (let i = 0; i < n; i++) {
@@ -96,9 +94,7 @@ Handlers:
     this.passed += n - expired - truncated;
     this.expired += expired;
     this.truncated += truncated;
-    if (expired === 0 && truncated === 0) return this.noutputs >= 2 ? [batch, null] : [batch];
-    if (this.noutputs >= 2) return batch.split(ports, 2);
-    return batch.split(ports, 1);
+    return expired + truncated;
   }
 
   override handlers(): HandlerTable {

@@ -24,6 +24,8 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import { splitByPorts } from '../core/element-helpers/classify-element.js';
+import { ScratchInt32 } from '../core/element-helpers/scratch.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -83,6 +85,7 @@ Handlers:
     return parseArgs(args, FlowHash.args);
   }
 
+  private readonly portColumn = new ScratchInt32();
   private hashed = 0;
   private unhashable = 0;
   private runner: OffloadRunner | null = null;
@@ -150,9 +153,14 @@ Handlers:
     const outs = this.noutputs;
     if (outs <= 1) return [batch];
     const flow = batch.anno('flow');
-    const ports = new Int32Array(batch.count);
-    for (let i = 0; i < batch.count; i++) ports[i] = (flow[i] & (RETA_SIZE - 1)) % outs;
-    return batch.split(ports, outs);
+    const ports = this.portColumn.get(batch.count);
+    let moved = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const p = (flow[i] & (RETA_SIZE - 1)) % outs;
+      ports[i] = p;
+      if (p !== 0) moved++;
+    }
+    return splitByPorts(batch, ports, moved, outs);
   }
 
   override handlers(): HandlerTable {

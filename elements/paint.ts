@@ -13,7 +13,7 @@
  *   count (read)        packets painted
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { SimpleElement } from '../core/element-helpers/simple-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -33,7 +33,7 @@ const schema = z.object({
     .default('paint'),
 });
 
-export class Paint extends Element<PaintConfig> {
+export class Paint extends SimpleElement<PaintConfig> {
   static readonly className = 'Paint';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `Paint(COLOR [, ANNO], keyword ANNO)
@@ -59,10 +59,9 @@ Handlers:
   private color = this.config.COLOR;
   private painted = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  protected override action(batch: PacketBatch): void {
     batch.anno(this.config.ANNO).fill(this.color, 0, batch.count);
     this.painted += batch.count;
-    return [batch];
   }
 
   override handlers(): HandlerTable {

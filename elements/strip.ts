@@ -16,7 +16,7 @@
  *   short (read)  packets shorter than LENGTH (emptied)
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { SimpleElement } from '../core/element-helpers/simple-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -27,7 +27,7 @@ export interface StripConfig {
   LENGTH: number;
 }
 
-export class Strip extends Element<StripConfig> {
+export class Strip extends SimpleElement<StripConfig> {
   static readonly className = 'Strip';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `Strip(LENGTH)
@@ -56,7 +56,7 @@ Handlers:
   private packets = 0;
   private shortPackets = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  protected override action(batch: PacketBatch): void {
     const k = this.config.LENGTH;
     const n = batch.count;
     const off = batch.offset;
@@ -81,7 +81,6 @@ Handlers:
     this.packets += n;
     this.shortPackets += short;
     if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_ETHERNET) batch.linkType = LINKTYPE_RAW;
-    return [batch];
   }
 
   override handlers(): HandlerTable {

@@ -16,19 +16,18 @@
  *   drops (read)  packets without LENGTH bytes of headroom (dropped)
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
-import { ScratchInt32 } from './lib/scratch.js';
 
 export interface UnstripConfig {
   LENGTH: number;
 }
 
-export class Unstrip extends Element<UnstripConfig> {
+export class Unstrip extends ClassifyElement<UnstripConfig> {
   static readonly className = 'Unstrip';
   static readonly ports = { inputs: '1', outputs: '1' };
   static readonly manual = `Unstrip(LENGTH)
@@ -54,34 +53,32 @@ Handlers:
     return parseArgs(args, Unstrip.args);
   }
 
-  private readonly keep = new ScratchInt32();
   private passed = 0;
   private dropped = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Output 0, or dropped (-1) without the headroom. */
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const k = this.config.LENGTH;
     const n = batch.count;
     const off = batch.offset;
     const len = batch.length;
     const base = batch.base;
-    const keep = this.keep.get(n);
     let bad = 0;
     for (let i = 0; i < n; i++) {
       if (off[i] - k >= base[i]) {
         off[i] -= k;
         len[i] += k;
         batch.wireLength[i] += k;
-        keep[i] = 1;
+        ports[i] = 0;
       } else {
-        keep[i] = 0;
+        ports[i] = -1;
         bad++;
       }
     }
-    if (bad > 0) batch.filterInPlace(keep);
     this.dropped += bad;
     this.passed += n - bad;
     if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_RAW) batch.linkType = LINKTYPE_ETHERNET;
-    return [batch];
+    return bad;
   }
 
   override handlers(): HandlerTable {

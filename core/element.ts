@@ -10,6 +10,7 @@ import type { PacketBatch } from './packet-batch.js';
 import type { ArgSpec, ConfigArgs } from './config/args.js';
 import type { HandlerTable } from './handlers.js';
 import type { RuntimeEnv } from './runtime-env.js';
+import { StateError, stateConfig, type ElementDeclaration, type ElementState } from './element-state.js';
 
 /** One batch (or nothing) per output port. */
 export type ElementOutput = (PacketBatch | null)[];
@@ -73,6 +74,48 @@ export abstract class Element<C = unknown> {
   }
 
   cleanup(): void | Promise<void> {}
+
+  /** The class's static declaration (kernels, state); none declared means none owned. */
+  declaration(): ElementDeclaration {
+    return (this.constructor as Partial<ElementClass<C>>).declares ?? { kernels: [], state: [] };
+  }
+
+  /** Configuration keys a state import may differ in (placement such as BACKEND; sizes). */
+  protected stateConfigIgnores(): readonly string[] {
+    return [];
+  }
+
+  /**
+   * The state this element owns (Click's take_state, export side). An element that declares
+   * state overrides it; the base exports an element that owns none, and refuses otherwise.
+   */
+  exportState(): ElementState {
+    const owned = this.declaration().state;
+    if (owned.length > 0) throw new StateError(this.name, `${this.className()} cannot export its state (${owned.map((s) => s.name).join(', ')})`);
+    return this.stateHeader({});
+  }
+
+  /** Take over `state` exported by another instance of this class (Click's take_state); throws StateError when unsafe. */
+  importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const owned = this.declaration().state;
+    if (owned.length > 0) throw new StateError(this.name, `${this.className()} cannot import its state (${owned.map((s) => s.name).join(', ')})`);
+  }
+
+  protected className(): string {
+    return (this.constructor as Partial<ElementClass<C>>).className ?? this.constructor.name;
+  }
+
+  protected stateHeader(parts: ElementState['parts']): ElementState {
+    return { className: this.className(), config: stateConfig(this.config, this.stateConfigIgnores()), parts };
+  }
+
+  /** Refuse state from another class or another configuration (placement keys aside). */
+  protected checkStateHeader(state: ElementState): void {
+    if (state.className !== this.className()) throw new StateError(this.name, `state is a ${state.className}'s, this is a ${this.className()}`);
+    const mine = stateConfig(this.config, this.stateConfigIgnores());
+    if (state.config !== mine) throw new StateError(this.name, `configuration differs (state from ${state.config}, this element ${mine})`);
+  }
 }
 
 /** The static side of an element class: what the config language and `hetbox elements` need. */
@@ -88,6 +131,8 @@ export interface ElementClass<C = unknown> {
   readonly manual: string;
   /** The arguments parseConfig accepts (positional, keywords, rest, zod schema). */
   readonly args?: ArgSpec<C>;
+  /** Kernels it runs and state it owns, readable without making an element (planner, migration). */
+  readonly declares?: ElementDeclaration;
   /** Source elements produce batches instead of receiving them. */
   readonly isSource?: boolean;
   /**

@@ -33,6 +33,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -76,6 +77,13 @@ const schema = z.object({
 export class CheckIPHeader extends ClassifyElement<CheckIPHeaderConfig> {
   static readonly className = 'CheckIPHeader';
   static readonly ports = { inputs: '1', outputs: '1-2' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'good and bad packets, and bad ones per reason (drop_details)' },
+    ],
+  };
   static readonly manual = `CheckIPHeader([OFFSET], keywords OFFSET, BADSRC, CHECKSUM, VERBOSE, DETAILS)
 
 Ports: 1 input, 1 or 2 outputs.

@@ -26,6 +26,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -56,6 +57,13 @@ const schema = z
 export class Classifier extends ClassifyElement<ClassifierConfig> {
   static readonly className = 'Classifier';
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'packets classified and unmatched, and per output' },
+    ],
+  };
   static readonly manual = `Classifier(PATTERN_1, ..., PATTERN_N)
 
 Ports: 1 input, N outputs (one per pattern; \`Classifier.outputsFor(config)\` says how many).

@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import { statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -31,6 +32,13 @@ const RING = 256;
 export class Counter extends Element<CounterConfig> {
   static readonly className = 'Counter';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'byte_count'], doc: 'packets and bytes seen (the rate history stays with its instance)' },
+    ],
+  };
   static readonly manual = `Counter(keyword WINDOW)
 
 Ports: 1 input, 1 output.
@@ -77,6 +85,18 @@ Handlers:
     this.sampleP[k] = this.packets;
     this.sampleB[k] = this.bytes;
     return [batch];
+  }
+
+  /** The counts. The rate history is wall-clock samples of this instance: the importer starts its own. */
+  override exportState(): ElementState {
+    return this.stateHeader({ counters: { kind: 'counters', values: { count: this.packets, byte_count: this.bytes } } });
+  }
+
+  override importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const c = statePart(this.name, state, 'counters', 'counters').values;
+    this.packets = c.count ?? 0;
+    this.bytes = c.byte_count ?? 0;
   }
 
   /** Packets and bytes per second over the recent window. */

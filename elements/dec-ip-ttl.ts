@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -35,6 +36,13 @@ const TRUNCATED = -1;
 export class DecIPTTL extends ClassifyElement<DecIPTTLConfig> {
   static readonly className = 'DecIPTTL';
   static readonly ports = { inputs: '1', outputs: '1-2' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops', 'truncated'], doc: 'packets decremented, expired and truncated' },
+    ],
+  };
   static readonly manual = `DecIPTTL([OFFSET], keyword OFFSET)
 
 Ports: 1 input, 1 or 2 outputs.

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -22,6 +23,13 @@ export type DiscardConfig = Record<string, never>;
 export class Discard extends Element<DiscardConfig> {
   static readonly className = 'Discard';
   static readonly ports = { inputs: '1', outputs: '0' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'byte_count'], doc: 'packets and bytes discarded' },
+    ],
+  };
   static readonly manual = `Discard
 
 Ports: 1 input, no outputs.

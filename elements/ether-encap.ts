@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -36,6 +37,14 @@ const schema = z.object({ ETHERTYPE: etherTypeSchema, SRC: etherAddressSchema, D
 export class EtherEncap extends Element<EtherEncapConfig> {
   static readonly className = 'EtherEncap';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'packets encapsulated and dropped' },
+      { kind: 'settings', name: 'header', settings: ['ethertype', 'src', 'dst'], doc: 'header fields set by handlers' },
+    ],
+  };
   static readonly manual = `EtherEncap(ETHERTYPE, SRC, DST)
 
 Ports: 1 input, 1 output.

@@ -26,6 +26,7 @@ import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { splitByPorts } from '../core/element-helpers/classify-element.js';
 import { ScratchInt32 } from '../core/element-helpers/scratch.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -48,6 +49,13 @@ const RETA_SIZE = 128;
 export class FlowHash extends Element<FlowHashConfig> {
   static readonly className = 'FlowHash';
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [FLOW_HASH],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'unhashable'], doc: 'packets hashed, and without an IPv4 header' },
+    ],
+  };
   static readonly manual = `FlowHash([OFFSET n, BACKEND b, IN_FLIGHT n])
 
 Ports: 1 input, 1 or more outputs.

@@ -36,6 +36,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -60,6 +61,14 @@ export class FromDump extends Element<FromDumpConfig> implements SourceElement {
   static readonly className = 'FromDump';
   static readonly isSource = true;
   static readonly ports = { inputs: '0', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'bad_records'], doc: 'packets read and bad records met' },
+      { kind: 'settings', name: 'position', settings: ['filename'], doc: 'the open capture and the read position in it' },
+    ],
+  };
   static readonly manual = `FromDump(FILE [, keywords STOP, TIMING, END_AFTER, LIMIT, REPEAT, PREFETCH])
 
 Ports: no input, 1 output. Source.

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -21,6 +22,8 @@ export type IdleConfig = Record<string, never>;
 export class Idle extends Element<IdleConfig> implements SourceElement {
   static readonly className = 'Idle';
   static readonly ports = { inputs: '-', outputs: '-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = { kernels: [], state: [] };
   static readonly manual = `Idle
 
 Ports: any number of inputs, any number of outputs.

@@ -55,6 +55,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
+import { StateError, statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
+import { nextHopKey, type NextHop } from '../core/structures/multi-fib/next-hops.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
@@ -65,7 +67,7 @@ import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/lo
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
-import { lookupImage } from '../core/structures/multi-fib/image-format.js';
+import { MULTI_FIB_V4, lookupImage } from '../core/structures/multi-fib/image-format.js';
 import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
@@ -122,10 +124,24 @@ const configSchema = z
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
 
+/** IPLookup's exported FIBs: next hops by index, and each FIB's routes (next hops as indices). */
+interface IPLookupRoutes {
+  nextHops: NextHop[];
+  fibs: { index: number; name: string; routes: { prefix: number; len: number; nextHop: number }[] }[];
+}
+
 export class IPLookup extends Element<IPLookupConfig> {
   static readonly className = 'IPLookup';
   static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [IP_LOOKUP],
+    state: [
+      { kind: 'structure', name: 'fib', structure: MULTI_FIB_V4, doc: 'the FIBs: route sets, next hops and their multi-FIB image' },
+      { kind: 'counters', name: 'counters', counters: ['drops'], doc: 'packets dropped for want of a route' },
+    ],
+  };
   static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
 Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
 
@@ -238,7 +254,7 @@ Handlers:
   override async initialize(): Promise<void> {
     const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT);
     if (runner === null) return;
-    const index = await runner.addStructure('multi-fib-v4', this.fib.image, this.fib.generation);
+    const index = await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
     // Deltas reach the backend in commit order; the runner orders them against batches in flight.
     this.fib.onDelta((d) => {
       runner.applyDelta(index, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
@@ -337,6 +353,66 @@ Handlers:
       drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
     };
+  }
+
+  /** Placement may differ between the exporting and the importing element (migration). */
+  protected override stateConfigIgnores(): readonly string[] {
+    return ['BACKEND', 'IN_FLIGHT'];
+  }
+
+  /** The FIBs (route sets and next hops: the logical form; the image as held now) and the drop counter. */
+  override exportState(): ElementState {
+    const fib = this.fib;
+    const logical: IPLookupRoutes = {
+      nextHops: Array.from({ length: fib.nextHops.size }, (_v, i) => ({ ...fib.nextHops.get(i) })),
+      fibs: fib.fibNames().map((f) => ({ index: f.index, name: f.name, routes: fib.routesOf(f.index).map((r) => ({ ...r })) })),
+    };
+    return this.stateHeader({
+      fib: { kind: 'structure', structure: MULTI_FIB_V4, generation: fib.generation, image: fib.image.slice(), logical },
+      counters: { kind: 'counters', values: { drops: this.dropped } },
+    });
+  }
+
+  /**
+   * Takes over another IPLookup's FIBs in one atomic route change (a delta reaches a resident
+   * image like any other). Refused, with nothing changed, when the next-hop tables or FIB
+   * numbering do not line up (the configurations differ) or a route's port is not connected here.
+   */
+  override importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const part = statePart(this.name, state, 'fib', 'structure');
+    if (part.structure !== MULTI_FIB_V4) throw new StateError(this.name, `structure is ${part.structure}, expected ${MULTI_FIB_V4}`);
+    const logical = part.logical as IPLookupRoutes;
+    const drops = statePart(this.name, state, 'counters', 'counters').values.drops ?? 0;
+    const fib = this.fib;
+    const hops = fib.nextHops;
+    // Next-hop indices are what packets carry in nextHop: the exported table must extend this one.
+    for (let i = 0; i < hops.size; i++) {
+      const h = logical.nextHops[i];
+      if (h === undefined || nextHopKey(h) !== nextHopKey(hops.get(i))) throw new StateError(this.name, `next hop ${i} differs (${h === undefined ? 'absent' : nextHopKey(h)} vs ${nextHopKey(hops.get(i))})`);
+    }
+    for (const h of logical.nextHops) {
+      if (h.port !== undefined && this.noutputs > 1 && h.port >= this.noutputs) throw new StateError(this.name, `a route uses output ${h.port}; this element has ${this.noutputs}`);
+    }
+    const mine = fib.fibNames();
+    for (const f of mine) {
+      const theirs = logical.fibs.find((x) => x.index === f.index);
+      if (theirs === undefined || theirs.name !== f.name) throw new StateError(this.name, `FIB ${f.index} '${f.name}' is ${theirs === undefined ? 'absent' : `'${theirs.name}'`} in the state`);
+    }
+    for (let i = hops.size; i < logical.nextHops.length; i++) hops.intern(logical.nextHops[i]);
+    for (const f of logical.fibs) {
+      if (mine.some((m) => m.index === f.index)) continue;
+      const at = fib.createFib(f.name);
+      if (at !== f.index) throw new StateError(this.name, `FIB '${f.name}' lands at index ${at}, not ${f.index}`);
+    }
+    const changes: RouteChange[] = [];
+    for (const f of logical.fibs) {
+      const keep = new Set(f.routes.map((r) => `${r.prefix}/${r.len}`));
+      for (const r of fib.routesOf(f.index)) if (!keep.has(`${r.prefix}/${r.len}`)) changes.push({ op: 'remove', fib: f.index, prefix: r.prefix, len: r.len });
+      for (const r of f.routes) changes.push({ op: 'set', fib: f.index, prefix: r.prefix, len: r.len, nextHop: r.nextHop });
+    }
+    fib.applyChanges(changes);
+    this.dropped = drops;
   }
 
   override summary(): Record<string, number | string> {

@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { SimpleElement } from '../core/element-helpers/simple-element.js';
+import { statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -36,6 +37,14 @@ const schema = z.object({
 export class Paint extends SimpleElement<PaintConfig> {
   static readonly className = 'Paint';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count'], doc: 'packets painted' },
+      { kind: 'settings', name: 'settings', settings: ['color'], doc: 'the color, writable by handler' },
+    ],
+  };
   static readonly manual = `Paint(COLOR [, ANNO], keyword ANNO)
 
 Ports: 1 input, 1 output.
@@ -75,6 +84,18 @@ Handlers:
       },
       count: counterHandler(() => this.painted, 'packets painted'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.stateHeader({ counters: { kind: 'counters', values: { count: this.painted } }, settings: { kind: 'settings', values: { color: this.color } } });
+  }
+
+  override importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const count = statePart(this.name, state, 'counters', 'counters').values.count ?? 0;
+    const color = parseHandlerValue('color', colorSchema, String(statePart(this.name, state, 'settings', 'settings').values.color));
+    this.painted = count;
+    this.color = color;
   }
 
   override summary(): Record<string, number> {

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -42,6 +43,14 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2
 export class Print extends Element<PrintConfig> {
   static readonly className = 'Print';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count'], doc: 'packets printed' },
+      { kind: 'settings', name: 'settings', settings: ['active'], doc: 'printing on or off, writable by handler' },
+    ],
+  };
   static readonly manual = `Print([LABEL, MAXLENGTH], keywords LABEL, MAXLENGTH, CONTENTS, TIMESTAMP, ACTIVE)
 
 Ports: 1 input, 1 output.

@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { SimpleElement } from '../core/element-helpers/simple-element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -30,6 +31,13 @@ export interface StripConfig {
 export class Strip extends SimpleElement<StripConfig> {
   static readonly className = 'Strip';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'short'], doc: 'packets stripped, and too short' },
+    ],
+  };
   static readonly manual = `Strip(LENGTH)
 
 Ports: 1 input, 1 output.

@@ -10,6 +10,7 @@
  * Handlers:
  *   count (read)  packets received
  */
+import type { ElementDeclaration } from '../core/element-state.js';
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
@@ -24,6 +25,13 @@ export interface TeeConfig {
 export class Tee extends Element<TeeConfig> {
   static readonly className = 'Tee';
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count'], doc: 'packets duplicated' },
+    ],
+  };
   static readonly manual = `Tee([N])
 
 Ports: 1 input, N outputs (N defaults to the number of connected outputs).

@@ -26,6 +26,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -44,6 +45,14 @@ export interface ToDumpConfig {
 export class ToDump extends Element<ToDumpConfig> {
   static readonly className = 'ToDump';
   static readonly ports = { inputs: '1', outputs: '0-1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'skipped'], doc: 'packets written and skipped' },
+      { kind: 'settings', name: 'file', settings: ['filename'], doc: 'the open output file' },
+    ],
+  };
   static readonly manual = `ToDump(FILE [, keywords NANO, SNAPLEN, ENCAP])
 
 Ports: 1 input, 0 or 1 output (packets pass on unchanged when output 0 is connected).

@@ -102,6 +102,23 @@ export abstract class Element<C = unknown> {
     if (owned.length > 0) throw new StateError(this.name, `${this.className()} cannot import its state (${owned.map((s) => s.name).join(', ')})`);
   }
 
+  /** Export for an element whose state is counters only (the declared `counters` part). */
+  protected countersState(values: Record<string, number>): ElementState {
+    return this.stateHeader({ counters: { kind: 'counters', values } });
+  }
+
+  /** Import side of countersState: the header checked, every declared counter present. */
+  protected importCounters(state: ElementState): Record<string, number> {
+    this.checkStateHeader(state);
+    const part = state.parts.counters;
+    if (part === undefined || part.kind !== 'counters') throw new StateError(this.name, "state has no counters part 'counters'");
+    for (const d of this.declaration().state) {
+      if (d.kind !== 'counters') continue;
+      for (const c of d.counters) if (typeof part.values[c] !== 'number') throw new StateError(this.name, `state lacks counter ${c}`);
+    }
+    return part.values;
+  }
+
   protected className(): string {
     return (this.constructor as Partial<ElementClass<C>>).className ?? this.constructor.name;
   }

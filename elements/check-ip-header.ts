@@ -33,7 +33,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -209,6 +209,17 @@ Handlers:
         this.logged.fill(0);
       }, 'zero all counters'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.good, drops: this.bad, ...Object.fromEntries(Array.from(this.reasonCounts, (v, i) => [`reason${i}`, v])) });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.good = c.count;
+    this.bad = c.drops;
+    this.reasonCounts.forEach((_v, i) => (this.reasonCounts[i] = c[`reason${i}`] ?? 0));
   }
 
   override summary(): Record<string, number> {

@@ -26,7 +26,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -135,6 +135,17 @@ Handlers:
       t[`pattern${k}`] = { read: () => p, doc: `pattern of output ${k}` };
     });
     return t;
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.classified, drops: this.dropped, ...Object.fromEntries(Array.from(this.perPort, (v, k) => [`port${k}`, v])) });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.classified = c.count;
+    this.dropped = c.drops;
+    this.perPort.forEach((_v, k) => (this.perPort[k] = c[`port${k}`] ?? 0));
   }
 
   override summary(): Record<string, number> {

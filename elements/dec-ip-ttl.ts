@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -116,6 +116,17 @@ Handlers:
         this.truncated = 0;
       }, 'zero the counters'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.passed, drops: this.expired, truncated: this.truncated });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.passed = c.count;
+    this.expired = c.drops;
+    this.truncated = c.truncated;
   }
 
   override summary(): Record<string, number> {

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -69,6 +69,16 @@ Handlers:
         this.bytes = 0;
       }, 'zero the counters'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.packets, byte_count: this.bytes });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.packets = c.count;
+    this.bytes = c.byte_count;
   }
 
   override summary(): Record<string, number> {

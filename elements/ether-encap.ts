@@ -17,7 +17,9 @@
  */
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import { statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
+
+const HEADER_FIELDS = ['ethertype', 'src', 'dst'] as const;
 import type { PacketBatch } from '../core/packet-batch.js';
 import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -137,6 +139,27 @@ Handlers:
       count: counterHandler(() => this.encapsulated, 'packets encapsulated'),
       drops: counterHandler(() => this.dropped, 'packets without headroom (dropped)'),
     };
+  }
+
+  /** Counters, and the header fields as their handlers print them (a write there validates them again). */
+  override exportState(): ElementState {
+    const h = this.handlers();
+    const header: Record<string, string> = {};
+    for (const f of HEADER_FIELDS) {
+      const v = h[f].read!();
+      if (typeof v !== 'string') throw new Error(`${this.name}: handler ${f} reads asynchronously`);
+      header[f] = v;
+    }
+    return this.stateHeader({ ...this.countersState({ count: this.encapsulated, drops: this.dropped }).parts, header: { kind: 'settings', values: header } });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    const header = statePart(this.name, state, 'header', 'settings').values;
+    const h = this.handlers();
+    for (const f of HEADER_FIELDS) h[f].write!(String(header[f]));
+    this.encapsulated = c.count;
+    this.dropped = c.drops;
   }
 
   override summary(): Record<string, number> {

@@ -26,7 +26,7 @@ import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { splitByPorts } from '../core/element-helpers/classify-element.js';
 import { ScratchInt32 } from '../core/element-helpers/scratch.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -177,6 +177,21 @@ Handlers:
       unhashable: counterHandler(() => this.unhashable, 'packets that were not IPv4 or too short (flow 0)'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the hash runs' } }),
     };
+  }
+
+  /** Placement may differ between the exporting and the importing element (migration). */
+  protected override stateConfigIgnores(): readonly string[] {
+    return ['BACKEND', 'IN_FLIGHT'];
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.hashed, unhashable: this.unhashable });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.hashed = c.count;
+    this.unhashable = c.unhashable;
   }
 
   override summary(): Record<string, number | string> {

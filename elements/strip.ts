@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { SimpleElement } from '../core/element-helpers/simple-element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -96,6 +96,16 @@ Handlers:
       count: counterHandler(() => this.packets, 'packets processed'),
       short: counterHandler(() => this.shortPackets, 'packets shorter than LENGTH (emptied)'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.packets, short: this.shortPackets });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.packets = c.count;
+    this.shortPackets = c.short;
   }
 
   override summary(): Record<string, number> {

@@ -10,7 +10,7 @@
  * Handlers:
  *   count (read)  packets received
  */
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
@@ -71,6 +71,15 @@ Handlers:
 
   override handlers(): HandlerTable {
     return { count: counterHandler(() => this.packets, 'packets received') };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.packets });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.packets = c.count;
   }
 
   override summary(): Record<string, number> {

@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { ClassifyElement } from '../core/element-helpers/classify-element.js';
-import type { ElementDeclaration } from '../core/element-state.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -94,6 +94,16 @@ Handlers:
       count: counterHandler(() => this.passed, 'packets passed'),
       drops: counterHandler(() => this.dropped, 'packets without enough headroom (dropped)'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.passed, drops: this.dropped });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.passed = c.count;
+    this.dropped = c.drops;
   }
 
   override summary(): Record<string, number> {

@@ -8,8 +8,6 @@ import { HostImage } from '../../core/structures/host-image.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
 import { checkDelta, checkImage } from '../../core/structures/structure-kinds.js';
 
-export { checkDelta };
-
 export class HostStructures {
   private readonly images = new Map<number, HostImage>();
   private nextId = 1;

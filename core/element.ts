@@ -7,10 +7,11 @@
  * output port, and may be async so an offloaded kernel can await a GPU or an FPGA.
  */
 import type { PacketBatch } from './packet-batch.js';
-import type { ConfigArgs } from './config/args.js';
+import type { ArgSpec, ConfigArgs } from './config/args.js';
 import type { HandlerTable } from './handlers.js';
 import type { RuntimeEnv } from './runtime-env.js';
 import { Ledger } from './accounting.js';
+import { StateError, stateConfig, type ElementDeclaration, type ElementState } from './element-state.js';
 
 /** One batch (or nothing) per output port. */
 export type ElementOutput = (PacketBatch | null)[];
@@ -87,6 +88,65 @@ export abstract class Element<C = unknown> {
   }
 
   cleanup(): void | Promise<void> {}
+
+  /** The class's static declaration (kernels, state); none declared means none owned. */
+  declaration(): ElementDeclaration {
+    return (this.constructor as Partial<ElementClass<C>>).declares ?? { kernels: [], state: [] };
+  }
+
+  /** Configuration keys a state import may differ in (placement such as BACKEND; sizes). */
+  protected stateConfigIgnores(): readonly string[] {
+    return [];
+  }
+
+  /**
+   * The state this element owns (Click's take_state, export side). An element that declares
+   * state overrides it; the base exports an element that owns none, and refuses otherwise.
+   */
+  exportState(): ElementState {
+    const owned = this.declaration().state;
+    if (owned.length > 0) throw new StateError(this.name, `${this.className()} cannot export its state (${owned.map((s) => s.name).join(', ')})`);
+    return this.stateHeader({});
+  }
+
+  /** Take over `state` exported by another instance of this class (Click's take_state); throws StateError when unsafe. */
+  importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const owned = this.declaration().state;
+    if (owned.length > 0) throw new StateError(this.name, `${this.className()} cannot import its state (${owned.map((s) => s.name).join(', ')})`);
+  }
+
+  /** Export for an element whose state is counters only (the declared `counters` part). */
+  protected countersState(values: Record<string, number>): ElementState {
+    return this.stateHeader({ counters: { kind: 'counters', values } });
+  }
+
+  /** Import side of countersState: the header checked, every declared counter present. */
+  protected importCounters(state: ElementState): Record<string, number> {
+    this.checkStateHeader(state);
+    const part = state.parts.counters;
+    if (part === undefined || part.kind !== 'counters') throw new StateError(this.name, "state has no counters part 'counters'");
+    for (const d of this.declaration().state) {
+      if (d.kind !== 'counters') continue;
+      for (const c of d.counters) if (typeof part.values[c] !== 'number') throw new StateError(this.name, `state lacks counter ${c}`);
+    }
+    return part.values;
+  }
+
+  protected className(): string {
+    return (this.constructor as Partial<ElementClass<C>>).className ?? this.constructor.name;
+  }
+
+  protected stateHeader(parts: ElementState['parts']): ElementState {
+    return { className: this.className(), config: stateConfig(this.config, this.stateConfigIgnores()), parts };
+  }
+
+  /** Refuse state from another class or another configuration (placement keys aside). */
+  protected checkStateHeader(state: ElementState): void {
+    if (state.className !== this.className()) throw new StateError(this.name, `state is a ${state.className}'s, this is a ${this.className()}`);
+    const mine = stateConfig(this.config, this.stateConfigIgnores());
+    if (state.config !== mine) throw new StateError(this.name, `configuration differs (state from ${state.config}, this element ${mine})`);
+  }
 }
 
 /** The static side of an element class: what the config language and `hetbox elements` need. */
@@ -94,8 +154,16 @@ export interface ElementClass<C = unknown> {
   readonly className: string;
   readonly aliases?: readonly string[];
   readonly ports: PortSpec;
-  /** Manual page: signature, ports, arguments, handlers (printed by `hetbox elements NAME`). */
+  /**
+   * Manual page: signature, ports, arguments, handlers (printed by `hetbox elements NAME`). It is
+   * the one source: the element file's header comment is this text, checked by a test, and the
+   * signature (the text before the first blank line) names every argument `args` accepts.
+   */
   readonly manual: string;
+  /** The arguments parseConfig accepts (positional, keywords, rest, zod schema). */
+  readonly args?: ArgSpec<C>;
+  /** Kernels it runs and state it owns, readable without making an element (planner, migration). */
+  readonly declares?: ElementDeclaration;
   /** Source elements produce batches instead of receiving them. */
   readonly isSource?: boolean;
   /**

@@ -32,14 +32,14 @@
  *   reset_counts (write) zero all counters
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ipv4ListSchema, readBE32 } from '../core/net/ipv4.js';
 import { ipv4HeaderVerifies } from '../core/net/ip-checksum.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
-import { ScratchInt32 } from './lib/scratch.js';
 
 export const CHECK_IP_REASONS = [
   'tiny packet',
@@ -76,24 +76,55 @@ const schema = z.object({
   DETAILS: arg.bool().default(true),
 });
 
-export class CheckIPHeader extends Element<CheckIPHeaderConfig> {
+export class CheckIPHeader extends ClassifyElement<CheckIPHeaderConfig> {
   static readonly className = 'CheckIPHeader';
   static readonly ports = { inputs: '1', outputs: '1-2' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'good and bad packets, and bad ones per reason (drop_details)' },
+    ],
+  };
   static readonly manual = `CheckIPHeader([OFFSET], keywords OFFSET, BADSRC, CHECKSUM, VERBOSE, DETAILS)
-Ports: 1 input, 1-2 outputs.
-Validates the IPv4 header at OFFSET (default 0). Drop reasons, first that applies: tiny packet
-(< OFFSET+20 bytes), bad IP version, bad IP header length (IHL < 5), bad IP length (total
-length > bytes present or < header length), bad IP checksum (unless CHECKSUM false), bad
-source address (in BADSRC, default 255.255.255.255; BADSRC "" disables). Good packets: output 0,
-'dst' annotation set, trimmed to the IP length. Bad packets: output 1 if connected, else
-dropped. VERBOSE logs the first bad packet of each reason with its packet index.
-Handlers: count, drops, drop_details, reset_counts (write).`;
+
+Ports: 1 input, 1 or 2 outputs.
+
+Expects IPv4 packets whose header starts OFFSET bytes in (default 0: after Strip(14)).
+Checks, in Click's order, and counts a drop under the first reason that applies:
+  tiny packet            fewer than OFFSET + 20 bytes (truncated captures land here)
+  bad IP version         version field is not 4
+  bad IP header length   IHL below 5 (20 bytes)
+  bad IP length          total length above the bytes present, or below the header length
+  bad IP checksum        header checksum does not verify (CHECKSUM false skips this)
+  bad source address     source address is in BADSRC
+Good packets go to output 0 with the \`dst\` annotation set (the destination address's int32
+bit pattern) and are shortened to the IP total length when longer (Ethernet padding).
+Bad packets go to output 1 when it is connected, else they are dropped.
+
+Unlike Click, the first positional argument is OFFSET (Click's is BADSRC; give it as a keyword).
+
+Keywords:
+  OFFSET    byte offset of the IP header, 0..65535, default 0
+  BADSRC    space-separated addresses refused as sources, default "255.255.255.255"
+            (the limited broadcast can never send); BADSRC "" turns the check off
+  CHECKSUM  verify the header checksum, default true
+  VERBOSE   log the first bad packet of each reason with its packet index, default false
+  DETAILS   accepted for Click compatibility; per-reason counts are always kept
+
+Handlers:
+  count (read)         good packets
+  drops (read)         bad packets (dropped or sent to output 1)
+  drop_details (read)  one line per reason: count and reason, as Click prints it
+  reset_counts (write) zero all counters`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<CheckIPHeaderConfig> = { positional: ['OFFSET'], keywords: ['OFFSET', 'BADSRC', 'CHECKSUM', 'VERBOSE', 'DETAILS'], schema };
 
   static parseConfig(args: ConfigArgs): CheckIPHeaderConfig {
-    return parseArgs(args, { positional: ['OFFSET'], keywords: ['OFFSET', 'BADSRC', 'CHECKSUM', 'VERBOSE', 'DETAILS'], schema });
+    return parseArgs(args, CheckIPHeader.args);
   }
 
-  private readonly marks = new ScratchInt32();
   private readonly badSrc = Int32Array.from(this.config.BADSRC);
   private readonly reasonCounts = new Float64Array(CHECK_IP_REASONS.length);
   /** This batch's bad packets per reason (added to the counters and, when dropped, to the ledger). */
@@ -102,13 +133,13 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
   private good = 0;
   private bad = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Output 0 (good) or 1 (bad: dropped without a second output). */
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const n = batch.count;
     const data = batch.data;
     const off = batch.offset;
     const len = batch.length;
     const dst = batch.anno('dst');
-    const keep = this.marks.get(n);
     const o = this.config.OFFSET;
     const checksum = this.config.CHECKSUM;
     const badSrc = this.badSrc;
@@ -142,9 +173,9 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
         }
       }
       if (reason < 0) {
-        keep[i] = 1;
+        ports[i] = 0;
       } else {
-        keep[i] = 0;
+        ports[i] = 1;
         bad++;
         reasons[reason]++;
         if (this.config.VERBOSE && this.logged[reason] === 0) this.logBad(reason, batch.id[i]);
@@ -153,14 +184,7 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
     this.bad += bad;
     this.good += n - bad;
     if (bad > 0) this.countReasons();
-    if (this.noutputs >= 2) {
-      if (bad === 0) return [batch, null];
-      // split wants the port: good (keep 1) to 0, bad (keep 0) to 1.
-      for (let i = 0; i < n; i++) keep[i] = 1 - keep[i];
-      return batch.split(keep, 2);
-    }
-    if (bad > 0) batch.filterInPlace(keep);
-    return [batch];
+    return bad;
   }
 
   /** Move this batch's reason counts into the counters; without output 1 the bad packets are drops. */
@@ -202,6 +226,17 @@ Handlers: count, drops, drop_details, reset_counts (write).`;
         this.logged.fill(0);
       }, 'zero all counters'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.good, drops: this.bad, ...Object.fromEntries(Array.from(this.reasonCounts, (v, i) => [`reason${i}`, v])) });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.good = c.count;
+    this.bad = c.drops;
+    this.reasonCounts.forEach((_v, i) => (this.reasonCounts[i] = c[`reason${i}`] ?? 0));
   }
 
   override summary(): Record<string, number> {

@@ -17,8 +17,9 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import { statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { actionHandler, counterHandler } from './lib/handler-helpers.js';
 
@@ -31,14 +32,34 @@ const RING = 256;
 export class Counter extends Element<CounterConfig> {
   static readonly className = 'Counter';
   static readonly ports = { inputs: '1', outputs: '1' };
-  static readonly manual = `Counter([WINDOW ms])
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'byte_count'], doc: 'packets and bytes seen (the rate history stays with its instance)' },
+    ],
+  };
+  static readonly manual = `Counter(keyword WINDOW)
+
 Ports: 1 input, 1 output.
-Counts packets and bytes. rate/byte_rate: per second over the last WINDOW ms (default 1000)
-of wall-clock time.
-Handlers: count, byte_count, rate, byte_rate, reset (write).`;
+
+Counts packets and bytes passing through (bytes are the packets' current lengths).
+\`rate\` is the recent arrival rate in packets per second over the last WINDOW milliseconds
+of wall-clock time (default 1000), from per-batch samples kept in a fixed ring (no
+per-batch allocation); Click measures the same with an averaging window.
+
+Handlers:
+  count (read)       packets seen
+  byte_count (read)  bytes seen
+  rate (read)        packets per second over the recent window (0 before two samples)
+  byte_rate (read)   bytes per second over the same window
+  reset (write)      zero counts and forget the rate history`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<CounterConfig> = { keywords: ['WINDOW'], schema: z.object({ WINDOW: arg.int(1, 3_600_000).default(1000) }) };
 
   static parseConfig(args: ConfigArgs): CounterConfig {
-    return parseArgs(args, { keywords: ['WINDOW'], schema: z.object({ WINDOW: arg.int(1, 3_600_000).default(1000) }) });
+    return parseArgs(args, Counter.args);
   }
 
   /** Milliseconds clock; tests may replace it to make rates deterministic. */
@@ -64,6 +85,18 @@ Handlers: count, byte_count, rate, byte_rate, reset (write).`;
     this.sampleP[k] = this.packets;
     this.sampleB[k] = this.bytes;
     return [batch];
+  }
+
+  /** The counts. The rate history is wall-clock samples of this instance: the importer starts its own. */
+  override exportState(): ElementState {
+    return this.stateHeader({ counters: { kind: 'counters', values: { count: this.packets, byte_count: this.bytes } } });
+  }
+
+  override importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const c = statePart(this.name, state, 'counters', 'counters').values;
+    this.packets = c.count ?? 0;
+    this.bytes = c.byte_count ?? 0;
   }
 
   /** Packets and bytes per second over the recent window. */

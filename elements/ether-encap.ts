@@ -17,8 +17,11 @@
  */
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
+import { statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
+
+const HEADER_FIELDS = ['ethertype', 'src', 'dst'] as const;
 import type { PacketBatch } from '../core/packet-batch.js';
-import { parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { etherAddressSchema, etherTypeSchema, formatEtherAddress } from '../core/net/ethernet.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET } from '../core/net/ipv4.js';
@@ -36,14 +39,35 @@ const schema = z.object({ ETHERTYPE: etherTypeSchema, SRC: etherAddressSchema, D
 export class EtherEncap extends Element<EtherEncapConfig> {
   static readonly className = 'EtherEncap';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'packets encapsulated and dropped' },
+      { kind: 'settings', name: 'header', settings: ['ethertype', 'src', 'dst'], doc: 'header fields set by handlers' },
+    ],
+  };
   static readonly manual = `EtherEncap(ETHERTYPE, SRC, DST)
+
 Ports: 1 input, 1 output.
-Prepends a 14-byte Ethernet header in each packet's headroom; a packet with under 14 bytes of
-headroom is dropped and counted. Sets the link type to 1 (Ethernet).
-Handlers: ethertype, src, dst (read/write), count, drops.`;
+
+Prepends a 14-byte Ethernet header (DST, SRC, ETHERTYPE) to every packet, writing it into
+the packet's headroom in the arena (no copy of the payload). A packet with less than 14
+bytes of headroom above base[i] is dropped and counted in \`drops\`. Sets the batch's link
+type to 1 (Ethernet).
+
+ETHERTYPE is hex (0x0800) or decimal; SRC and DST are Ethernet addresses (00:1b:21:3a:4f:5c).
+
+Handlers:
+  ethertype, src, dst (read/write)  the header fields (writes validated, apply to later batches)
+  count (read)                      packets encapsulated
+  drops (read)                      packets without headroom (dropped)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<EtherEncapConfig> = { positional: ['ETHERTYPE', 'SRC', 'DST'], keywords: ['ETHERTYPE', 'SRC', 'DST'], schema };
 
   static parseConfig(args: ConfigArgs): EtherEncapConfig {
-    return parseArgs(args, { positional: ['ETHERTYPE', 'SRC', 'DST'], keywords: ['ETHERTYPE', 'SRC', 'DST'], schema });
+    return parseArgs(args, EtherEncap.args);
   }
 
   // The header template: DST, SRC, EtherType, rebuilt when a handler changes a field.
@@ -116,6 +140,27 @@ Handlers: ethertype, src, dst (read/write), count, drops.`;
       count: counterHandler(() => this.encapsulated, 'packets encapsulated'),
       drops: counterHandler(() => this.dropped, 'packets without headroom (dropped)'),
     };
+  }
+
+  /** Counters, and the header fields as their handlers print them (a write there validates them again). */
+  override exportState(): ElementState {
+    const h = this.handlers();
+    const header: Record<string, string> = {};
+    for (const f of HEADER_FIELDS) {
+      const v = h[f].read!();
+      if (typeof v !== 'string') throw new Error(`${this.name}: handler ${f} reads asynchronously`);
+      header[f] = v;
+    }
+    return this.stateHeader({ ...this.countersState({ count: this.encapsulated, drops: this.dropped }).parts, header: { kind: 'settings', values: header } });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    const header = statePart(this.name, state, 'header', 'settings').values;
+    const h = this.handlers();
+    for (const f of HEADER_FIELDS) h[f].write!(String(header[f]));
+    this.encapsulated = c.count;
+    this.dropped = c.drops;
   }
 
   override summary(): Record<string, number> {

@@ -26,8 +26,11 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import { splitByPorts } from '../core/element-helpers/classify-element.js';
+import { ScratchInt32 } from '../core/element-helpers/scratch.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import type { BackendName } from '../core/backend.js';
 import { backendNameSchema } from '../core/backend-registry.js';
@@ -49,25 +52,52 @@ const RETA_SIZE = 128;
 export class FlowHash extends Element<FlowHashConfig> {
   static readonly className = 'FlowHash';
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [FLOW_HASH],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'unhashable'], doc: 'packets hashed, and without an IPv4 header' },
+    ],
+  };
   static readonly manual = `FlowHash([OFFSET n, BACKEND b, IN_FLIGHT n])
+
 Ports: 1 input, 1 or more outputs.
-RSS Toeplitz hash (default key) of IPv4 addresses, plus ports for TCP/UDP (not for fragments),
-into the flow annotation: the flow-hash kernel, on BACKEND cpu (default), webgpu, null, ...
-With N outputs a packet leaves on output (hash & 127) mod N, the default RSS indirection table.
-Not IPv4 or too short: flow 0, counted in unhashable. OFFSET: IPv4 header offset (default 0).
-Handlers: count, unhashable, backend, backend_requested, backend_device, backend_fallback, kernel_stats.`;
+
+Receive-side scaling in software: the RSS Toeplitz hash (Microsoft's default key, what NICs
+and DPDK compute) of each IPv4 packet's addresses, plus its ports for TCP and UDP, into the
+\`flow\` annotation — the \`flow-hash\` kernel, so it can run on any backend that has a form
+(cpu inline by default; BACKEND webgpu or null through the offload runner, with visible CPU
+fallback). Fragments hash their addresses only (their ports are not in every fragment), as
+the RSS specification does. With N outputs a packet leaves on the output the default RSS
+indirection table gives: entry (hash & 127), which is that index mod N — one flow, one output.
+Packets that are not IPv4 or too short to hold the fields get flow 0 and are counted.
+
+Keywords:
+  OFFSET     where the IPv4 header starts in the packet (default 0: after Strip(14)); 14 for
+             Ethernet frames.
+  BACKEND    cpu (default), webgpu, gpujs, fpga or null; IN_FLIGHT batches in flight (default 3).
+
+Handlers:
+  count (read)        packets hashed
+  unhashable (read)   packets that were not IPv4 or were too short (flow 0)
+  backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
+  kernel_stats (read)  runs per (kernel, backend, variant): batches, items, host time, device figures`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<FlowHashConfig> = {
+    keywords: ['OFFSET', 'BACKEND', 'IN_FLIGHT'],
+    schema: z.object({
+      OFFSET: arg.int(0, 65535).default(0),
+      BACKEND: backendNameSchema.optional(),
+      IN_FLIGHT: arg.int(1, 64).default(3),
+    }),
+  };
 
   static parseConfig(args: ConfigArgs): FlowHashConfig {
-    return parseArgs(args, {
-      keywords: ['OFFSET', 'BACKEND', 'IN_FLIGHT'],
-      schema: z.object({
-        OFFSET: arg.int(0, 65535).default(0),
-        BACKEND: backendNameSchema.optional(),
-        IN_FLIGHT: arg.int(1, 64).default(3),
-      }),
-    });
+    return parseArgs(args, FlowHash.args);
   }
 
+  private readonly portColumn = new ScratchInt32();
   private hashed = 0;
   private unhashable = 0;
   private runner: OffloadRunner | null = null;
@@ -144,9 +174,14 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
     const outs = this.noutputs;
     if (outs <= 1) return [batch];
     const flow = batch.anno('flow');
-    const ports = new Int32Array(batch.count);
-    for (let i = 0; i < batch.count; i++) ports[i] = (flow[i] & (RETA_SIZE - 1)) % outs;
-    return batch.split(ports, outs);
+    const ports = this.portColumn.get(batch.count);
+    let moved = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const p = (flow[i] & (RETA_SIZE - 1)) % outs;
+      ports[i] = p;
+      if (p !== 0) moved++;
+    }
+    return splitByPorts(batch, ports, moved, outs);
   }
 
   override handlers(): HandlerTable {
@@ -156,6 +191,21 @@ Handlers: count, unhashable, backend, backend_requested, backend_device, backend
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the hash runs' } }),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
     };
+  }
+
+  /** Placement may differ between the exporting and the importing element (migration). */
+  protected override stateConfigIgnores(): readonly string[] {
+    return ['BACKEND', 'IN_FLIGHT'];
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.hashed, unhashable: this.unhashable });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.hashed = c.count;
+    this.unhashable = c.unhashable;
   }
 
   override summary(): Record<string, number | string> {

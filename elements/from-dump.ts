@@ -38,8 +38,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, argLocation, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, argLocation, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { ConfigError } from '../core/config/source-location.js';
 import { captureInputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
@@ -60,50 +61,82 @@ export interface FromDumpConfig {
 /** Bad records logged line by line; later ones are only counted (and summarized at the end). */
 export const MAX_BAD_RECORD_LOG_LINES = 20;
 
-/** Argument names: parseConfig's and checkEnvironment's (which locates FILE). */
-const FROM_DUMP_KEYWORDS = ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'];
-
 export class FromDump extends Element<FromDumpConfig> implements SourceElement {
   static readonly className = 'FromDump';
   static readonly isSource = true;
   static readonly ports = { inputs: '0', outputs: '1' };
-  static readonly manual = `FromDump(FILE [, STOP bool, TIMING bool, END_AFTER n, LIMIT n, REPEAT n])
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'bad_records'], doc: 'packets read and bad records met' },
+      { kind: 'settings', name: 'position', settings: ['filename'], doc: 'the open capture and the read position in it' },
+    ],
+  };
+  static readonly manual = `FromDump(FILE [, keywords STOP, TIMING, END_AFTER, LIMIT, REPEAT, PREFETCH])
+
 Ports: no input, 1 output. Source.
-Reads a pcap, nanosecond pcap or pcapng capture (gzipped too, inflated as a stream; FILE
-relative to the config's directory) into batches of one link type, with headroom, timestamps, orig_len and packet ids.
-END_AFTER / LIMIT: stop after that many packets (a count, not Click's time). REPEAT n: replay
-the file n times with ids counting on. PREFETCH (default true): read ahead on the I/O thread.
-STOP and TIMING are accepted for Click compatibility
-(TIMING is ignored). A bad file header is an error naming the file; corrupt or truncated
-records are counted in bad_records and logged with their packet index (first 20), and reading
-stops (pcap) or resyncs (pcapng) there.
-Handlers: count, bad_records, filename, link_type.`;
+
+Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
+order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
+gzipped (inflated as a stream: memory does not depend on the inflated size; a damaged gzip
+stream yields every packet before the damage, then one bad record naming the compressed
+byte offset). FILE is resolved against the configuration's directory. Each packet gets
+at least MIN_HEADROOM free bytes in front (zero-copy pcap: its record header), its capture timestamp (tsSec/tsNsec), its
+wire length (orig_len), and a global packet index (\`id\`, from 0). A batch holds packets of
+one link type (\`batch.linkType\`): a pcapng that switches link type starts a new batch.
+
+A bad file header is an error naming the file. A corrupt or truncated record never is: it is
+counted in \`bad_records\`, logged once with its packet index (the first 20; later ones are
+only counted), and reading stops there (classic pcap) or resyncs at the next good block
+(pcapng). Every packet before it comes out.
+
+Keywords:
+  FILE       capture file name
+  STOP       boolean, accepted for Click compatibility: the run ends when every source is done
+  TIMING     boolean, accepted and ignored (packets are emitted as fast as they are consumed)
+  END_AFTER  packet count: stop after this many packets (unlike Click's END_AFTER, which is a
+             time). LIMIT is the same. Default: no limit.
+  REPEAT     integer >= 1: replay the file this many times (default 1), ids counting on, so a
+             small capture makes a long run (the benchmark replays example.pcap to 1.5 M).
+  PREFETCH   boolean, default true: read the next 4 MiB of the file on libuv's I/O thread
+             while this one is processed (the copy out of the page cache then overlaps the
+             pipeline; Click's FromDump maps the file instead). false reads synchronously.
+
+Handlers:
+  count (read)        packets emitted
+  bad_records (read)  corrupt or truncated records met (each pass counts its own)
+  filename (read)     the resolved file name
+  link_type (read)    link type of the file header / first interface (1 Ethernet, 101 raw IP, 113 SLL)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<FromDumpConfig> = {
+    positional: ['FILE'],
+    keywords: ['FILE', 'STOP', 'TIMING', 'END_AFTER', 'LIMIT', 'REPEAT', 'PREFETCH'],
+    schema: z
+      .object({
+        FILE: arg.string().min(1, 'a file name is required'),
+        STOP: arg.bool().default(false),
+        TIMING: arg.bool().default(false),
+        END_AFTER: arg.int(0).optional(),
+        LIMIT: arg.int(0).optional(),
+        REPEAT: arg.int(1, 1_000_000_000).default(1),
+        PREFETCH: arg.bool().default(true),
+      })
+      .refine((c) => c.END_AFTER === undefined || c.LIMIT === undefined || c.END_AFTER === c.LIMIT, {
+        message: 'END_AFTER and LIMIT are the same setting; give one',
+        path: ['LIMIT'],
+      }),
+  };
 
   /** `hetbox check`: FILE must be a readable capture file (see capture-file-check.ts), named at its place. */
   static checkEnvironment(config: FromDumpConfig, args: ConfigArgs, baseDir: string): void {
     const problem = captureInputProblem(path.resolve(baseDir, config.FILE));
-    if (problem !== null) throw new ConfigError(argLocation(args, 'FILE', { positional: ['FILE'], keywords: FROM_DUMP_KEYWORDS }), `FromDump FILE: ${problem}`);
+    if (problem !== null) throw new ConfigError(argLocation(args, 'FILE', FromDump.args), `FromDump FILE: ${problem}`);
   }
 
   static parseConfig(args: ConfigArgs): FromDumpConfig {
-    return parseArgs(args, {
-      positional: ['FILE'],
-      keywords: FROM_DUMP_KEYWORDS,
-      schema: z
-        .object({
-          FILE: arg.string().min(1, 'a file name is required'),
-          STOP: arg.bool().default(false),
-          TIMING: arg.bool().default(false),
-          END_AFTER: arg.int(0).optional(),
-          LIMIT: arg.int(0).optional(),
-          REPEAT: arg.int(1, 1_000_000_000).default(1),
-          PREFETCH: arg.bool().default(true),
-        })
-        .refine((c) => c.END_AFTER === undefined || c.LIMIT === undefined || c.END_AFTER === c.LIMIT, {
-          message: 'END_AFTER and LIMIT are the same setting; give one',
-          path: ['LIMIT'],
-        }),
-    });
+    return parseArgs(args, FromDump.args);
   }
 
   private reader: PcapReader | null = null;

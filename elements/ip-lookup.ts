@@ -1,5 +1,5 @@
 /**
- * IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
+ * IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
  * Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
  *
  * Ports: 1 input, 1 or more outputs.
@@ -57,8 +57,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { Element, type ElementInit, type ElementOutput } from '../core/element.js';
+import { StateError, statePart, type ElementDeclaration, type ElementState } from '../core/element-state.js';
+import { nextHopKey, type NextHop } from '../core/structures/multi-fib/next-hops.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
@@ -66,7 +68,7 @@ import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from 
 import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
-import { lookupImage } from '../core/structures/multi-fib/image-format.js';
+import { MULTI_FIB_V4, lookupImage } from '../core/structures/multi-fib/image-format.js';
 import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
@@ -124,23 +126,83 @@ const configSchema = z
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
 
+/** IPLookup's exported FIBs: next hops by index, and each FIB's routes (next hops as indices). */
+interface IPLookupRoutes {
+  nextHops: NextHop[];
+  fibs: { index: number; name: string; routes: { prefix: number; len: number; nextHop: number }[] }[];
+}
+
 export class IPLookup extends Element<IPLookupConfig> {
   static readonly className = 'IPLookup';
   static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
   static readonly ports = { inputs: '1', outputs: '1-' };
-  static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE)
-Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup. Ports: 1 input, 1 or more outputs.
-Longest-prefix match of the dst annotation (or the IPv4 destination at offset+16) in FIB vrf
-(annotation; absent = FIB 0). Sets nextHop (-1 = no route) and, for routes with a gateway, dst.
-One output: annotate only. Several: route's OUT port; no route = dropped (NOROUTE last: last output).
-ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
-FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
-Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
-atomic; '@FIB ' prefix for another FIB), fibs, memory, drops, backend (where the lookup runs; with a
-BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats (runs per backend).`;
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [IP_LOOKUP],
+    state: [
+      { kind: 'structure', name: 'fib', structure: MULTI_FIB_V4, doc: 'the FIBs: route sets, next hops and their multi-FIB image' },
+      { kind: 'counters', name: 'counters', counters: ['drops'], doc: 'packets dropped for want of a route' },
+    ],
+  };
+  static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
+Aliases: LookupIPRoute, RadixIPLookup, DirectIPLookup, StaticIPLookup
+
+Ports: 1 input, 1 or more outputs.
+
+Longest-prefix match of each packet's destination in one of several FIBs (VRFs) sharing
+one multi-FIB image (core/structures/multi-fib). The destination is the \`dst\` annotation
+(set by CheckIPHeader); without it, the IPv4 destination is read from the packet bytes at
+offset + 16 (the IP header must start the packet, e.g. after Strip(14)). The FIB is the
+\`vrf\` annotation (absent: FIB 0; a FIB index that does not exist matches nothing).
+
+Each packet gets the \`nextHop\` annotation (the next-hop index, -1 for no route). As in
+Click, a route with a gateway sets the \`dst\` annotation to the gateway. With one output the
+element only annotates: every packet leaves on output 0. With more outputs each packet
+leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
+dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
+index), or sent to the last output with NOROUTE last.
+
+Arguments:
+  ROUTE     Click route syntax \`ADDR/LEN [GW] OUT\` (also \`ADDR/MASK\`; "18.26/16" abbreviates
+            18.26.0.0/16; host bits are masked). Routes go to FIB 0.
+  FIB       route file for FIB 0 (text \`prefix [nexthop [label]]\`, DPDK l3fwd \`R\` lines,
+            or bgpdump -m; format detected), relative to the configuration's directory.
+  FIBS      named FIBs from files: \`name=file\` items separated by spaces or commas; FIB i
+            is the i-th item. Cannot be combined with FIB.
+  NOROUTE   \`drop\` (default) or \`last\`: where packets with no route go.
+  FORMAT    format of the FIB/FIBS files: \`auto\` (default: detected), \`text\`, \`click\`
+            (\`ADDR/LEN [GW] OUT\` per line), \`l3fwd\` or \`bgpdump\`. A text line's third field is a
+            label, so a file of Click routes with gateways needs FORMAT click.
+  BACKEND   where the lookup kernel runs: \`cpu\` (default, inline), \`webgpu\`, \`gpujs\`, \`fpga\`
+            or \`null\`; \`hetbox run --backend B\` sets it for every IPLookup without one. The
+            image stays resident on the backend and route changes reach it as deltas. If the
+            backend is unavailable or fails, the element falls back to cpu visibly (a warning,
+            the \`backend_fallback\` handler, the run summary); under CI (strict backends) an
+            unavailable backend is an error.
+  IN_FLIGHT batches in flight on the backend at once (default 3): upload of one overlaps the
+            lookup of another.
+
+Handlers:
+  table (read)          routes in Click's format (\`ADDR/LEN  GW  OUT\`), FIB 0 only unless
+                        there are several FIBs, then each under a \`# FIB name\` line
+  lookup (read, ADDR)   \`OUT GW\` as Click prints it (\`OUT\` without a gateway, -1 for no
+                        route); \`FIBNAME ADDR\` looks up in another FIB
+  add (write)           add routes (\`ADDR/LEN [GW] OUT\`, several separated by commas or
+                        newlines, all or none); a route with an existing prefix is a
+                        conflict. Prefix a route with \`@FIBNAME \` for another FIB.
+  set (write)           add or replace routes, atomically
+  remove (write)        remove routes (\`ADDR/LEN [GW] [OUT]\`; GW and OUT must match if given)
+  fibs (read)           one line per FIB: index, name, route count
+  memory (read)         image bytes, nodes, records, sharing ratio
+  drops (read)          packets dropped for want of a route
+  backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
+  kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<IPLookupConfig> = { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema };
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
-    return parseArgs(args, { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema });
+    return parseArgs(args, IPLookup.args);
   }
 
   private readonly fib: MultiFib;
@@ -198,7 +260,7 @@ BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats 
   override async initialize(): Promise<void> {
     const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (runner === null) return;
-    const index = await runner.addStructure('multi-fib-v4', this.fib.image, this.fib.generation);
+    const index = await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
     // Deltas reach the backend in commit order; the runner orders them against batches in flight.
     this.fib.onDelta((d) => {
       runner.applyDelta(index, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
@@ -314,6 +376,66 @@ BACKEND also backend_requested, backend_device, backend_fallback), kernel_stats 
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
     };
+  }
+
+  /** Placement may differ between the exporting and the importing element (migration). */
+  protected override stateConfigIgnores(): readonly string[] {
+    return ['BACKEND', 'IN_FLIGHT'];
+  }
+
+  /** The FIBs (route sets and next hops: the logical form; the image as held now) and the drop counter. */
+  override exportState(): ElementState {
+    const fib = this.fib;
+    const logical: IPLookupRoutes = {
+      nextHops: Array.from({ length: fib.nextHops.size }, (_v, i) => ({ ...fib.nextHops.get(i) })),
+      fibs: fib.fibNames().map((f) => ({ index: f.index, name: f.name, routes: fib.routesOf(f.index).map((r) => ({ ...r })) })),
+    };
+    return this.stateHeader({
+      fib: { kind: 'structure', structure: MULTI_FIB_V4, generation: fib.generation, image: fib.image.slice(), logical },
+      counters: { kind: 'counters', values: { drops: this.dropped } },
+    });
+  }
+
+  /**
+   * Takes over another IPLookup's FIBs in one atomic route change (a delta reaches a resident
+   * image like any other). Refused, with nothing changed, when the next-hop tables or FIB
+   * numbering do not line up (the configurations differ) or a route's port is not connected here.
+   */
+  override importState(state: ElementState): void {
+    this.checkStateHeader(state);
+    const part = statePart(this.name, state, 'fib', 'structure');
+    if (part.structure !== MULTI_FIB_V4) throw new StateError(this.name, `structure is ${part.structure}, expected ${MULTI_FIB_V4}`);
+    const logical = part.logical as IPLookupRoutes;
+    const drops = statePart(this.name, state, 'counters', 'counters').values.drops ?? 0;
+    const fib = this.fib;
+    const hops = fib.nextHops;
+    // Next-hop indices are what packets carry in nextHop: the exported table must extend this one.
+    for (let i = 0; i < hops.size; i++) {
+      const h = logical.nextHops[i];
+      if (h === undefined || nextHopKey(h) !== nextHopKey(hops.get(i))) throw new StateError(this.name, `next hop ${i} differs (${h === undefined ? 'absent' : nextHopKey(h)} vs ${nextHopKey(hops.get(i))})`);
+    }
+    for (const h of logical.nextHops) {
+      if (h.port !== undefined && this.noutputs > 1 && h.port >= this.noutputs) throw new StateError(this.name, `a route uses output ${h.port}; this element has ${this.noutputs}`);
+    }
+    const mine = fib.fibNames();
+    for (const f of mine) {
+      const theirs = logical.fibs.find((x) => x.index === f.index);
+      if (theirs === undefined || theirs.name !== f.name) throw new StateError(this.name, `FIB ${f.index} '${f.name}' is ${theirs === undefined ? 'absent' : `'${theirs.name}'`} in the state`);
+    }
+    for (let i = hops.size; i < logical.nextHops.length; i++) hops.intern(logical.nextHops[i]);
+    for (const f of logical.fibs) {
+      if (mine.some((m) => m.index === f.index)) continue;
+      const at = fib.createFib(f.name);
+      if (at !== f.index) throw new StateError(this.name, `FIB '${f.name}' lands at index ${at}, not ${f.index}`);
+    }
+    const changes: RouteChange[] = [];
+    for (const f of logical.fibs) {
+      const keep = new Set(f.routes.map((r) => `${r.prefix}/${r.len}`));
+      for (const r of fib.routesOf(f.index)) if (!keep.has(`${r.prefix}/${r.len}`)) changes.push({ op: 'remove', fib: f.index, prefix: r.prefix, len: r.len });
+      for (const r of f.routes) changes.push({ op: 'set', fib: f.index, prefix: r.prefix, len: r.len, nextHop: r.nextHop });
+    }
+    fib.applyChanges(changes);
+    this.dropped = drops;
   }
 
   override summary(): Record<string, number | string> {

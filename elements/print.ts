@@ -16,8 +16,9 @@
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { counterHandler, parseHandlerValue } from './lib/handler-helpers.js';
 
@@ -42,14 +43,34 @@ const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2
 export class Print extends Element<PrintConfig> {
   static readonly className = 'Print';
   static readonly ports = { inputs: '1', outputs: '1' };
-  static readonly manual = `Print([LABEL, MAXLENGTH], keywords CONTENTS HEX|NONE, TIMESTAMP, ACTIVE)
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count'], doc: 'packets printed' },
+      { kind: 'settings', name: 'settings', settings: ['active'], doc: 'printing on or off, writable by handler' },
+    ],
+  };
+  static readonly manual = `Print([LABEL, MAXLENGTH], keywords LABEL, MAXLENGTH, CONTENTS, TIMESTAMP, ACTIVE)
+
 Ports: 1 input, 1 output.
-Prints 'LABEL: LEN | hex' per packet to stdout (first MAXLENGTH bytes, default 24, a space
-every 4 bytes); TIMESTAMP adds the pcap timestamp after the label.
-Handlers: active (read/write), count.`;
+
+Prints one line per packet to standard output, as Click does, then passes the batch on:
+  LABEL: LEN | 45000054 cd5e4000 40016f3c ...
+LEN is the packet's current length right-aligned in 4 columns; then up to MAXLENGTH bytes
+(default 24) in hex, a space every 4 bytes. With TIMESTAMP true the pcap timestamp
+(seconds.nanoseconds) follows the label. CONTENTS NONE prints only the length. The lines
+of a batch are written in one write call.
+
+Handlers:
+  active (read/write)  whether to print (true/false); packets pass either way
+  count (read)         packets printed`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<PrintConfig> = { positional: ['LABEL', 'MAXLENGTH'], keywords: ['LABEL', 'MAXLENGTH', 'CONTENTS', 'TIMESTAMP', 'ACTIVE'], schema };
 
   static parseConfig(args: ConfigArgs): PrintConfig {
-    return parseArgs(args, { positional: ['LABEL', 'MAXLENGTH'], keywords: ['LABEL', 'MAXLENGTH', 'CONTENTS', 'TIMESTAMP', 'ACTIVE'], schema });
+    return parseArgs(args, Print.args);
   }
 
   /** Where lines go; tests may replace it. */

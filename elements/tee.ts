@@ -10,10 +10,11 @@
  * Handlers:
  *   count (read)  packets received
  */
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { counterHandler } from './lib/handler-helpers.js';
 
@@ -24,14 +25,29 @@ export interface TeeConfig {
 export class Tee extends Element<TeeConfig> {
   static readonly className = 'Tee';
   static readonly ports = { inputs: '1', outputs: '1-' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count'], doc: 'packets duplicated' },
+    ],
+  };
   static readonly manual = `Tee([N])
-Ports: 1 input, N outputs (default: as many as are connected).
-Copies every packet to each output; outputs 1..N-1 get byte copies, so in-place header edits on
-one branch do not reach another.
-Handlers: count.`;
+
+Ports: 1 input, N outputs (N defaults to the number of connected outputs).
+
+Sends every packet to each output. Output 0 gets the batch itself; outputs 1..N-1 get
+copies (PacketBatch.concat copies the bytes and annotations), so an element that edits
+headers in place (DecIPTTL, Strip, EtherEncap) on one branch cannot change another's.
+
+Handlers:
+  count (read)  packets received`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<TeeConfig> = { positional: ['N'], keywords: ['N'], schema: z.object({ N: arg.int(1, 1024).optional() }) };
 
   static parseConfig(args: ConfigArgs): TeeConfig {
-    return parseArgs(args, { positional: ['N'], keywords: ['N'], schema: z.object({ N: arg.int(1, 1024).optional() }) });
+    return parseArgs(args, Tee.args);
   }
 
   /** Outputs a configuration needs: N when given, else undefined (the port spec: as many as connected). */
@@ -57,6 +73,15 @@ Handlers: count.`;
 
   override handlers(): HandlerTable {
     return { count: counterHandler(() => this.packets, 'packets received') };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.packets });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.packets = c.count;
   }
 
   override summary(): Record<string, number> {

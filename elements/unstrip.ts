@@ -16,61 +16,78 @@
  *   drops (read)  packets without LENGTH bytes of headroom (dropped)
  */
 import { z } from 'zod';
-import { Element, type ElementOutput } from '../core/element.js';
+import { ClassifyElement } from '../core/element-helpers/classify-element.js';
+import type { ElementDeclaration, ElementState } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { ETHER_HEADER_LENGTH, LINKTYPE_ETHERNET, LINKTYPE_RAW } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
-import { ScratchInt32 } from './lib/scratch.js';
 
 export interface UnstripConfig {
   LENGTH: number;
 }
 
-export class Unstrip extends Element<UnstripConfig> {
+export class Unstrip extends ClassifyElement<UnstripConfig> {
   static readonly className = 'Unstrip';
   static readonly ports = { inputs: '1', outputs: '1' };
+  /** Kernels it runs and state it owns (planner, migration). */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'drops'], doc: 'packets passed and dropped' },
+    ],
+  };
   static readonly manual = `Unstrip(LENGTH)
+
 Ports: 1 input, 1 output.
-Moves each packet's start back by LENGTH bytes (no copy). A packet with less than LENGTH bytes
-of headroom above base[i] is dropped and counted, never corrupted. Unstrip(14) of a raw IP
-batch sets the link type back to 1 (Ethernet).
-Handlers: count, drops.`;
+
+Puts LENGTH bytes back in front of every packet by moving its window back in the arena
+(the bytes are whatever was there: normally the header a Strip removed). A packet may not
+grow below its headroom start \`base[i]\`: such a packet is dropped and counted in \`drops\`,
+never extended over another packet's bytes.
+
+Link type: Unstrip(14) on a raw IP batch (linkType 101) sets \`batch.linkType = 1\`
+(Ethernet), undoing Strip(14). Other lengths leave the link type alone.
+
+Handlers:
+  count (read)  packets passed
+  drops (read)  packets without LENGTH bytes of headroom (dropped)`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<UnstripConfig> = { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) };
 
   static parseConfig(args: ConfigArgs): UnstripConfig {
-    return parseArgs(args, { positional: ['LENGTH'], keywords: ['LENGTH'], schema: z.object({ LENGTH: arg.int(0, 65535) }) });
+    return parseArgs(args, Unstrip.args);
   }
 
-  private readonly keep = new ScratchInt32();
   private passed = 0;
   private dropped = 0;
 
-  process(batch: PacketBatch): ElementOutput {
+  /** Output 0, or dropped (-1) without the headroom. */
+  protected classify(batch: PacketBatch, ports: Int32Array): number {
     const k = this.config.LENGTH;
     const n = batch.count;
     const off = batch.offset;
     const len = batch.length;
     const base = batch.base;
-    const keep = this.keep.get(n);
     let bad = 0;
     for (let i = 0; i < n; i++) {
       if (off[i] - k >= base[i]) {
         off[i] -= k;
         len[i] += k;
         batch.wireLength[i] += k;
-        keep[i] = 1;
+        ports[i] = 0;
       } else {
-        keep[i] = 0;
+        ports[i] = -1;
         bad++;
       }
     }
-    if (bad > 0) batch.filterInPlace(keep);
     this.dropped += bad;
     this.ledger.drop('no_headroom', bad);
     this.passed += n - bad;
     if (k === ETHER_HEADER_LENGTH && batch.linkType === LINKTYPE_RAW) batch.linkType = LINKTYPE_ETHERNET;
-    return [batch];
+    return bad;
   }
 
   override handlers(): HandlerTable {
@@ -78,6 +95,16 @@ Handlers: count, drops.`;
       count: counterHandler(() => this.passed, 'packets passed'),
       drops: counterHandler(() => this.dropped, 'packets without enough headroom (dropped)'),
     };
+  }
+
+  override exportState(): ElementState {
+    return this.countersState({ count: this.passed, drops: this.dropped });
+  }
+
+  override importState(state: ElementState): void {
+    const c = this.importCounters(state);
+    this.passed = c.count;
+    this.dropped = c.drops;
   }
 
   override summary(): Record<string, number> {

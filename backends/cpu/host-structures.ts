@@ -1,46 +1,41 @@
 /**
- * Structure images held in host memory (the cpu and null backends), and the generation check
- * every backend applies before a delta: a delta made for another generation or another kind
- * of structure is refused with both numbers, never applied to the wrong table.
+ * Structure images held in host memory (the cpu and null backends, gpujs's host side). Every
+ * image and delta is checked against its structure kind (core/structures/structure-kinds.ts)
+ * before it is held or applied; `words` is the logical image length.
  */
 import type { BackendName, StructureHandle } from '../../core/backend.js';
-import { applyDeltaToImage, type ImageDelta, type StructureKind } from '../../core/structures/image.js';
-
-export function checkDelta(handle: StructureHandle, delta: ImageDelta): void {
-  if (delta.kind !== handle.kind) throw new Error(`${handle.backend}: delta for ${delta.kind} applied to a ${handle.kind} structure (#${handle.id})`);
-  if (delta.fromGeneration !== handle.generation) {
-    throw new Error(`${handle.backend}: delta ${delta.fromGeneration}->${delta.toGeneration} does not apply to structure #${handle.id} at generation ${handle.generation}`);
-  }
-  for (const w of delta.writes) {
-    if (w.offset < 0 || w.offset + w.words.length > delta.length) {
-      throw new Error(`${handle.backend}: delta write at word ${w.offset} (+${w.words.length}) lies outside the image length ${delta.length}`);
-    }
-  }
-}
+import { HostImage } from '../../core/structures/host-image.js';
+import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
+import { checkDelta, checkImage } from '../../core/structures/structure-kinds.js';
 
 export class HostStructures {
-  private readonly images = new Map<number, Uint32Array>();
+  private readonly images = new Map<number, HostImage>();
   private nextId = 1;
 
   constructor(private readonly backend: BackendName) {}
 
   load(kind: StructureKind, image: Uint32Array, generation: number): StructureHandle {
-    // A copy: the caller keeps mutating its own image as it builds the next generation.
-    const copy = new Uint32Array(image);
-    const handle: StructureHandle = { backend: this.backend, kind, id: this.nextId++, generation, words: copy.length };
-    this.images.set(handle.id, copy);
+    checkImage(this.backend, kind, image);
+    const held = new HostImage(image);
+    const handle: StructureHandle = { backend: this.backend, kind, id: this.nextId++, generation, words: held.length };
+    this.images.set(handle.id, held);
     return handle;
   }
 
   apply(handle: StructureHandle, delta: ImageDelta): void {
+    const held = this.held(handle);
     checkDelta(handle, delta);
-    const img = applyDeltaToImage(this.image(handle), delta);
-    this.images.set(handle.id, img);
+    held.apply(delta);
     handle.generation = delta.toGeneration;
-    handle.words = img.length;
+    handle.words = held.length;
   }
 
+  /** The image's words (its logical length), for kernel forms; valid until the next delta. */
   image(handle: StructureHandle): Uint32Array {
+    return this.held(handle).words;
+  }
+
+  private held(handle: StructureHandle): HostImage {
     const img = handle.backend === this.backend ? this.images.get(handle.id) : undefined;
     if (img === undefined) throw new Error(`${this.backend}: structure #${handle.id} (${handle.backend}) is not held here (released, or loaded on another backend)`);
     return img;

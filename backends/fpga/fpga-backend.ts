@@ -19,7 +19,7 @@ import {
 import { BackendBase } from '../../core/backend-base.js';
 import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
-import { HEADER_WORDS } from '../../core/structures/multi-fib/image-format.js';
+import { checkDelta, checkImage, structureKind } from '../../core/structures/structure-kinds.js';
 import { buildSimulator, pipelineShape, simParamsSchema, type SimBuild, type SimParams } from '../../hwsim/build.js';
 import { SimProcess, T_CONFIG, T_INFO, T_LOOKUP, T_READ, T_WRITE } from './sim-process.js';
 import { fpgaPartSchema, VIRTEX7_690T, bramFit } from './hardware-view.js';
@@ -161,18 +161,18 @@ export class FpgaBackend extends BackendBase {
   }
 
   async loadStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<StructureHandle> {
-    if (kind !== 'multi-fib-v4') throw new Error(`fpga: cannot hold structure kind '${kind}'`);
     this.checkFits(image.length, 'image');
-    if (image.length < HEADER_WORDS) throw new Error(`fpga: image of ${image.length} words is shorter than its ${HEADER_WORDS}-word header`);
+    checkImage('fpga', kind, image);
+    const head = Math.min(structureKind(kind).publishWords, image.length);
     const build = await this.ready();
     const sim = new SimProcess(build.binary, { timeoutMs: this.options.timeoutMs });
     const bp = this.options.backPressure;
     try {
       if (bp !== undefined) await sim.request(T_CONFIG, [Uint32Array.of(bp.stallPermille, bp.gapPermille, bp.seed)]);
-      // Body first, header last: the header's L0 word is what makes the table visible.
-      const body = sim.request(T_WRITE, [Uint32Array.of(HEADER_WORDS, image.length - HEADER_WORDS), image.subarray(HEADER_WORDS)]);
-      const head = sim.request(T_WRITE, [Uint32Array.of(0, HEADER_WORDS), image.subarray(0, HEADER_WORDS)]);
-      await Promise.all([body, head]);
+      // Body first, the kind's publishing words (a header's root pointer) last: they make the table visible.
+      const body = sim.request(T_WRITE, [Uint32Array.of(head, image.length - head), image.subarray(head)]);
+      const publish = sim.request(T_WRITE, [Uint32Array.of(0, head), image.subarray(0, head)]);
+      await Promise.all([body, publish]);
     } catch (e) {
       sim.kill();
       throw e;
@@ -184,21 +184,18 @@ export class FpgaBackend extends BackendBase {
 
   async applyDelta(handle: StructureHandle, delta: ImageDelta): Promise<void> {
     const r = this.residentOf(handle);
-    if (delta.kind !== handle.kind) throw new Error(`fpga: delta for '${delta.kind}' applied to a '${handle.kind}' structure`);
-    if (delta.fromGeneration !== handle.generation) {
-      throw new Error(`fpga: delta from generation ${delta.fromGeneration} applied to structure ${handle.id} at generation ${handle.generation}`);
-    }
+    checkDelta(handle, delta);
     this.checkFits(delta.length, 'delta');
-    for (const [i, w] of delta.writes.entries()) {
-      if (w.offset + w.words.length > delta.length) throw new Error(`fpga: delta write ${i} (words ${w.offset}..${w.offset + w.words.length}) is past the delta's length ${delta.length}`);
-    }
+    // A shrink zeroes the words it drops, so a later growth over them reads zero as on every backend.
+    const dropped = handle.words - delta.length;
+    const zero = dropped > 0 ? [r.sim.request(T_WRITE, [Uint32Array.of(delta.length, dropped), new Uint32Array(dropped)])] : [];
     // Frames are taken in order, so the publishing writes still land last.
-    const acks = delta.writes.map((w) => r.sim.request(T_WRITE, [Uint32Array.of(w.offset, w.words.length), w.words]));
+    const acks = [...zero, ...delta.writes.map((w) => r.sim.request(T_WRITE, [Uint32Array.of(w.offset, w.words.length), w.words]))];
     const all = Promise.all(acks);
     r.writes = all.catch(() => undefined);
     await all;
     handle.generation = delta.toGeneration;
-    handle.words = Math.max(handle.words, delta.length);
+    handle.words = delta.length;
   }
 
   async readStructure(handle: StructureHandle): Promise<Uint32Array> {

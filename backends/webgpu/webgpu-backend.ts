@@ -16,7 +16,7 @@ import { BackendBase } from '../../core/backend-base.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { Semaphore } from '../../core/async/semaphore.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
-import { checkDelta } from '../cpu/host-structures.js';
+import { checkDelta, checkImage } from '../../core/structures/structure-kinds.js';
 import { isWebGpuKernelForm, WORKGROUP_SIZE, type ProgramHost, type ProgramRun, type WgslProgram } from './wgsl-program.js';
 import './kernels/index.js';
 
@@ -156,6 +156,7 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     if (image.byteLength > max) {
       throw new BackendRefusal('webgpu', `image of ${image.length} words (${image.byteLength} bytes) exceeds one storage binding on ${this.deviceInfo?.description}: maxStorageBufferBindingSize ${device.limits.maxStorageBufferBindingSize}, maxBufferSize ${device.limits.maxBufferSize}${Number.isFinite(this.maxStructureBytes) ? `, configured maxStructureBytes ${this.maxStructureBytes}` : ''} bytes`);
     }
+    checkImage('webgpu', kind, image);
     // Headroom so most deltas that grow the image do not need a new buffer.
     const capacityWords = Math.max(4, Math.min(Math.floor(max / 4), Math.ceil(image.length * 1.25) + 64));
     const buffer = await this.createFilled(device, capacityWords, image);
@@ -197,6 +198,12 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     let err: GPUError | null;
     try {
       if (delta.length > s.capacityWords) await this.grow(device, s, delta.length);
+      else if (delta.length < handle.words) {
+        // A shrink zeroes the words it drops, so a later growth over them reads zero as on every backend.
+        const enc = device.createCommandEncoder();
+        enc.clearBuffer(s.buffer, delta.length * 4, (handle.words - delta.length) * 4);
+        device.queue.submit([enc.finish()]);
+      }
       for (const w of delta.writes) {
         if (w.words.length > 0) device.queue.writeBuffer(s.buffer, w.offset * 4, w.words.buffer, w.words.byteOffset, w.words.byteLength);
       }
@@ -205,7 +212,7 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     }
     if (err !== null) throw new BackendFailure('webgpu', `validation error applying delta ${delta.fromGeneration}->${delta.toGeneration}: ${err.message}`);
     handle.generation = delta.toGeneration;
-    handle.words = Math.max(handle.words, delta.length);
+    handle.words = delta.length;
   }
 
   /** Grow = new buffer + copyBufferToBuffer; the old one is destroyed once the copy has run. */

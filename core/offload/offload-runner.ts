@@ -16,7 +16,9 @@ import { BackendFailure, BackendRefusal, type Backend, type BackendName, type Ke
 import { kernelRegistry } from '../kernel.js';
 import type { HandlerTable } from '../handlers.js';
 import type { RuntimeEnv } from '../runtime-env.js';
-import { applyDeltaToImage, type ImageDelta, type StructureKind } from '../structures/image.js';
+import { HostImage } from '../structures/host-image.js';
+import type { ImageDelta, StructureKind } from '../structures/image.js';
+import { checkDelta } from '../structures/structure-kinds.js';
 import { getBackend } from '../backend-registry.js';
 import { Semaphore } from '../async/semaphore.js';
 import type { KernelStats } from '../kernel-stats.js';
@@ -55,7 +57,7 @@ export interface OffloadStatus {
 interface Resident {
   kind: StructureKind;
   /** Host copy at the newest generation: the source for a fallback (and for migration). */
-  image: Uint32Array;
+  image: HostImage;
   generation: number;
   handle: StructureHandle;
 }
@@ -122,16 +124,16 @@ export class OffloadRunner {
   /** Put a structure on the backend; returns its index (the order the kernel's contract lists state in). */
   async addStructure(kind: StructureKind, image: Uint32Array, generation: number): Promise<number> {
     await this.barrier;
-    const host = new Uint32Array(image);
+    const host = new HostImage(image);
     const index = this.structures.length;
     let handle: StructureHandle;
     try {
-      handle = await this.backend.loadStructure(kind, host, generation);
+      handle = await this.backend.loadStructure(kind, host.words, generation);
     } catch (e) {
       if (!this.isDeviceTrouble(e)) throw e;
       if (this.opts.env.strictBackends && e instanceof BackendRefusal) throw new Error(`${this.opts.owner}: ${e.message}`);
       await this.fallBack(e);
-      handle = await this.backend.loadStructure(kind, host, generation);
+      handle = await this.backend.loadStructure(kind, host.words, generation);
     }
     this.structures.push({ kind, image: host, generation, handle });
     return index;
@@ -147,7 +149,13 @@ export class OffloadRunner {
     if (delta.fromGeneration !== s.generation) {
       return Promise.reject(new Error(`${this.opts.owner}: delta ${delta.fromGeneration}->${delta.toGeneration} does not follow generation ${s.generation} of structure #${index}`));
     }
-    s.image = applyDeltaToImage(s.image, delta);
+    // Checked against the host copy first: a bad delta is refused before any backend sees it.
+    try {
+      checkDelta({ backend: 'host', kind: s.kind, id: index, generation: s.generation, words: s.image.length }, delta);
+    } catch (e) {
+      return Promise.reject(new Error(`${this.opts.owner}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    s.image.apply(delta);
     s.generation = delta.toGeneration;
     this.deltas++;
     const before = [...this.inflight, this.barrier];
@@ -229,7 +237,7 @@ export class OffloadRunner {
       const cpu = await this.opts.env.backend('cpu');
       for (const s of this.structures) {
         const oldHandle = s.handle;
-        s.handle = await cpu.loadStructure(s.kind, s.image, s.generation);
+        s.handle = await cpu.loadStructure(s.kind, s.image.words, s.generation);
         await old.releaseStructure(oldHandle).catch(() => undefined);
       }
       this.backend = cpu;

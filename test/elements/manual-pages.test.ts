@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { CheckIPHeader } from '../../elements/check-ip-header.js';
 import { Classifier } from '../../elements/classifier.js';
@@ -16,6 +16,7 @@ import { Unstrip } from '../../elements/unstrip.js';
 import { FlowHash } from '../../elements/flow-hash.js';
 import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
+import { elementClasses } from '../../elements/index.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -45,5 +46,69 @@ describe('element manual pages', () => {
     // Every handler the manual names exists, and every handler is in the manual.
     const el = make(cls, raw, 1);
     for (const h of Object.keys(el.handlers())) expect(cls.manual, `${cls.className}.${h}`).toContain(h.replace(/\d+$/, ''));
+  });
+});
+
+/** The manual as the file's header comment carries it (` * ` prefixes removed). */
+function headerText(src: string): string {
+  const end = src.indexOf('\n */\n');
+  return src
+    .slice(4, end)
+    .split('\n')
+    .map((l) => (l === ' *' ? '' : l.replace(/^ \* /, '')))
+    .join('\n');
+}
+
+/** Argument names the signature shows (the manual before its first blank line); `NAME...` and `NAME_1, ..., NAME_N` are a rest list. */
+function signatureNames(manual: string): string[] {
+  const sig = manual.split('\n\n')[0].split('\n').filter((l) => !/^(Aliases|Ports):/.test(l)).join(' ');
+  const open = sig.indexOf('(');
+  const inner = open < 0 ? '' : sig.slice(open + 1, sig.lastIndexOf(')'));
+  const names = new Set<string>();
+  for (const m of inner.matchAll(/\b([A-Z][A-Z0-9_]*)(\.\.\.)?/g)) {
+    const rest = m[2] !== undefined || /_(1|N)$/.test(m[1]);
+    names.add(rest ? `${m[1].replace(/_(1|N)$/, '')}S` : m[1]);
+  }
+  return [...names].sort();
+}
+
+/** Keys of an element's zod object schema (through refinements, which zod 4 keeps on the object, and transforms: a pipe's input). */
+function schemaKeys(schema: unknown): string[] {
+  const s = schema as { shape?: Record<string, unknown>; in?: unknown };
+  if (s.shape === undefined && s.in !== undefined) return schemaKeys(s.in);
+  const shape = s.shape;
+  if (shape === undefined) throw new Error('schema is not a zod object');
+  return Object.keys(shape).sort();
+}
+
+describe('manual pages have one source and name every argument', () => {
+  const files = readdirSync(path.resolve(import.meta.dirname, '../../elements')).filter((f) => f.endsWith('.ts') && f !== 'index.ts');
+
+  it('every element file is in the library', () => {
+    expect(files.length).toBe(elementClasses.length);
+  });
+
+  it.each(files)('%s opens with exactly its static manual', (file) => {
+    const src = readFileSync(path.resolve(import.meta.dirname, `../../elements/${file}`), 'utf8');
+    const name = /export class (\w+) extends/.exec(src)?.[1];
+    const cls = elementClasses.find((c) => c.className === name);
+    expect(cls, file).toBeDefined();
+    // The static manual is the source; the header must be it, word for word, so the two cannot drift.
+    expect(headerText(src), `${file}: header comment differs from ${name}.manual; make it ' * ' + each line of the manual`).toBe(cls!.manual);
+  });
+
+  it.each(elementClasses.map((c) => [c.className, c] as const))('%s: signature names exactly the schema keys, and the schema the keywords', (_name, cls) => {
+    const args = cls.args;
+    expect(args, `${cls.className} declares static args`).toBeDefined();
+    const keys = schemaKeys(args!.schema);
+    expect(signatureNames(cls.manual), `${cls.className}: signature vs zod schema`).toEqual(keys);
+    const accepted = new Set([...(args!.positional ?? []), ...(args!.keywords ?? []), ...(args!.rest === undefined ? [] : [args!.rest])]);
+    expect([...accepted].sort(), `${cls.className}: positional + keywords + rest vs zod schema`).toEqual(keys);
+  });
+
+  it('the signature check catches a keyword left out', () => {
+    expect(signatureNames('IPLookup(ROUTE..., keywords FIB, FIBS)\nAliases: X\n\nPorts: 1')).toEqual(['FIB', 'FIBS', 'ROUTES']);
+    expect(signatureNames('Classifier(PATTERN_1, ..., PATTERN_N)\n\nPorts: 1')).toEqual(['PATTERNS']);
+    expect(signatureNames('Discard\n\nPorts: 1 input')).toEqual([]);
   });
 });

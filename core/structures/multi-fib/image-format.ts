@@ -32,6 +32,8 @@
  * IPv6 (planned): header[H_FAMILY] = 6, an L0 over bits 127..112, then 14 levels of the same
  * stride-8 node; entries, nodes and records are unchanged, so kernels gain only a loop bound.
  */
+import type { ImageDelta } from '../image.js';
+import { registerStructureKind } from '../structure-kinds.js';
 
 export const MAGIC = 0x48425846; // 'HBXF'
 export const LAYOUT_VERSION = 1;
@@ -100,3 +102,51 @@ export function lookupImage(image: Uint32Array | Int32Array, fib: number, addres
   }
   return e === NO_ROUTE ? -1 : e;
 }
+
+/** The structure kind of this layout, as backends and deltas name it. */
+export const MULTI_FIB_V4 = 'multi-fib-v4';
+
+/** Why `image` is not a multi-FIB v4 image, or null (header, magic, lengths; the trie is not walked). */
+export function checkMultiFibImage(image: Uint32Array): string | null {
+  if (image.length < HEADER_WORDS + L0_ENTRIES) return `shorter than a ${HEADER_WORDS}-word header and a ${L0_ENTRIES}-entry L0 table`;
+  if (image[H_MAGIC] !== MAGIC) return `magic 0x${(image[H_MAGIC] >>> 0).toString(16)} at word ${H_MAGIC}, expected 0x${MAGIC.toString(16)}`;
+  if (image[H_VERSION] !== LAYOUT_VERSION) return `layout version ${image[H_VERSION]}, expected ${LAYOUT_VERSION}`;
+  if (image[H_FAMILY] !== 4) return `address family ${image[H_FAMILY]}, expected 4`;
+  if (image[H_USED_WORDS] > image.length) return `header says ${image[H_USED_WORDS]} words used, the image has ${image.length}`;
+  if (image[H_L0] < HEADER_WORDS || image[H_L0] + L0_ENTRIES > image.length) return `L0 table at word ${image[H_L0]} does not lie within words ${HEADER_WORDS}..${image.length}`;
+  return null;
+}
+
+/** The value a delta leaves in header word `h`, or undefined when it does not write it (last write wins). */
+function headerAfter(delta: ImageDelta, h: number): number | undefined {
+  let v: number | undefined;
+  for (const w of delta.writes) if (w.offset <= h && h < w.offset + w.words.length) v = w.words[h - w.offset];
+  return v;
+}
+
+/**
+ * Why `delta` cannot apply to a multi-FIB image, or null: it keeps the header's identity, the
+ * used words it writes to the header lie within its length, and the L0 table inside the image.
+ * (The builder writes the used count with every commit; words past it are free space.)
+ */
+export function checkMultiFibDelta(delta: ImageDelta): string | null {
+  if (delta.length < HEADER_WORDS + L0_ENTRIES) return `length ${delta.length} is shorter than a header and an L0 table`;
+  const fixed: [number, number, string][] = [[H_MAGIC, MAGIC, 'magic'], [H_VERSION, LAYOUT_VERSION, 'layout version'], [H_FAMILY, 4, 'address family']];
+  for (const [h, want, what] of fixed) {
+    const v = headerAfter(delta, h);
+    if (v !== undefined && v !== want) return `writes ${what} ${v} (word ${h}), expected ${want}`;
+  }
+  const used = headerAfter(delta, H_USED_WORDS);
+  if (used !== undefined && used > delta.length) return `writes ${used} used words to the header (word ${H_USED_WORDS}), its length is ${delta.length}`;
+  const l0 = headerAfter(delta, H_L0);
+  if (l0 !== undefined && (l0 < HEADER_WORDS || l0 + L0_ENTRIES > delta.length)) return `moves the L0 table to word ${l0}, outside words ${HEADER_WORDS}..${delta.length}`;
+  return null;
+}
+
+registerStructureKind({
+  kind: MULTI_FIB_V4,
+  description: 'shared-prefix multi-FIB, IPv4, layout 1 (core/structures/multi-fib/)',
+  publishWords: HEADER_WORDS,
+  checkImage: checkMultiFibImage,
+  checkDelta: checkMultiFibDelta,
+});

@@ -21,8 +21,7 @@
  *   count (read)        packets hashed
  *   unhashable (read)   packets that were not IPv4 or were too short (flow 0)
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
- *   kernel_stats (read)  one line per (kernel, backend[/variant]) the hash ran on: batches, items,
- *                        host milliseconds and summed device figures
+ *   kernel_stats (read)  runs per (kernel, backend, variant): batches, items, host time, device figures
  */
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';

@@ -61,7 +61,8 @@
 import { z } from 'zod';
 import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
 import { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { BlockPackets, FANOUT_MODES, PACKET_OUTGOING, RxRing, TP_STATUS_CSUMNOTREADY, type FanoutMode, type RingStats } from '../core/io/packet-ring.js';
 import { liveSeqHasPackets, noteLiveContribution, otherLiveSourceReady, registerLiveSource, unregisterLiveSource, waitForLiveSources, wakeLiveSources, type LiveSource } from '../core/io/live-sources.js';
@@ -96,56 +97,111 @@ export class FromDevice extends Element<FromDeviceConfig> implements SourceEleme
   static readonly className = 'FromDevice';
   static readonly isSource = true;
   static readonly ports = { inputs: '0', outputs: '1' };
-  static readonly manual = `FromDevice(DEVNAME [, SNIFFER, PROMISC, SNAPLEN, BURST, FORCE_IP, OUTBOUND, NETNS, FANOUT, FANOUT_MODE, BLOCKS, BLOCK_SIZE, BLOCK_TIMEOUT, LIMIT, END_AFTER, TIMEOUT])
+  /** Kernels it runs and state it owns (planner, migration). The socket and its ring stay with their instance. */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [
+      { kind: 'counters', name: 'counters', counters: ['count', 'kernel_packets', 'kernel_drops', 'ring_freezes', 'non_ip', 'outbound', 'csum_partial'], doc: 'packets emitted and the ring\'s statistics' },
+      { kind: 'settings', name: 'socket', settings: ['ring'], doc: 'the open AF_PACKET socket and its mapped ring: not carried, a new instance opens its own' },
+    ],
+  };
+  static readonly manual = `FromDevice(DEVNAME [, keywords SNIFFER, PROMISC, SNAPLEN, BURST, FORCE_IP, OUTBOUND, NETNS,
+           FANOUT, FANOUT_MODE, BLOCKS, BLOCK_SIZE, BLOCK_TIMEOUT, LIMIT, END_AFTER, TIMEOUT])
+
 Ports: no input, 1 output. Source.
-Receives from a Linux interface through an AF_PACKET TPACKET_V3 ring mapped into the process:
-batches point into the ring (zero copy) until the scheduler releases them, then their blocks go
-back to the kernel. Ethernet link type, kernel timestamps, 82 bytes of headroom per packet.
-Kernel drops (ring full) and ring freezes are counted; kernel_packets = count + kernel_drops +
-non_ip + outbound. Needs CAP_NET_RAW (and CAP_SYS_ADMIN with NETNS); the error names it.
-PROMISC, SNAPLEN (BPF truncation), BURST (packets per batch), FORCE_IP (IPv4 only, others
-counted in non_ip), OUTBOUND (also this host's own sends), NETNS (namespace of the interface),
-FANOUT group / FANOUT_MODE hash|lb|cpu|rnd|qm (one queue per socket of the group), ring BLOCKS x
-BLOCK_SIZE and BLOCK_TIMEOUT ms. Ends after LIMIT (END_AFTER) packets, TIMEOUT seconds, a write
-to stop, or the router's stop. SNIFFER false is refused (leave the interface unaddressed).
-csum_partial counts packets whose checksum the sender left to offload (ethtool -K IF tx off there).
-Handlers: count, kernel_packets, kernel_drops, ring_freezes, non_ip, outbound, csum_partial, ring, stop (write).`;
+
+Receives the packets arriving on a Linux network interface through an AF_PACKET TPACKET_V3
+ring the kernel fills and this process maps (native/packet-ring). Zero copy: a batch's arena
+is the whole ring and its packets are windows into the ring's blocks; a block goes back to
+the kernel when the scheduler releases the last batch that points into it. Each packet's
+ring header in front of it is its headroom (82 bytes: EtherEncap needs no copy). Batches have
+link type 1 (Ethernet), the kernel's receive timestamps, wire lengths and ids counting from 0.
+
+When the ring has no free block the kernel drops the packet and counts it: \`kernel_drops\`,
+and \`ring_freezes\` counts how often the ring filled up. Every packet the socket was offered
+is accounted for: kernel_packets = count + kernel_drops + non_ip + outbound.
+
+While its interface is quiet FromDevice waits on the event loop (never blocking it, never
+polling on a timer); with several live sources, one that has packets is not held back by a
+quiet one. A live source needs an end: LIMIT packets, TIMEOUT seconds, the \`stop\` write
+handler, or the router's stop (control socket STOP, Ctrl-C).
+
+Opening the socket needs CAP_NET_RAW (and CAP_SYS_ADMIN with NETNS); without it initialize
+fails with a message naming the capability. Parsing a configuration (\`hetbox check\`) does
+not open anything.
+
+Keywords:
+  DEVNAME        interface name
+  SNIFFER        boolean, default true: the host's stack still gets the packets (Click's
+                 default). false is refused: give the interface no address and leave
+                 forwarding off in its namespace instead.
+  PROMISC        boolean, default false: put the interface in promiscuous mode while open
+  SNAPLEN        most bytes kept per packet (a BPF filter in the kernel); default 0 = all
+  BURST          most packets per batch (default: the scheduler's batch size)
+  FORCE_IP       boolean, default false: emit IPv4 packets only; others are counted in non_ip
+  OUTBOUND       boolean, default false: also emit packets this host sends on the interface
+  NETNS          network namespace of the interface (a name from \`ip netns\`, or a path)
+  FANOUT         PACKET_FANOUT group id (0-65535): sockets of one group share the packets,
+                 one queue each (several FromDevice on one interface, later one per worker)
+  FANOUT_MODE    hash (default: by flow), lb (round robin), cpu, rnd, qm
+  BLOCKS         ring blocks (default 64); BLOCK_SIZE bytes each (default 262144, a power of
+                 two, multiple of 4096); BLOCK_TIMEOUT ms after which a partly filled block is
+                 handed over (default 1)
+  LIMIT          stop after this many packets (END_AFTER is the same)
+  TIMEOUT        stop after this many seconds (a fraction allowed)
+
+Handlers:
+  count (read)            packets emitted
+  kernel_packets (read)   packets the socket was offered (PACKET_STATISTICS tp_packets)
+  kernel_drops (read)     packets the kernel dropped for want of a free ring block
+  ring_freezes (read)     times the ring filled up (tp_freeze_q_cnt)
+  non_ip (read)           non-IPv4 packets dropped under FORCE_IP
+  outbound (read)         packets sent by this host, skipped (OUTBOUND false)
+  csum_partial (read)     packets emitted whose transport checksum the sending host left to
+                          offload (TP_STATUS_CSUMNOTREADY: a local sender with tx checksumming
+                          on, e.g. a veth peer); forwarded as they are, receivers reject them,
+                          so turn the sender's offload off (ethtool -K IF tx off)
+  ring (read)             ring geometry, e.g. "64 x 262144"
+  stop (write)            end the stream: the next batch request answers end of stream`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<FromDeviceConfig> = {
+    positional: ['DEVNAME'],
+    keywords: ['DEVNAME', 'SNIFFER', 'PROMISC', 'SNAPLEN', 'BURST', 'FORCE_IP', 'OUTBOUND', 'NETNS', 'FANOUT', 'FANOUT_MODE', 'BLOCKS', 'BLOCK_SIZE', 'BLOCK_TIMEOUT', 'LIMIT', 'END_AFTER', 'TIMEOUT'],
+    schema: z
+      .object({
+        DEVNAME: arg.string().min(1, 'an interface name is required').max(15, 'interface names have at most 15 characters'),
+        SNIFFER: arg
+          .bool()
+          .default(true)
+          .refine((v) => v, 'SNIFFER false (taking packets away from the host stack) is not supported: give the interface no address and leave forwarding off in its namespace'),
+        PROMISC: arg.bool().default(false),
+        SNAPLEN: arg.int(0, 262144).default(0),
+        BURST: arg.int(1, 65536).optional(),
+        FORCE_IP: arg.bool().default(false),
+        OUTBOUND: arg.bool().default(false),
+        NETNS: arg.string().min(1).optional(),
+        FANOUT: arg.int(0, 65535).optional(),
+        FANOUT_MODE: z.enum(Object.keys(FANOUT_MODES) as [FanoutMode, ...FanoutMode[]]).default('hash'),
+        BLOCKS: arg.int(2, 65536).default(64),
+        BLOCK_SIZE: arg
+          .int(4096, 1 << 28)
+          .default(1 << 18)
+          .refine((v) => (v & (v - 1)) === 0, 'BLOCK_SIZE must be a power of two'),
+        BLOCK_TIMEOUT: arg.int(1, 60000).default(1),
+        LIMIT: arg.int(0).optional(),
+        END_AFTER: arg.int(0).optional(),
+        TIMEOUT: z.coerce.number().positive().optional(),
+      })
+      .refine((c) => c.END_AFTER === undefined || c.LIMIT === undefined || c.END_AFTER === c.LIMIT, {
+        message: 'END_AFTER and LIMIT are the same setting; give one',
+        path: ['LIMIT'],
+      })
+      .transform(({ END_AFTER, ...c }) => ({ ...c, LIMIT: c.LIMIT ?? END_AFTER })),
+  };
 
   static parseConfig(args: ConfigArgs): FromDeviceConfig {
-    return parseArgs(args, {
-      positional: ['DEVNAME'],
-      keywords: ['DEVNAME', 'SNIFFER', 'PROMISC', 'SNAPLEN', 'BURST', 'FORCE_IP', 'OUTBOUND', 'NETNS', 'FANOUT', 'FANOUT_MODE', 'BLOCKS', 'BLOCK_SIZE', 'BLOCK_TIMEOUT', 'LIMIT', 'END_AFTER', 'TIMEOUT'],
-      schema: z
-        .object({
-          DEVNAME: arg.string().min(1, 'an interface name is required').max(15, 'interface names have at most 15 characters'),
-          SNIFFER: arg
-            .bool()
-            .default(true)
-            .refine((v) => v, 'SNIFFER false (taking packets away from the host stack) is not supported: give the interface no address and leave forwarding off in its namespace'),
-          PROMISC: arg.bool().default(false),
-          SNAPLEN: arg.int(0, 262144).default(0),
-          BURST: arg.int(1, 65536).optional(),
-          FORCE_IP: arg.bool().default(false),
-          OUTBOUND: arg.bool().default(false),
-          NETNS: arg.string().min(1).optional(),
-          FANOUT: arg.int(0, 65535).optional(),
-          FANOUT_MODE: z.enum(Object.keys(FANOUT_MODES) as [FanoutMode, ...FanoutMode[]]).default('hash'),
-          BLOCKS: arg.int(2, 65536).default(64),
-          BLOCK_SIZE: arg
-            .int(4096, 1 << 28)
-            .default(1 << 18)
-            .refine((v) => (v & (v - 1)) === 0, 'BLOCK_SIZE must be a power of two'),
-          BLOCK_TIMEOUT: arg.int(1, 60000).default(1),
-          LIMIT: arg.int(0).optional(),
-          END_AFTER: arg.int(0).optional(),
-          TIMEOUT: z.coerce.number().positive().optional(),
-        })
-        .refine((c) => c.END_AFTER === undefined || c.LIMIT === undefined || c.END_AFTER === c.LIMIT, {
-          message: 'END_AFTER and LIMIT are the same setting; give one',
-          path: ['LIMIT'],
-        })
-        .transform(({ END_AFTER, ...c }) => ({ ...c, LIMIT: c.LIMIT ?? END_AFTER })),
-    });
+    return parseArgs(args, FromDevice.args);
   }
 
   private ring: RxRing | null = null;

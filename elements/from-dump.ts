@@ -5,7 +5,7 @@
  *
  * Reads packets from a capture file: classic pcap (microsecond or nanosecond, either byte
  * order), pcapng (several interfaces, link types and timestamp resolutions), or either of them
- * gzipped (inflated as a stream: memory does not grow with the inflated size; a damaged gzip
+ * gzipped (inflated as a stream: memory does not depend on the inflated size; a damaged gzip
  * stream yields every packet before the damage, then one bad record naming the compressed
  * byte offset). FILE is resolved against the configuration's directory. Each packet gets
  * at least MIN_HEADROOM free bytes in front (zero-copy pcap: its record header), its capture timestamp (tsSec/tsNsec), its

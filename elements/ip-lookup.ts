@@ -51,8 +51,7 @@
  *   memory (read)         image bytes, nodes, records, sharing ratio
  *   drops (read)          packets dropped for want of a route
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
- *   kernel_stats (read)   one line per (kernel, backend[/variant]) the lookups ran on: batches,
- *                         items, host milliseconds and summed device figures (fpga cycles)
+ *   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
  */
 import path from 'node:path';
 import { z } from 'zod';

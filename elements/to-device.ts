@@ -41,7 +41,8 @@
 import { z } from 'zod';
 import { Element, type ElementOutput } from '../core/element.js';
 import type { PacketBatch } from '../core/packet-batch.js';
-import { arg, parseArgs, type ConfigArgs } from '../core/config/args.js';
+import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
+import type { ElementDeclaration } from '../core/element-state.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { TxSocket, type SendResult } from '../core/io/packet-ring.js';
 import { LINKTYPE_ETHERNET } from '../core/net/ipv4.js';
@@ -65,25 +66,63 @@ const REASON_OF: Partial<Record<SendResult['error'], DropReason>> = {
 export class ToDevice extends Element<ToDeviceConfig> {
   static readonly className = 'ToDevice';
   static readonly ports = { inputs: '1', outputs: '0-1' };
-  static readonly manual = `ToDevice(DEVNAME [, NETNS name, BURST n])
+  /** Kernels it runs and state it owns (planner, migration). The socket stays with its instance. */
+  static readonly declares: ElementDeclaration = {
+    kernels: [],
+    state: [{ kind: 'counters', name: 'counters', counters: ['count', 'waits', 'drops_queue_full', 'drops_too_big', 'drops_down', 'drops_not_ethernet', 'drops_other', 'syscalls'], doc: 'packets sent, waits and drops by reason' }],
+  };
+  static readonly manual = `ToDevice(DEVNAME [, keywords NETNS, BURST])
+
 Ports: 1 input, 0 or 1 output (packets pass on when output 0 is connected).
-Sends each packet's current bytes (a whole Ethernet frame) out of a Linux interface through an
-AF_PACKET socket, one sendmmsg per batch (or per BURST packets); ring packets go without a copy.
-Socket full (EAGAIN): waits for writability (counted in waits). Queue full (ENOBUFS),
-too big (EMSGSIZE), interface down, non-Ethernet batches and other errors are counted drops;
-count + drops_* = packets in. Needs CAP_NET_RAW (and CAP_SYS_ADMIN with NETNS).
-Handlers: count, waits, drops_queue_full, drops_too_big, drops_down, drops_not_ethernet, drops_other, syscalls.`;
+
+Sends every packet's current bytes (its offset/length window, which must be a whole Ethernet
+frame: batches of link type 1) out of a Linux network interface through an AF_PACKET socket
+(native/packet-ring), one sendmmsg system call per batch (per BURST packets with BURST).
+Packets still in a FromDevice ring go out from the ring itself: no copy.
+
+Back-pressure is never a silent drop:
+  - the socket's send buffer is full (EAGAIN): ToDevice waits on the event loop until the
+    socket is writable and sends the rest; counted in \`waits\`.
+  - the interface's queue is full (ENOBUFS: the device or qdisc dropped the packet): counted
+    in \`drops_queue_full\`, then the next packet goes.
+  - a packet too big for the interface (EMSGSIZE): \`drops_too_big\`.
+  - the interface is down or gone (ENETDOWN, ENXIO): \`drops_down\`.
+  - a batch that is not Ethernet (raw IP after Strip(14) with no EtherEncap/Unstrip): every
+    packet counted in \`drops_not_ethernet\`, warned about once.
+  - any other error: \`drops_other\`, warned about once with its errno.
+So count + every drops_* = packets received.
+
+Opening the socket needs CAP_NET_RAW (and CAP_SYS_ADMIN with NETNS); without it initialize
+fails naming the capability.
+
+Keywords:
+  DEVNAME  interface name
+  NETNS    network namespace of the interface (a name from \`ip netns\`, or a path)
+  BURST    most packets per system call (default: the whole batch)
+
+Handlers:
+  count (read)                  packets the kernel took
+  waits (read)                  times the socket was full and ToDevice waited
+  drops_queue_full (read)       ENOBUFS drops
+  drops_too_big (read)          EMSGSIZE drops
+  drops_down (read)             ENETDOWN / ENXIO drops
+  drops_not_ethernet (read)     packets of a non-Ethernet batch
+  drops_other (read)            other send errors
+  syscalls (read)               sendmmsg calls made`;
+
+  /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
+  static readonly args: ArgSpec<ToDeviceConfig> = {
+    positional: ['DEVNAME'],
+    keywords: ['DEVNAME', 'NETNS', 'BURST'],
+    schema: z.object({
+      DEVNAME: arg.string().min(1, 'an interface name is required').max(15, 'interface names have at most 15 characters'),
+      NETNS: arg.string().min(1).optional(),
+      BURST: arg.int(1, 65536).optional(),
+    }),
+  };
 
   static parseConfig(args: ConfigArgs): ToDeviceConfig {
-    return parseArgs(args, {
-      positional: ['DEVNAME'],
-      keywords: ['DEVNAME', 'NETNS', 'BURST'],
-      schema: z.object({
-        DEVNAME: arg.string().min(1, 'an interface name is required').max(15, 'interface names have at most 15 characters'),
-        NETNS: arg.string().min(1).optional(),
-        BURST: arg.int(1, 65536).optional(),
-      }),
-    });
+    return parseArgs(args, ToDevice.args);
   }
 
   private socket: TxSocket | null = null;

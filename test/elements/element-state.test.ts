@@ -26,10 +26,12 @@ import { batchOf, DATA, ids, ipv4Packet, make, type AnyElementClass } from './he
 const RAW: Record<string, string[]> = {
   Classifier: ['12/0800', '-'],
   EtherEncap: ['0x0800', '0:0:0:0:0:1', '0:0:0:0:0:2'],
+  FromDevice: ['lo'],
   FromDump: [`FILE ${path.join(DATA, 'pcaps/pcapplusplus/example.pcap')}`],
   IPLookup: ['10.0.0.0/8 0'],
   Paint: ['1'],
   Strip: ['14'],
+  ToDevice: ['lo'],
   ToDump: [`FILE ${path.join(mkdtempSync(path.join(tmpdir(), 'hetbox-state-')), 'out.pcap')}`],
   Unstrip: ['14'],
 };
@@ -77,8 +79,8 @@ describe('element declarations', () => {
     expect(el.declaration()).toBe(decl);
   });
 
-  /** State that lives outside the process's columns (open files, a print switch not yet carried): export refuses. */
-  const NOT_CARRIED = ['FromDump', 'ToDump', 'Print'];
+  /** State that lives outside the process's columns (open files and sockets, a print switch not yet carried): export refuses. */
+  const NOT_CARRIED = ['FromDump', 'ToDump', 'FromDevice', 'ToDevice', 'Print'];
 
   it.each(elementClasses.map((c) => [c.className, c] as const))('%s: exported state has the declared parts; a fresh instance that imports it acts alike', async (name, cls) => {
     const raw = RAW[name] ?? [];

@@ -91,7 +91,7 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     return { ninputs, noutputs };
   });
   const nodes: GraphNode[] = resolved.map((r, i) => {
-    const element = new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs });
+    const element = locateSystemErrors(r, () => new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs }));
     const outputs: { node: number; port: number }[] = [];
     for (let p = 0; p < counts[i].noutputs; p++) {
       const c = outs[i].get(p)!;
@@ -154,6 +154,21 @@ function topologicalOrder(nodes: GraphNode[], cfg: ParsedConfig): number[] {
     throw new ConfigError(conn?.loc ?? stuck.parsed.loc, `cycle through ${quoteUserText(stuck.parsed.name)}: hetbox runs push batches through an acyclic graph; break the loop with a Queue and a second source, or remove the connection`);
   }
   return order;
+}
+
+/**
+ * An element that reads a file while it is built (a FIB) and meets an I/O error (ENOENT,
+ * EISDIR, EACCES) is reported at its declaration, named; other exceptions are bugs and pass.
+ */
+function locateSystemErrors<T>(r: ParsedWithConfig, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof ConfigError) && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new ConfigError(r.parsed.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}): ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 /** The closest known class name (edit distance ≤ 3), for "did you mean". */

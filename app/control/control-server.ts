@@ -84,7 +84,9 @@ export class ControlServer extends EventEmitter {
   }
 
   async listen(addr: ControlAddress): Promise<string> {
-    const server = net.createServer((sock) => this.accept(sock));
+    // Half-open: a client may send its commands and shut its side (`printf ... | nc`); the
+    // replies still go out, and the connection ends after the last one.
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => this.accept(sock));
     this.server = server;
     server.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
@@ -184,6 +186,7 @@ class Connection {
   /** Bytes of a refused WRITEDATA value still to be dropped. */
   private discard = 0;
   private running = false;
+  private inputEnded = false;
   private paused = false;
   private closed = false;
   private closeReason: string | undefined;
@@ -203,6 +206,10 @@ class Connection {
     sock.on('error', () => undefined);
     sock.on('close', () => this.onClose());
     sock.on('drain', () => this.onDrain());
+    sock.on('end', () => {
+      this.inputEnded = true;
+      void this.pump();
+    });
     sock.on('data', (chunk: string) => {
       this.buf += chunk;
       this.peakInputHeld = Math.max(this.peakInputHeld, this.buf.length);
@@ -293,6 +300,13 @@ class Connection {
       }
     } finally {
       this.running = false;
+    }
+    // The client has sent all it will: once its last complete command is answered, finish.
+    if (this.inputEnded && !this.paused && !this.closed) {
+      this.closed = true;
+      this.buf = '';
+      this.sock.end();
+      return;
     }
     this.flow();
   }

@@ -393,8 +393,14 @@ class Connection {
   }
 }
 
+/** Longest error text in a reply: a handler's message may quote a user's value. */
+const MAX_ERROR_TEXT = 1000;
+
 function errorReply(e: unknown): string {
-  const msg = (e instanceof Error ? e.message : String(e)).replace(/\r?\n/g, ' ');
+  // One line whatever the message holds: a bare CR or LF from a user's value would end the
+  // reply line early and desynchronise the client.
+  let msg = (e instanceof Error ? e.message : String(e)).replace(/[\r\n]+/g, ' ');
+  if (msg.length > MAX_ERROR_TEXT) msg = `${msg.slice(0, MAX_ERROR_TEXT)}... (${msg.length} characters)`;
   if (e instanceof NoSuchElement) return `${Status.noSuchElement} ${msg}\r\n`;
   if (e instanceof NoSuchHandler) return `${Status.noSuchHandler} ${msg}\r\n`;
   return `${Status.handlerError} ${msg}\r\n`;

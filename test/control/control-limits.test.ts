@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 async function serve(limits: Partial<ControlLimits>): Promise<{ server: ControlServer; sockPath: string }> {
-  const router = Router.fromText('Idle -> c :: Counter -> q :: Queue(5) -> Discard;', 'ctl.click', elementLibrary, { log });
+  const router = Router.fromText('Idle -> c :: Counter -> q :: Queue(5) -> rt :: IPLookup(10.0.0.0/8 0) -> Discard;', 'ctl.click', elementLibrary, { log });
   await router.initialize();
   const server = new ControlServer(router, { limits, log });
   servers.push(server);
@@ -188,6 +188,18 @@ describe('control socket bounds', () => {
     const frob = await c.reply();
     expect(frob.line.length).toBeLessThan(200);
     expect(frob.line).toMatch(/^501 unimplemented command 'FROBY+\.\.\.' \(1048580 characters\)$/);
+    c.sock.destroy();
+  });
+});
+
+describe('control replies', () => {
+  it('an error quoting a value with a bare CR stays one reply line (found by the control-protocol fuzz target)', async () => {
+    const { sockPath } = await serve({});
+    const c = await RawClient.connect(sockPath);
+    c.sock.write('WRITE rt.remove 1.2.3.0/24 9.9.9.9 1\x12\rq\r\nREAD c.count\r\n');
+    const err = await c.reply();
+    expect(err.line).toMatch(/^520 remove: too many words in route '1\.2\.3\.0\/24 9\.9\.9\.9 1\\x12\\rq'/);
+    expect(await c.reply()).toEqual({ line: "200 Read handler 'c.count' OK", data: '0\n' });
     c.sock.destroy();
   });
 });

@@ -175,6 +175,9 @@ export class ControlServer extends EventEmitter {
   }
 }
 
+/** How long an ended connection may keep sending (ignored) before it is destroyed. */
+const FINISH_GRACE_MS = 5000;
+
 type Execute = (cmd: string, target: string, rest: string) => Promise<string>;
 type Notify = (event: 'paused' | 'resumed' | 'closed', stats: ConnectionStats, reason?: string) => void;
 
@@ -211,6 +214,7 @@ class Connection {
       void this.pump();
     });
     sock.on('data', (chunk: string) => {
+      if (this.closed) return; // after QUIT or a refusal: nothing more is read or held
       this.buf += chunk;
       this.peakInputHeld = Math.max(this.peakInputHeld, this.buf.length);
       void this.pump();
@@ -245,13 +249,24 @@ class Connection {
     if (this.closed) return;
     this.closeReason = reason;
     if (lastWords !== undefined && this.sock.writableLength <= this.limits.replyHighWaterBytes) {
-      this.sock.end(lastWords);
+      this.finish(lastWords);
       this.closed = true;
       this.buf = '';
     } else {
       this.buf = '';
       this.sock.destroy();
     }
+  }
+
+  /**
+   * Send the last words and end our side. The socket is half-open (see listen), so the client
+   * may go on sending: that is ignored (never held), and the socket is destroyed after a grace
+   * period rather than at once, since closing with unread input makes TCP reset the connection
+   * and the client could lose the last words.
+   */
+  private finish(lastWords = ''): void {
+    this.sock.end(lastWords);
+    setTimeout(() => this.sock.destroy(), FINISH_GRACE_MS).unref();
   }
 
   private onClose(): void {
@@ -305,7 +320,7 @@ class Connection {
     if (this.inputEnded && !this.paused && !this.closed) {
       this.closed = true;
       this.buf = '';
-      this.sock.end();
+      this.finish();
       return;
     }
     this.flow();
@@ -374,7 +389,7 @@ class Connection {
       if (cmd === 'QUIT') {
         this.closed = true;
         this.buf = '';
-        this.sock.end(`200 Goodbye!\r\n`);
+        this.finish(`200 Goodbye!\r\n`);
         return null;
       }
       if (cmd === 'WRITEDATA') {

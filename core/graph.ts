@@ -8,6 +8,7 @@ import type { Element, ElementClass } from './element.js';
 import type { ParsedConfig, ParsedElement, ParsedConnection } from './config/parse.js';
 import { ConfigError } from './config/source-location.js';
 import type { RuntimeEnv } from './runtime-env.js';
+import { quoteUserText } from './quote-user-text.js';
 
 export interface ElementClassLookup {
   find(name: string): ElementClass<unknown> | undefined;
@@ -40,7 +41,7 @@ export interface PortRange {
 /** Click's port notation: '1', '0-1', '1-' (one or more), '-' (any). */
 export function parsePortSpec(spec: string): PortRange {
   const m = /^(\d*)(-?)(\d*)$/.exec(spec.trim());
-  if (!m) throw new Error(`bad port spec '${spec}'`);
+  if (!m) throw new Error(`bad port spec ${quoteUserText(spec)}`);
   const [, a, dash, b] = m;
   if (dash === '') return { min: Number(a), max: Number(a) };
   return { min: a === '' ? 0 : Number(a), max: b === '' ? Infinity : Number(b) };
@@ -58,7 +59,7 @@ export function resolveElements(cfg: ParsedConfig, classes: ElementClassLookup):
     const cls = classes.find(p.className);
     if (cls === undefined) {
       const near = suggest(p.className, classes.names());
-      throw new ConfigError(p.args.loc, `unknown element class '${p.className}'${near ? ` (did you mean ${near}?)` : ''}`);
+      throw new ConfigError(p.args.loc, `unknown element class ${quoteUserText(p.className)}${near ? ` (did you mean ${near}?)` : ''}`);
     }
     return { parsed: p, cls, config: cls.parseConfig(p.args) };
   });
@@ -74,7 +75,7 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     const to = index.get(c.to)!;
     const prev = outs[from].get(c.fromPort);
     if (prev !== undefined) {
-      throw new ConfigError(c.loc, `output ${c.fromPort} of '${c.from}' is already connected (at line ${prev.loc.line}); use Tee to copy packets to several elements`);
+      throw new ConfigError(c.loc, `output ${c.fromPort} of ${quoteUserText(c.from)} is already connected (at line ${prev.loc.line}); use Tee to copy packets to several elements`);
     }
     outs[from].set(c.fromPort, c);
     const list = ins[to].get(c.toPort) ?? [];
@@ -90,7 +91,7 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     return { ninputs, noutputs };
   });
   const nodes: GraphNode[] = resolved.map((r, i) => {
-    const element = new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs });
+    const element = locateSystemErrors(r, () => new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs }));
     const outputs: { node: number; port: number }[] = [];
     for (let p = 0; p < counts[i].noutputs; p++) {
       const c = outs[i].get(p)!;
@@ -113,7 +114,7 @@ function checkPorts(
   fixed: number | undefined,
 ): number {
   const name = r.parsed.name;
-  const what = `'${name}' (${r.cls.className})`;
+  const what = `${quoteUserText(name)} (${r.cls.className})`;
   const highest = used.size === 0 ? -1 : Math.max(...used.keys());
   const max = fixed ?? range.max;
   const min = fixed ?? range.min;
@@ -150,13 +151,30 @@ function topologicalOrder(nodes: GraphNode[], cfg: ParsedConfig): number[] {
   if (order.length < nodes.length) {
     const stuck = nodes.find((n) => indeg[n.index] > 0)!;
     const conn = cfg.connections.find((c) => c.to === stuck.parsed.name);
-    throw new ConfigError(conn?.loc ?? stuck.parsed.loc, `cycle through '${stuck.parsed.name}': hetbox runs push batches through an acyclic graph; break the loop with a Queue and a second source, or remove the connection`);
+    throw new ConfigError(conn?.loc ?? stuck.parsed.loc, `cycle through ${quoteUserText(stuck.parsed.name)}: hetbox runs push batches through an acyclic graph; break the loop with a Queue and a second source, or remove the connection`);
   }
   return order;
 }
 
+/**
+ * An element that reads a file while it is built (a FIB) and meets an I/O error (ENOENT,
+ * EISDIR, EACCES) is reported at its declaration, named; other exceptions are bugs and pass.
+ */
+function locateSystemErrors<T>(r: ParsedWithConfig, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof ConfigError) && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).syscall !== undefined) {
+      throw new ConfigError(r.parsed.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}): ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 /** The closest known class name (edit distance ≤ 3), for "did you mean". */
 function suggest(name: string, names: string[]): string | undefined {
+  // A name much longer than any class is no typo of one (and would cost length x length).
+  if (name.length > 64) return undefined;
   let best: string | undefined;
   let bestD = 4;
   for (const n of names) {

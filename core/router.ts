@@ -11,6 +11,7 @@ import { HandlerError, type Handler } from './handlers.js';
 import { consoleLogger, type Logger, type RuntimeEnv } from './runtime-env.js';
 import type { Backend, BackendName } from './backend.js';
 import { accountingOf, formatAccounting, type ElementAccounting } from './accounting.js';
+import { quoteUserText } from './quote-user-text.js';
 
 export interface RouterOptions {
   batchSize?: number;
@@ -143,15 +144,15 @@ export class Router {
     const dot = fullName.lastIndexOf('.');
     if (dot < 0) {
       const g = this.globalHandlers()[fullName];
-      if (g === undefined) throw new NoSuchHandler(`no global handler '${fullName}'`);
+      if (g === undefined) throw new NoSuchHandler(`no global handler ${quoteUserText(fullName)}`);
       return g;
     }
     const elName = fullName.slice(0, dot);
     const hName = fullName.slice(dot + 1);
     const node = this.graph.byName.get(elName);
-    if (node === undefined) throw new NoSuchElement(`no element named '${elName}'`);
+    if (node === undefined) throw new NoSuchElement(`no element named ${quoteUserText(elName)}`);
     const h = this.elementHandlers(elName)[hName];
-    if (h === undefined) throw new NoSuchHandler(`element '${elName}' has no handler '${hName}'`);
+    if (h === undefined) throw new NoSuchHandler(`element ${quoteUserText(elName)} has no handler ${quoteUserText(hName)}`);
     return h;
   }
 

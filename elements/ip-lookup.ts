@@ -63,6 +63,7 @@ import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/ar
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
+import { quoteUserText } from '../core/quote-user-text.js';
 import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from '../core/routes/click-route.js';
 import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
@@ -485,7 +486,7 @@ Handlers:
         const old = this.fib.getRoute(fib, r.prefix, r.len);
         const h = old >= 0 ? this.fib.nextHops.get(old) : undefined;
         const matches = h !== undefined && (r.port === undefined || r.port === (h.port ?? -1)) && (r.gateway === undefined || r.gateway === h.gateway);
-        if (!matches) throw new HandlerError(`route '${formatClickRoute(r.prefix, r.len, r.gateway, r.port)}' not found`);
+        if (!matches) throw new HandlerError(`route ${quoteUserText(item.trim())} not found`);
         changes.push({ op, fib, prefix: r.prefix, len: r.len });
       } else changes.push({ op, fib, prefix: r.prefix, len: r.len, nextHop: this.hopOf(r) });
     }

@@ -1,12 +1,12 @@
 /** `hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE`: client of the control socket. */
 import { ControlClient } from '../control/control-client.js';
-import { parseControlAddress } from '../control/control-server.js';
+import { controlAddressFlag } from './control-address-flag.js';
 import { UsageError } from './usage-error.js';
 
 export async function ctlCommand(args: string[]): Promise<number> {
   const [address, verb, handler, ...rest] = args;
   if (address === undefined || verb === undefined) throw new UsageError('expected ADDRESS and list|read|write');
-  const client = await ControlClient.connect(parseControlAddress(address));
+  const client = await ControlClient.connect(controlAddressFlag(address));
   try {
     let reply;
     switch (verb) {

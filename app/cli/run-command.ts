@@ -1,7 +1,8 @@
 /** `hetbox run CONFIG`: run a configuration to the end of its input and print what happened. */
 import { z } from 'zod';
 import { Router, type RunSummary } from '../../core/router.js';
-import { ControlServer, parseControlAddress } from '../control/control-server.js';
+import { ControlServer } from '../control/control-server.js';
+import { controlAddressFlag } from './control-address-flag.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendProvider, parseBackendName } from './backend-access.js';
 import { disposeBackends } from '../../core/backend-registry.js';
@@ -26,6 +27,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!batch.success) throw new UsageError(`--batch: expected a positive integer, got '${values.batch}'`);
   if (!inFlight.success) throw new UsageError(`--in-flight: expected a positive integer, got '${values['in-flight']}'`);
   const defaultBackend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
+  const controlAddress = values.control !== undefined ? controlAddressFlag(values.control) : undefined;
 
   const tty = process.stderr.isTTY === true && !values.json && !values.quiet;
   let lastDraw = 0;
@@ -48,9 +50,9 @@ export async function runCommand(args: string[]): Promise<number> {
   const onSignal = (): void => router.stop();
   try {
     await router.initialize();
-    if (values.control !== undefined) {
+    if (controlAddress !== undefined) {
       control = new ControlServer(router);
-      const where = await control.listen(parseControlAddress(values.control));
+      const where = await control.listen(controlAddress);
       process.stderr.write(`control socket listening on ${where}\n`);
     }
     process.once('SIGINT', onSignal);

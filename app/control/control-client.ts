@@ -1,7 +1,7 @@
 /** Client side of the control protocol (`hetbox ctl`, and tests). */
 import net from 'node:net';
 import { GREETING } from './protocol.js';
-import type { ControlAddress } from './control-server.js';
+import type { ControlAddress } from './control-address.js';
 
 export interface ControlReply {
   code: number;

@@ -9,6 +9,15 @@
  *   LIST                           200, then DATA: `name modes` per line (hetbox extension)
  *   CHECKREAD h / CHECKWRITE h     200 if the handler exists with that mode
  *   QUIT                           closes the connection
+ *
+ * Bounds per connection (ControlLimits in control-server.ts; defaults): a command line of at most
+ * 1 MiB (longer: 500, then the connection is closed); a WRITEDATA value of at most 4 MiB (larger:
+ * 500 at once, and the declared bytes are read and thrown away as they arrive, so the connection
+ * stays in step); at most 1 MiB of replies the client has not taken (beyond it the server stops
+ * reading that client's commands until it reads; after 30 s without progress, or past 64 MiB in
+ * one reply, it is disconnected). A client may half-close after its commands: every reply is
+ * still sent, then the connection ends. Error texts are one line; user input in them is cut to
+ * 80 characters.
  */
 export const GREETING = 'hetbox::ControlSocket/1.3';
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, type SourceLocation } from './source-location.js';
+import { quoteUserText } from '../quote-user-text.js';
 
 export interface ConfigArg {
   /** The argument text as written (trimmed), quotes kept. */
@@ -71,7 +72,7 @@ export function parseArgs<T>(args: ConfigArgs, spec: ArgSpec<T>): T {
       where[`${spec.rest}.${rest.length - 1}`] = a.loc;
     } else {
       const expected = [...positional, ...keywords.filter((k) => !positional.includes(k)).map((k) => `${k} value`)];
-      throw new ConfigError(a.loc, `unexpected argument '${a.raw}'${expected.length ? `; expected ${expected.join(', ')}` : '; this element takes no arguments'}`);
+      throw new ConfigError(a.loc, `unexpected argument ${quoteUserText(a.raw)}${expected.length ? `; expected ${expected.join(', ')}` : '; this element takes no arguments'}`);
     }
   }
   if (spec.rest !== undefined) obj[spec.rest] = rest;
@@ -109,7 +110,7 @@ export const arg = {
         const v = s.toLowerCase();
         if (['true', 'yes', '1', 'on'].includes(v)) return true;
         if (['false', 'no', '0', 'off'].includes(v)) return false;
-        ctx.addIssue({ code: 'custom', message: `expected true or false, got '${s}'` });
+        ctx.addIssue({ code: 'custom', message: `expected true or false, got ${quoteUserText(s)}` });
         return z.NEVER;
       }),
   string: () => z.string(),

@@ -3,6 +3,7 @@
  * top-level commas later), because each element class interprets its own arguments.
  */
 import { ConfigError, type SourceLocation } from './source-location.js';
+import { quoteUserText } from '../quote-user-text.js';
 
 export type TokenKind = 'ident' | 'number' | '::' | '->' | '[' | ']' | ',' | ';' | 'args' | 'eof';
 
@@ -13,6 +14,8 @@ export interface Token {
   /** For 'args': the raw text between the parentheses and where it starts. */
   argsStart?: SourceLocation;
 }
+
+const OPENER: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
 const IDENT_START = /[A-Za-z_@]/;
 const IDENT_PART = /[A-Za-z0-9_@./]/;
@@ -59,6 +62,8 @@ export function tokenize(text: string, file: string): Token[] {
       advance(1);
       const argsStart = here();
       const startIndex = i;
+      // The closers still expected, innermost last: `Queue(5]` is an error, not `Queue(5)`.
+      const open: { close: string; loc: SourceLocation }[] = [{ close: ')', loc }];
       let depth = 1;
       while (i < text.length && depth > 0) {
         const d = text[i];
@@ -73,11 +78,24 @@ export function tokenize(text: string, file: string): Token[] {
           while (i < text.length && text[i] !== '\n') advance(1);
           continue;
         }
-        if (d === '(' || d === '[' || d === '{') depth++;
-        else if (d === ')' || d === ']' || d === '}') depth--;
+        if (d === '(' || d === '[' || d === '{') {
+          open.push({ close: d === '(' ? ')' : d === '[' ? ']' : '}', loc: here() });
+          depth++;
+        } else if (d === ')' || d === ']' || d === '}') {
+          const want = open[open.length - 1];
+          if (d !== want.close) {
+            const opened = want.loc === loc ? 'the argument list' : `'${OPENER[want.close]}' at line ${want.loc.line}, column ${want.loc.column}`;
+            throw new ConfigError(here(), `mismatched '${d}': expected '${want.close}' to close ${opened}`);
+          }
+          open.pop();
+          depth--;
+        }
         if (depth > 0) advance(1);
       }
-      if (depth > 0) throw new ConfigError(loc, "unbalanced parentheses: expected ')'");
+      if (depth > 0) {
+        const want = open[open.length - 1];
+        throw new ConfigError(want.loc, `unbalanced parentheses: expected '${want.close}'`);
+      }
       tokens.push({ kind: 'args', text: text.slice(startIndex, i), loc, argsStart });
       advance(1);
     } else if (IDENT_START.test(c)) {
@@ -93,7 +111,7 @@ export function tokenize(text: string, file: string): Token[] {
       tokens.push({ kind: 'number', text: text.slice(i, j), loc });
       advance(j - i);
     } else {
-      throw new ConfigError(here(), `unexpected character '${c}': expected an element, '->', '::' or ';'`);
+      throw new ConfigError(here(), `unexpected character ${quoteUserText(c)}: expected an element, '->', '::' or ';'`);
     }
   }
   tokens.push({ kind: 'eof', text: '', loc: here() });

@@ -13,6 +13,7 @@ import type { ConfigArgs } from './args.js';
 import { tokenize, type Token } from './lexer.js';
 import { splitArgs } from './split-args.js';
 import { ConfigError, type SourceLocation } from './source-location.js';
+import { quoteUserText } from '../quote-user-text.js';
 
 export interface ParsedElement {
   name: string;
@@ -70,7 +71,7 @@ class Parser {
       this.statement();
     }
     for (const [name, loc] of this.forwardUses) {
-      if (!this.elements.has(name)) throw new ConfigError(loc, `undeclared element '${name}': expected a declared name or 'name :: Class'`);
+      if (!this.elements.has(name)) throw new ConfigError(loc, `undeclared element ${quoteUserText(name)}: expected a declared name or 'name :: Class'`);
     }
     return { file: this.file, elements: [...this.elements.values()], connections: this.connections };
   }
@@ -174,7 +175,7 @@ class Parser {
   private declare(name: string, cls: Token, argsTok: Token | null, loc: SourceLocation, anonymous: boolean): void {
     const prev = this.elements.get(name);
     if (prev !== undefined) {
-      throw new ConfigError(loc, `element '${name}' redeclared (first declared at line ${prev.loc.line}, column ${prev.loc.column})`);
+      throw new ConfigError(loc, `element ${quoteUserText(name)} redeclared (first declared at line ${prev.loc.line}, column ${prev.loc.column})`);
     }
     const argText = argsTok?.text ?? '';
     const list = argsTok !== null && argsTok.argsStart !== undefined ? splitArgs(argsTok.text, argsTok.argsStart) : [];
@@ -185,5 +186,5 @@ class Parser {
 function describe(t: Token): string {
   if (t.kind === 'eof') return 'end of file';
   if (t.kind === 'args') return "'('";
-  return `'${t.text}'`;
+  return quoteUserText(t.text);
 }

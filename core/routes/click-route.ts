@@ -4,6 +4,7 @@
  * bits are masked). For `remove`, GW and OUT may be left out; when given they must match.
  */
 import { formatIPv4, formatPrefix, parseAddress, parsePrefix } from './ipv4.js';
+import { quoteUserText } from '../quote-user-text.js';
 
 export interface ClickRoute {
   prefix: number;
@@ -16,7 +17,7 @@ export interface ClickRoute {
 export function parseClickRoute(text: string, forRemove = false): ClickRoute | string {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0);
   if (words.length === 0) return 'empty route';
-  if (words.length > 3) return `too many words in route '${text.trim()}' (expected ADDR/LEN [GW] OUT)`;
+  if (words.length > 3) return `too many words in route ${quoteUserText(text.trim())} (expected ADDR/LEN [GW] OUT)`;
   const p = parsePrefix(words[0]);
   if (typeof p === 'string') return p;
   const r: ClickRoute = { prefix: p.prefix, len: p.len };
@@ -35,7 +36,7 @@ export function parseClickRoute(text: string, forRemove = false): ClickRoute | s
     const port = Number(rest[0]);
     if (port < -1 || port > 65535) return `output port ${port} out of range`;
     r.port = port;
-  } else if (!forRemove) return `missing output port in route '${text.trim()}'`;
+  } else if (!forRemove) return `missing output port in route ${quoteUserText(text.trim())}`;
   return r;
 }
 

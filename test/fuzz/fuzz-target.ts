@@ -14,4 +14,6 @@ export interface FuzzTarget<T> {
   arbitrary: Arbitrary<T>;
   /** Throws (or rejects) only on a bug; expected rejections of bad input are handled inside. */
   check(input: T): void | Promise<void>;
+  /** Optional: release what the target set up (servers, files) once a run is over. */
+  dispose?(): void | Promise<void>;
 }

@@ -1,0 +1,55 @@
+/**
+ * `--control` and `hetbox ctl` addresses end to end (the compiled CLI in dist/, which `npm test`
+ * builds first): a port out of range is a usage error, a relative socket path works.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+
+const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
+
+function hetbox(args: string[], cwd: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('hetbox --control addresses', () => {
+  beforeAll(() => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+  });
+
+  it('a port out of range is a one-line usage error (exit 2)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-ctlflag-'));
+    writeFileSync(path.join(dir, 'c.click'), 'Idle -> Discard;\n');
+    const r = hetbox(['run', 'c.click', '--control', '99999'], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("hetbox run: bad control address '99999': port '99999' is not in 0..65535 (a socket path that looks like a port is written ./99999)\n");
+    const c = hetbox(['ctl', '70000', 'list'], dir);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/^hetbox ctl: bad control address '70000'/);
+  });
+
+  it('run --control s.sock listens on a socket relative to the current directory, and ctl s.sock reaches it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-ctlflag-'));
+    writeFileSync(path.join(dir, 'c.click'), 'Idle -> c :: Counter -> Discard;\n');
+    const child = spawn(process.execPath, [CLI, 'run', 'c.click', '--control', 's.sock', '--linger', '--quiet'], { cwd: dir });
+    let err = '';
+    const ready = new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('serving handlers')) resolve();
+      });
+      child.on('exit', () => reject(new Error(`exited early: ${err}`)));
+    });
+    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    await ready;
+    expect(err).toContain('control socket listening on s.sock');
+    expect(existsSync(path.join(dir, 's.sock'))).toBe(true);
+    expect(hetbox(['ctl', 's.sock', 'read', 'c.count'], dir).stdout).toBe('0\n');
+    expect(hetbox(['ctl', 's.sock', 'write', 'stop', ''], dir).status).toBe(0);
+    expect(await exited).toBe(0);
+  });
+});

@@ -15,7 +15,9 @@
  * element only annotates: every packet leaves on output 0. With more outputs each packet
  * leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
  * dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
- * index), or sent to the last output with NOROUTE last.
+ * index), or sent to the last output with NOROUTE last. Every route's OUT must be one of the
+ * outputs: inline routes, handler writes and route files alike (a file error names its line);
+ * a packet whose next hop still names no output is dropped and counted (`drops_no_output`).
  *
  * Arguments:
  *   ROUTE     Click route syntax `ADDR/LEN [GW] OUT` (also `ADDR/MASK`; "18.26/16" abbreviates
@@ -49,7 +51,8 @@
  *   remove (write)        remove routes (`ADDR/LEN [GW] [OUT]`; GW and OUT must match if given)
  *   fibs (read)           one line per FIB: index, name, route count
  *   memory (read)         image bytes, nodes, records, sharing ratio
- *   drops (read)          packets dropped for want of a route
+ *   drops (read)          packets dropped, every reason; drops_no_route and drops_no_output
+ *                         (a next hop naming a missing output) by reason
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
  */
 import path from 'node:path';
@@ -61,7 +64,7 @@ import { HandlerError, type HandlerTable } from '../core/handlers.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
 import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from '../core/routes/click-route.js';
-import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
+import { firstRouteWith, loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
@@ -134,7 +137,8 @@ One output: annotate only. Several: route's OUT port; no route = dropped (NOROUT
 ROUTE: ADDR/LEN [GW] OUT. FIB file: routes of FIB 0 from a file. FIBS name=file ...: named FIBs.
 FORMAT auto|text|click|l3fwd|bgpdump (route files). BACKEND cpu|webgpu|gpujs|fpga|null, IN_FLIGHT n.
 Handlers: table, lookup ADDR | FIBNAME ADDR, add, set, remove (ADDR/LEN [GW] OUT, comma-separated,
-atomic; '@FIB ' prefix for another FIB), fibs, memory, drops, backend (where the lookup runs; with a
+atomic; '@FIB ' prefix for another FIB), fibs, memory, drops (by reason: drops_no_route,
+drops_no_output), backend (where the lookup runs; with a
 BACKEND also backend_requested, backend_device, backend_fallback).`;
 
   static parseConfig(args: ConfigArgs): IPLookupConfig {
@@ -144,7 +148,10 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
   private readonly fib: MultiFib;
   private imageView: Int32Array;
   private gateways = new Int32Array(0);
+  /** Packets dropped for want of a route. */
   private dropped = 0;
+  /** Packets whose next hop names an output this element does not have (a route table the checks missed, a bad backend answer): dropped and counted, never lost. */
+  private droppedNoOutput = 0;
   private scratchPorts = new Int32Array(0);
   /** The offloaded kernel when the element runs on a backend other than inline cpu. */
   private runner: OffloadRunner | null = null;
@@ -155,12 +162,23 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
     const resolve = (f: string): string => path.resolve(init.env.baseDir, f);
     const files: LoadedRoutes[] = [];
     let names: string[] | undefined;
+    const load = (file: string): LoadedRoutes => {
+      let l: LoadedRoutes;
+      try {
+        l = loadRouteFile(resolve(file), { format: c.FORMAT });
+      } catch (e) {
+        // RouteFileError names the file (and line); the element adds its own name.
+        throw new Error(`${this.name}: ${(e as Error).message}`);
+      }
+      this.checkFilePorts(l);
+      return l;
+    };
     if (c.FIBS !== undefined) {
-      for (const f of c.FIBS) files.push(loadRouteFile(resolve(f.file), { format: c.FORMAT }));
+      for (const f of c.FIBS) files.push(load(f.file));
       for (const l of files) if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
       names = c.FIBS.map((f) => f.name);
     } else if (c.FIB !== undefined) {
-      const l = loadRouteFile(resolve(c.FIB), { format: c.FORMAT });
+      const l = load(c.FIB);
       if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
       files.push(l);
       names = ['default'];
@@ -269,7 +287,13 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
           // As Click: say so for the first few, naming the packet.
           this.env.log.warn(`${this.name}: no route for ${formatIPv4(dst[i])} (packet ${batch.id[i]})`);
         }
-      } else ports[i] = hopPorts[h] < 0 ? 0 : hopPorts[h];
+      } else {
+        const p = h < hopPorts.length ? hopPorts[h] : this.noutputs;
+        if (p >= this.noutputs) {
+          ports[i] = -1;
+          if (++this.droppedNoOutput <= 5) this.env.log.warn(`${this.name}: next hop ${h} of ${formatIPv4(dst[i])} (packet ${batch.id[i]}) maps to output ${p}, which does not exist (${this.noutputs} outputs); dropped`);
+        } else ports[i] = p < 0 ? 0 : p;
+      }
     }
     return batch.split(ports, this.noutputs);
   }
@@ -289,13 +313,15 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
         },
         doc: 'image bytes, nodes, records, sharing ratio',
       },
-      drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
+      drops: counterHandler(() => this.dropped + this.droppedNoOutput, 'packets dropped (every reason)'),
+      drops_no_route: counterHandler(() => this.dropped, 'packets with no route dropped'),
+      drops_no_output: counterHandler(() => this.droppedNoOutput, 'packets whose route names a missing output, dropped'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
     };
   }
 
   override summary(): Record<string, number | string> {
-    return { drops: this.dropped, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
+    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
   }
 
   private refreshGateways(): void {
@@ -308,6 +334,18 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
 
   private hopOf(r: ClickRoute): number {
     return this.fib.nextHops.intern(r.gateway === undefined ? { port: r.port } : { gateway: r.gateway, port: r.port });
+  }
+
+  /** As for inline routes: with several outputs, every route file port must name one of them. */
+  private checkFilePorts(l: LoadedRoutes): void {
+    if (this.noutputs <= 1) return;
+    const bad = firstRouteWith(l, (h) => (l.nextHops[h].port ?? -1) >= this.noutputs);
+    if (bad === null) return;
+    const port = l.nextHops[bad.hop].port;
+    throw new Error(
+      `${this.name}: ${l.file}:${bad.line}: output ${port} out of range (${this.noutputs} outputs)` +
+        (l.format === 'text' ? `; a text route file's second column is read as an output port when it is an integer` : ''),
+    );
   }
 
   private checkPort(r: ClickRoute, err: (m: string) => Error): void {

@@ -326,11 +326,15 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
 
   private refreshGateways(): void {
     const hops = this.fib.nextHops;
-    if (this.gateways.length === hops.size) return;
+    // Indices are reused once freed (next-hops.ts): the table's version says when one changed meaning.
+    if (this.gateways.length === hops.size && this.gatewaysVersion === hops.version) return;
     const g = new Int32Array(hops.size);
-    for (let i = 0; i < hops.size; i++) g[i] = hops.get(i).gateway ?? 0;
+    for (let i = 0; i < hops.size; i++) g[i] = hops.has(i) ? (hops.get(i).gateway ?? 0) : 0;
     this.gateways = g;
+    this.gatewaysVersion = hops.version;
   }
+
+  private gatewaysVersion = -1;
 
   private hopOf(r: ClickRoute): number {
     return this.fib.nextHops.intern(r.gateway === undefined ? { port: r.port } : { gateway: r.gateway, port: r.port });
@@ -370,6 +374,15 @@ BACKEND also backend_requested, backend_device, backend_fallback).`;
   }
 
   private change(op: 'add' | 'set' | 'remove', value: string): void {
+    try {
+      this.tryChange(op, value);
+    } finally {
+      // Next hops interned for a refused write are dropped once its error has been worded.
+      this.fib.reclaimNextHops();
+    }
+  }
+
+  private tryChange(op: 'add' | 'set' | 'remove', value: string): void {
     const changes: RouteChange[] = [];
     for (const item of splitRoutes(value)) {
       const { fib, rest } = this.parseFibPrefix(item);

@@ -372,7 +372,8 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
 
 function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
   const fib = sink.fib('default');
-  const lines = decoder.decode(buf).split('\n');
+  // CRLF files: a comment must reach the line's end (`.` stops at a \r).
+  const lines = decoder.decode(buf).split(/\r?\n/);
   for (let ln = 0; ln < lines.length; ln++) {
     for (const part of lines[ln].replace(/(#|\/\/).*$/, '').split(',')) {
       if (part.trim() === '') continue;

@@ -7,7 +7,9 @@
  * from a fixed seed, for as long as the run lasts (or LIMIT packets). Each batch is handed
  * over on the next turn of the event loop (setImmediate), as a NIC-driven source would wait
  * for its ring: timers and the control socket are served between batches, which an in-memory
- * replay (FromDump REPEAT) does not guarantee today.
+ * replay (FromDump REPEAT) does not guarantee today. Batches are reused once the scheduler
+ * releases their sequence (the arena rule, as FromDump does), so the source itself allocates
+ * nothing per batch in steady state: memory growth the soak sees is the router's.
  *
  * Handlers: count (read) packets emitted.
  */
@@ -32,6 +34,9 @@ Handlers: count.`;
 
   private emitted = 0;
   private state = 0x2545f491;
+  /** Batches handed out, by sequence, until the scheduler releases them; then reused (as FromDump does). */
+  private readonly out = new Map<number, PacketBatch>();
+  private readonly spare: PacketBatch[] = [];
 
   static parseConfig(args: ConfigArgs): SoakSourceConfig {
     return parseArgs(args, { keywords: ['LIMIT'], schema: z.object({ LIMIT: z.coerce.number().int().min(0).default(Number.MAX_SAFE_INTEGER) }) });
@@ -44,8 +49,11 @@ Handlers: count.`;
   private make(seq: number, maxPackets: number): PacketBatch | null {
     const n = Math.min(maxPackets, this.config.LIMIT - this.emitted);
     if (n <= 0) return null;
-    const data = new Uint8Array(n * SLOT);
-    const b = new PacketBatch({ seq, capacity: n, data, linkType: 101 });
+    let b = this.spare.pop();
+    if (b === undefined || b.capacity < n) b = new PacketBatch({ seq, capacity: maxPackets, data: new Uint8Array(maxPackets * SLOT), linkType: 101 });
+    else b.recycle(seq, b.data, 101);
+    this.out.set(seq, b);
+    const data = b.data;
     for (let i = 0; i < n; i++) {
       // xorshift32: cheap, deterministic destinations over the whole space.
       let x = this.state;
@@ -67,6 +75,14 @@ Handlers: count.`;
       b.count++;
     }
     return b;
+  }
+
+  release(seq: number): void {
+    for (const [s, b] of this.out) {
+      if (s > seq) continue;
+      this.out.delete(s);
+      this.spare.push(b);
+    }
   }
 
   process(): ElementOutput {

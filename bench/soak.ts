@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --duration S] [--fib FILE] [--out FILE]`: a router under steady traffic
+ * `npm run soak [-- --duration S] [--fib FILE] [--out FILE] [--router-heap-mb N]`: a router under steady traffic
  * while a control client churns its routes, watching memory and checking lookups.
  *
  * The router (bench/soak-router.ts, its own process: SoakSource -> IPLookup(FIB) -> Counter ->
@@ -28,6 +28,8 @@ import { projectRoot, sharedData } from './paths.js';
 export interface SoakOptions {
   durationS: number;
   fib?: string;
+  /** Cap the router's V8 old space (MB): tells a live leak (the router dies) from garbage V8 has not collected yet (RSS levels off). */
+  routerHeapMB?: number;
   log?: (line: string) => void;
 }
 
@@ -97,7 +99,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const model: Table = tableOf(fibFile);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-soak-'));
   const sock = path.join(dir, 'control.sock');
-  const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'bench', 'soak-router.js'), sock, fibFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const heapFlag = opts.routerHeapMB !== undefined ? [`--max-old-space-size=${opts.routerHeapMB}`] : [];
+  const child = spawn(process.execPath, [...heapFlag, path.join(projectRoot(), 'dist', 'bench', 'soak-router.js'), sock, fibFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -277,10 +280,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { duration: { type: 'string', default: '180' }, fib: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { duration: { type: 'string', default: '180' }, fib: { type: 'string' }, out: { type: 'string' }, 'router-heap-mb': { type: 'string' } } });
   const durationS = Number(values.duration);
   if (!(durationS > 0)) throw new Error('--duration: expected seconds > 0');
-  const report = await runSoak({ durationS, fib: values.fib });
+  const heap = values['router-heap-mb'] === undefined ? undefined : Number(values['router-heap-mb']);
+  const report = await runSoak({ durationS, fib: values.fib, ...(heap !== undefined && heap > 0 ? { routerHeapMB: heap } : {}) });
   const out = values.out ?? path.join(projectRoot(), 'bench', 'out', 'soak.json');
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2));

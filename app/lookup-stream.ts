@@ -33,6 +33,8 @@ export interface LookupStreamResult {
   badLines: number;
   /** Lines where the batch lookup disagreed with the logical form. */
   mismatches: number;
+  /** Per route file: bad lines skipped under `skipBad` (a file with none skipped is left out). */
+  skippedRouteLines: { file: string; skipped: number; first: string }[];
   fib: MultiFib;
 }
 
@@ -48,7 +50,8 @@ export async function runLookupStream(opts: LookupStreamOptions): Promise<Lookup
   const out = new Int32Array(size);
   const lineNo = new Float64Array(size);
   let n = 0;
-  const res: LookupStreamResult = { lines: 0, lookups: 0, badLines: 0, mismatches: 0, fib };
+  const skippedRouteLines = loaded.filter((l) => l.skipped > 0).map((l) => ({ file: l.file, skipped: l.skipped, first: l.skippedMessages[0] }));
+  const res: LookupStreamResult = { lines: 0, lookups: 0, badLines: 0, mismatches: 0, skippedRouteLines, fib };
   const hopText = new Map<number, string>();
   const textOf = (h: number): string => {
     let t = hopText.get(h);

@@ -15,7 +15,9 @@
  * element only annotates: every packet leaves on output 0. With more outputs each packet
  * leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
  * dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
- * index), or sent to the last output with NOROUTE last.
+ * index), or sent to the last output with NOROUTE last. Every route's OUT must be one of the
+ * outputs: inline routes, handler writes and route files alike (a file error names its line);
+ * a packet whose next hop still names no output is dropped and counted (`drops_no_output`).
  *
  * Arguments:
  *   ROUTE     Click route syntax `ADDR/LEN [GW] OUT` (also `ADDR/MASK`; "18.26/16" abbreviates
@@ -49,7 +51,8 @@
  *   remove (write)        remove routes (`ADDR/LEN [GW] [OUT]`; GW and OUT must match if given)
  *   fibs (read)           one line per FIB: index, name, route count
  *   memory (read)         image bytes, nodes, records, sharing ratio
- *   drops (read)          packets dropped for want of a route
+ *   drops (read)          packets dropped, every reason; drops_no_route and drops_no_output
+ *                         (a next hop naming a missing output) by reason
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
  *   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
  */
@@ -65,7 +68,7 @@ import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
 import { quoteUserText } from '../core/quote-user-text.js';
 import { formatClickRoute, parseClickRoute, splitRoutes, type ClickRoute } from '../core/routes/click-route.js';
-import { loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
+import { firstRouteWith, loadRouteFile, RouteFormat, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, RouteConflictError, type RouteChange } from '../core/structures/multi-fib/multi-fib.js';
 import { MULTI_FIB_V4, lookupImage } from '../core/structures/multi-fib/image-format.js';
@@ -128,7 +131,8 @@ const configSchema = z
 
 /** IPLookup's exported FIBs: next hops by index, and each FIB's routes (next hops as indices). */
 interface IPLookupRoutes {
-  nextHops: NextHop[];
+  /** By index; null for a free slot (indices are reused once no route holds them). */
+  nextHops: (NextHop | null)[];
   fibs: { index: number; name: string; routes: { prefix: number; len: number; nextHop: number }[] }[];
 }
 
@@ -141,7 +145,7 @@ export class IPLookup extends Element<IPLookupConfig> {
     kernels: [IP_LOOKUP],
     state: [
       { kind: 'structure', name: 'fib', structure: MULTI_FIB_V4, doc: 'the FIBs: route sets, next hops and their multi-FIB image' },
-      { kind: 'counters', name: 'counters', counters: ['drops'], doc: 'packets dropped for want of a route' },
+      { kind: 'counters', name: 'counters', counters: ['drops_no_route', 'drops_no_output'], doc: 'packets dropped, by reason' },
     ],
   };
   static readonly manual = `IPLookup(ROUTE..., keywords FIB, FIBS, NOROUTE, FORMAT, BACKEND, IN_FLIGHT)
@@ -160,7 +164,9 @@ Click, a route with a gateway sets the \`dst\` annotation to the gateway. With o
 element only annotates: every packet leaves on output 0. With more outputs each packet
 leaves on its route's OUT port (a route without OUT uses 0); a packet with no route is
 dropped and counted (Click's RadixIPLookup; the first five are logged with their packet
-index), or sent to the last output with NOROUTE last.
+index), or sent to the last output with NOROUTE last. Every route's OUT must be one of the
+outputs: inline routes, handler writes and route files alike (a file error names its line);
+a packet whose next hop still names no output is dropped and counted (\`drops_no_output\`).
 
 Arguments:
   ROUTE     Click route syntax \`ADDR/LEN [GW] OUT\` (also \`ADDR/MASK\`; "18.26/16" abbreviates
@@ -194,7 +200,8 @@ Handlers:
   remove (write)        remove routes (\`ADDR/LEN [GW] [OUT]\`; GW and OUT must match if given)
   fibs (read)           one line per FIB: index, name, route count
   memory (read)         image bytes, nodes, records, sharing ratio
-  drops (read)          packets dropped for want of a route
+  drops (read)          packets dropped, every reason; drops_no_route and drops_no_output
+                        (a next hop naming a missing output) by reason
   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures`;
 
@@ -208,7 +215,10 @@ Handlers:
   private readonly fib: MultiFib;
   private imageView: Int32Array;
   private gateways = new Int32Array(0);
+  /** Packets dropped for want of a route. */
   private dropped = 0;
+  /** Packets whose next hop names an output this element does not have (a route table the checks missed, a bad backend answer): dropped and counted, never lost. */
+  private droppedNoOutput = 0;
   private scratchPorts = new Int32Array(0);
   /** The offloaded kernel when the element runs on a backend other than inline cpu. */
   private runner: OffloadRunner | null = null;
@@ -222,12 +232,23 @@ Handlers:
     const resolve = (f: string): string => path.resolve(init.env.baseDir, f);
     const files: LoadedRoutes[] = [];
     let names: string[] | undefined;
+    const load = (file: string): LoadedRoutes => {
+      let l: LoadedRoutes;
+      try {
+        l = loadRouteFile(resolve(file), { format: c.FORMAT });
+      } catch (e) {
+        // RouteFileError names the file (and line); the element adds its own name.
+        throw new Error(`${this.name}: ${(e as Error).message}`);
+      }
+      this.checkFilePorts(l);
+      return l;
+    };
     if (c.FIBS !== undefined) {
-      for (const f of c.FIBS) files.push(loadRouteFile(resolve(f.file), { format: c.FORMAT }));
+      for (const f of c.FIBS) files.push(load(f.file));
       for (const l of files) if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
       names = c.FIBS.map((f) => f.name);
     } else if (c.FIB !== undefined) {
-      const l = loadRouteFile(resolve(c.FIB), { format: c.FORMAT });
+      const l = load(c.FIB);
       if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
       files.push(l);
       names = ['default'];
@@ -347,9 +368,12 @@ Handlers:
         }
       } else {
         const port = hopPorts[h] < 0 ? 0 : hopPorts[h];
-        ports[i] = port;
-        // A next hop whose port this router does not have: split leaves the packet out; count it.
-        if (port >= nouts) noOutput++;
+        if (port >= nouts) {
+          // A next hop whose port this router does not have (checks should have refused it): dropped and counted, never lost.
+          ports[i] = -1;
+          noOutput++;
+          if (++this.droppedNoOutput <= 5) this.env.log.warn(`${this.name}: next hop ${h} of ${formatIPv4(dst[i])} (packet ${batch.id[i]}) maps to output ${port}, which does not exist (${nouts} outputs); dropped`);
+        } else ports[i] = port;
       }
     }
     this.ledger.drop('no_route', noRoute);
@@ -372,7 +396,9 @@ Handlers:
         },
         doc: 'image bytes, nodes, records, sharing ratio',
       },
-      drops: counterHandler(() => this.dropped, 'packets with no route dropped'),
+      drops: counterHandler(() => this.dropped + this.droppedNoOutput, 'packets dropped (every reason)'),
+      drops_no_route: counterHandler(() => this.dropped, 'packets with no route dropped'),
+      drops_no_output: counterHandler(() => this.droppedNoOutput, 'packets whose route names a missing output, dropped'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
     };
@@ -387,12 +413,12 @@ Handlers:
   override exportState(): ElementState {
     const fib = this.fib;
     const logical: IPLookupRoutes = {
-      nextHops: Array.from({ length: fib.nextHops.size }, (_v, i) => ({ ...fib.nextHops.get(i) })),
+      nextHops: Array.from({ length: fib.nextHops.size }, (_v, i) => (fib.nextHops.has(i) ? { ...fib.nextHops.get(i) } : null)),
       fibs: fib.fibNames().map((f) => ({ index: f.index, name: f.name, routes: fib.routesOf(f.index).map((r) => ({ ...r })) })),
     };
     return this.stateHeader({
       fib: { kind: 'structure', structure: MULTI_FIB_V4, generation: fib.generation, image: fib.image.slice(), logical },
-      counters: { kind: 'counters', values: { drops: this.dropped } },
+      counters: { kind: 'counters', values: { drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput } },
     });
   }
 
@@ -406,23 +432,32 @@ Handlers:
     const part = statePart(this.name, state, 'fib', 'structure');
     if (part.structure !== MULTI_FIB_V4) throw new StateError(this.name, `structure is ${part.structure}, expected ${MULTI_FIB_V4}`);
     const logical = part.logical as IPLookupRoutes;
-    const drops = statePart(this.name, state, 'counters', 'counters').values.drops ?? 0;
+    const counters = statePart(this.name, state, 'counters', 'counters').values;
     const fib = this.fib;
     const hops = fib.nextHops;
     // Next-hop indices are what packets carry in nextHop: the exported table must extend this one.
+    // A slot free in the state may hold a next hop here (no route will use it after the import);
+    // every next hop of the state must land at its own index.
     for (let i = 0; i < hops.size; i++) {
       const h = logical.nextHops[i];
+      if (!hops.has(i) || h === null) continue;
       if (h === undefined || nextHopKey(h) !== nextHopKey(hops.get(i))) throw new StateError(this.name, `next hop ${i} differs (${h === undefined ? 'absent' : nextHopKey(h)} vs ${nextHopKey(hops.get(i))})`);
     }
+    logical.nextHops.forEach((h, i) => {
+      const at = h === null ? undefined : hops.indexOf(h);
+      if (h !== null && at !== undefined && at !== i) throw new StateError(this.name, `next hop ${nextHopKey(h)} is at index ${at} here, ${i} in the state`);
+    });
     for (const h of logical.nextHops) {
-      if (h.port !== undefined && this.noutputs > 1 && h.port >= this.noutputs) throw new StateError(this.name, `a route uses output ${h.port}; this element has ${this.noutputs}`);
+      if (h !== null && h.port !== undefined && this.noutputs > 1 && h.port >= this.noutputs) throw new StateError(this.name, `a route uses output ${h.port}; this element has ${this.noutputs}`);
     }
     const mine = fib.fibNames();
     for (const f of mine) {
       const theirs = logical.fibs.find((x) => x.index === f.index);
       if (theirs === undefined || theirs.name !== f.name) throw new StateError(this.name, `FIB ${f.index} '${f.name}' is ${theirs === undefined ? 'absent' : `'${theirs.name}'`} in the state`);
     }
-    for (let i = hops.size; i < logical.nextHops.length; i++) hops.intern(logical.nextHops[i]);
+    logical.nextHops.forEach((h, i) => {
+      if (h !== null && !hops.has(i)) hops.internAt(i, h);
+    });
     for (const f of logical.fibs) {
       if (mine.some((m) => m.index === f.index)) continue;
       const at = fib.createFib(f.name);
@@ -435,23 +470,40 @@ Handlers:
       for (const r of f.routes) changes.push({ op: 'set', fib: f.index, prefix: r.prefix, len: r.len, nextHop: r.nextHop });
     }
     fib.applyChanges(changes);
-    this.dropped = drops;
+    this.dropped = counters.drops_no_route ?? 0;
+    this.droppedNoOutput = counters.drops_no_output ?? 0;
   }
 
   override summary(): Record<string, number | string> {
-    return { drops: this.dropped, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
+    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
   }
 
   private refreshGateways(): void {
     const hops = this.fib.nextHops;
-    if (this.gateways.length === hops.size) return;
+    // Indices are reused once freed (next-hops.ts): the table's version says when one changed meaning.
+    if (this.gateways.length === hops.size && this.gatewaysVersion === hops.version) return;
     const g = new Int32Array(hops.size);
-    for (let i = 0; i < hops.size; i++) g[i] = hops.get(i).gateway ?? 0;
+    for (let i = 0; i < hops.size; i++) g[i] = hops.has(i) ? (hops.get(i).gateway ?? 0) : 0;
     this.gateways = g;
+    this.gatewaysVersion = hops.version;
   }
+
+  private gatewaysVersion = -1;
 
   private hopOf(r: ClickRoute): number {
     return this.fib.nextHops.intern(r.gateway === undefined ? { port: r.port } : { gateway: r.gateway, port: r.port });
+  }
+
+  /** As for inline routes: with several outputs, every route file port must name one of them. */
+  private checkFilePorts(l: LoadedRoutes): void {
+    if (this.noutputs <= 1) return;
+    const bad = firstRouteWith(l, (h) => (l.nextHops[h].port ?? -1) >= this.noutputs);
+    if (bad === null) return;
+    const port = l.nextHops[bad.hop].port;
+    throw new Error(
+      `${this.name}: ${l.file}:${bad.line}: output ${port} out of range (${this.noutputs} outputs)` +
+        (l.format === 'text' ? `; a text route file's second column is read as an output port when it is an integer` : ''),
+    );
   }
 
   private checkPort(r: ClickRoute, err: (m: string) => Error): void {
@@ -476,6 +528,15 @@ Handlers:
   }
 
   private change(op: 'add' | 'set' | 'remove', value: string): void {
+    try {
+      this.tryChange(op, value);
+    } finally {
+      // Next hops interned for a refused write are dropped once its error has been worded.
+      this.fib.reclaimNextHops();
+    }
+  }
+
+  private tryChange(op: 'add' | 'set' | 'remove', value: string): void {
     const changes: RouteChange[] = [];
     for (const item of splitRoutes(value)) {
       const { fib, rest } = this.parseFibPrefix(item);

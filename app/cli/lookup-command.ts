@@ -4,6 +4,8 @@
  * printing `ADDRESS PREFIX NEXTHOP` (`- -` when nothing matches), streaming in batches.
  * With `--backend`, next hops come from that backend's lookup kernel (checked line by line
  * against the logical table; a disagreement is reported and makes the exit status 1).
+ * `--skip-bad` skips bad route lines and reports how many per file on stderr; a route file with
+ * no valid route at all is still an error (exit status 1), never an empty table.
  */
 import { runLookupStream, type BatchLookup } from '../lookup-stream.js';
 import { OffloadRunner } from '../../core/offload/offload-runner.js';
@@ -63,6 +65,8 @@ export async function lookupCommand(args: string[]): Promise<number> {
       lookup: backend === 'cpu' ? undefined : viaBackend,
       load: { skipBad: values['skip-bad'], ...(format ? { format } : {}) },
     });
+    // --skip-bad never hides what it skipped (a file where nothing was valid fails to load).
+    for (const k of res.skippedRouteLines) process.stderr.write(`hetbox lookup: ${k.file}: ${k.skipped} bad route line(s) skipped (first: ${k.first})\n`);
     if (res.badLines > 0) process.stderr.write(`hetbox lookup: ${res.badLines} bad input line(s) skipped\n`);
     return res.mismatches > 0 ? 1 : 0;
   } finally {

@@ -5,9 +5,14 @@
  * The text scanner works on bytes (no regex or split per line) because a full table is 900k
  * lines and the whole build must stay well under a second. IPv6 lines are counted and
  * skipped (the image is IPv4). A bad line is an error naming file:line, or with `skipBad`
- * it is counted and skipped.
+ * it is counted and skipped; a file where every route line was bad is an error even then.
+ *
+ * Bounds, so that a wrong path (`/dev/zero`, a capture, a directory) is a clear error rather
+ * than an endless read: a route file (after gunzip) holds at most MAX_ROUTE_FILE_BYTES (a full
+ * table is ~20 MB of text), a line at most MAX_ROUTE_LINE_BYTES. Every error is a
+ * RouteFileError naming the file (and line when there is one).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
@@ -22,12 +27,21 @@ export const LoadOptions = z.object({
   skipBad: z.boolean().default(false),
   /** Give lines without a next hop one of N synthetic next hops chosen by a hash of the prefix. */
   syntheticNextHops: z.number().int().min(1).max(1 << 20).optional(),
+  /** Largest accepted file (after decompression), bytes. */
+  maxBytes: z.number().int().min(1).default(256 * 1024 * 1024),
+  /** Longest accepted line, bytes. */
+  maxLineBytes: z.number().int().min(16).default(16 * 1024),
 });
 export type LoadOptions = z.input<typeof LoadOptions>;
 
+/** Defaults of LoadOptions.maxBytes and maxLineBytes (documented limits). */
+export const MAX_ROUTE_FILE_BYTES = 256 * 1024 * 1024;
+export const MAX_ROUTE_LINE_BYTES = 16 * 1024;
+
 export class RouteFileError extends Error {
+  /** `line` 0: the error is about the whole file (unreadable, too large, nothing valid in it). */
   constructor(readonly file: string, readonly line: number, readonly detail: string) {
-    super(`${file}:${line}: ${detail}`);
+    super(line > 0 ? `${file}:${line}: ${detail}` : `${file}: ${detail}`);
     this.name = 'RouteFileError';
   }
 }
@@ -41,11 +55,19 @@ export interface LoadedFib {
   hop: Int32Array;
 }
 
+/** A loaded route whose next hop `bad(hop)` rejects: the first such line, for a located error. */
+export function firstRouteWith(loaded: LoadedRoutes, bad: (hop: number) => boolean): { line: number; hop: number } | null {
+  for (let h = 0; h < loaded.nextHops.length; h++) if (bad(h)) return { line: loaded.hopLines[h], hop: h };
+  return null;
+}
+
 export interface LoadedRoutes {
   file: string;
   format: RouteFormat;
   fibs: LoadedFib[];
   nextHops: NextHop[];
+  /** Per next hop: the first line that named it (1-based; 0 for synthetic next hops). */
+  hopLines: number[];
   /** Bad lines skipped under `skipBad`, with the first few messages. */
   skipped: number;
   skippedMessages: string[];
@@ -54,9 +76,55 @@ export interface LoadedRoutes {
 }
 
 export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRoutes {
-  let bytes: Uint8Array = readFileSync(path);
-  if (path.endsWith('.gz')) bytes = gunzipSync(bytes);
-  return parseRoutes(bytes, path, options);
+  const opts = LoadOptions.parse(options);
+  let bytes = readBounded(path, opts.maxBytes);
+  if (path.endsWith('.gz')) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: opts.maxBytes });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
+      throw new RouteFileError(path, 0, `bad gzip data: ${err.message}`);
+    }
+  }
+  return parseRoutes(bytes, path, opts);
+}
+
+/** The file's bytes, refusing directories and anything over `limit` bytes (devices report size 0, so read and count). */
+function readBounded(path: string, limit: number): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new RouteFileError(path, 0, `cannot open route file: ${(e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new RouteFileError(path, 0, 'is a directory, not a route file');
+    if (st.size > limit) throw new RouteFileError(path, 0, `is ${st.size} bytes, over the route-file limit of ${limit} bytes`);
+    let buf = new Uint8Array(st.isFile() && st.size > 0 ? st.size + 1 : 65536);
+    let n = 0;
+    for (;;) {
+      if (n === buf.length) {
+        if (n > limit) break;
+        const b = new Uint8Array(Math.min(buf.length * 2, limit + 1));
+        b.set(buf);
+        buf = b;
+      }
+      let got: number;
+      try {
+        got = readSync(fd, buf, n, buf.length - n, null);
+      } catch (e) {
+        throw new RouteFileError(path, 0, `cannot read route file: ${(e as Error).message}`);
+      }
+      if (got === 0) break;
+      n += got;
+    }
+    if (n > limit) throw new RouteFileError(path, 0, `holds more than ${limit} bytes (the route-file limit)`);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function detectFormat(bytes: Uint8Array): RouteFormat {
@@ -79,11 +147,41 @@ export function detectFormat(bytes: Uint8Array): RouteFormat {
 export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOptions = {}): LoadedRoutes {
   const opts = LoadOptions.parse(options);
   const format = opts.format === 'auto' ? detectFormat(bytes) : opts.format;
+  if (bytes.length > opts.maxBytes) throw new RouteFileError(file, 0, `holds more than ${opts.maxBytes} bytes (the route-file limit)`);
   const sink = new RouteSink(file, format, opts.skipBad, opts.syntheticNextHops);
-  if (format === 'bgpdump') parseBgpdump(bytes, sink);
-  else if (format === 'click') parseClickLines(bytes, sink);
-  else scanText(bytes, sink, format === 'l3fwd');
-  return sink.result();
+  const text = checkLineLengths(bytes, opts.maxLineBytes, sink);
+  if (format === 'bgpdump') parseBgpdump(text, sink);
+  else if (format === 'click') parseClickLines(text, sink);
+  else scanText(text, sink, format === 'l3fwd');
+  const res = sink.result();
+  const routes = res.fibs.reduce((s, f) => s + f.count, 0);
+  if (routes === 0 && res.skipped > 0) {
+    // Under skipBad a file of the wrong format would otherwise load as an empty table.
+    throw new RouteFileError(file, 0, `no valid ${format} route: all ${res.skipped} route line(s) bad (first: ${res.skippedMessages[0]})`);
+  }
+  return res;
+}
+
+/**
+ * A line over `max` bytes is an error, or under skipBad counted and blanked out (in a copy:
+ * the caller's bytes are left alone) so the parsers skip it.
+ */
+function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): Uint8Array {
+  let bytes = input;
+  let start = 0;
+  let line = 1;
+  for (;;) {
+    const nl = bytes.indexOf(10, start);
+    const end = nl < 0 ? bytes.length : nl;
+    if (end - start > max) {
+      sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
+      if (bytes === input) bytes = input.slice();
+      bytes.fill(32, start, end);
+    }
+    if (nl < 0) return bytes;
+    start = nl + 1;
+    line++;
+  }
 }
 
 /** Collects routes per FIB into growable columns and interns next hops. */
@@ -91,6 +189,9 @@ class RouteSink {
   fibs: { name: string; count: number; prefix: Int32Array; len: Uint8Array; hop: Int32Array }[] = [];
   private readonly fibByName = new Map<string, number>();
   nextHops: NextHop[] = [];
+  hopLines: number[] = [];
+  /** The line being parsed, recorded as the first line of next hops it introduces. */
+  line = 0;
   private readonly hopIndex = new Map<string, number>();
   private readonly gwIndex = new Map<number, number>();
   skipped = 0;
@@ -117,6 +218,7 @@ class RouteSink {
     if (i === undefined) {
       i = this.nextHops.length;
       this.nextHops.push(h);
+      this.hopLines.push(this.line);
       this.hopIndex.set(key, i);
     }
     return i;
@@ -161,6 +263,7 @@ class RouteSink {
       format: this.format,
       fibs: this.fibs.map((f) => ({ ...f, prefix: f.prefix.subarray(0, f.count), len: f.len.subarray(0, f.count), hop: f.hop.subarray(0, f.count) })),
       nextHops: this.nextHops,
+      hopLines: this.hopLines,
       skipped: this.skipped,
       skippedMessages: this.skippedMessages,
       skippedV6: this.skippedV6,
@@ -183,6 +286,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
   const ends = [0, 0, 0, 0];
   while (i < n) {
     line++;
+    sink.line = line;
     // Tokens of this line, up to 4 (a 4th one is an error).
     let nt = 0;
     let v6 = false;
@@ -268,12 +372,14 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
 
 function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
   const fib = sink.fib('default');
-  const lines = decoder.decode(buf).split('\n');
+  // CRLF files: a comment must reach the line's end (`.` stops at a \r).
+  const lines = decoder.decode(buf).split(/\r?\n/);
   for (let ln = 0; ln < lines.length; ln++) {
     for (const part of lines[ln].replace(/(#|\/\/).*$/, '').split(',')) {
       if (part.trim() === '') continue;
       if (part.includes(':')) { sink.skippedV6++; continue; }
       const r = parseClickRoute(part);
+      sink.line = ln + 1;
       if (typeof r === 'string') { sink.bad(ln + 1, r); continue; }
       const h: NextHop = {};
       if (r.gateway !== undefined) h.gateway = r.gateway;
@@ -294,6 +400,7 @@ function parseBgpdump(buf: Uint8Array, sink: RouteSink): void {
     const s = text.slice(pos, end).trim();
     pos = end + 1;
     line++;
+    sink.line = line;
     if (s === '' || s[0] === '#') continue;
     const f = s.split('|');
     if (f.length < 9 || !f[0].startsWith('TABLE_DUMP')) { sink.bad(line, `expected a bgpdump -m TABLE_DUMP line`); continue; }

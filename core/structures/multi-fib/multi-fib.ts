@@ -79,7 +79,9 @@ export class MultiFib {
     for (const n of fibNames) this.addName(n);
     if (bulk !== undefined) {
       if (bulk.length !== fibNames.length) throw new Error('MultiFib: one route column set per FIB');
-      this.routes.bulkLoad(bulk.map((r, fib) => ({ fib, ...dedupe(r) })));
+      const columns = bulk.map((r, fib) => ({ fib, ...dedupe(r) }));
+      for (const c of columns) for (let i = 0; i < c.count; i++) this.nextHops.acquire(c.nh[i]);
+      this.routes.bulkLoad(columns);
     }
     this.store = new ImageStore(HEADER_WORDS + L0_ENTRIES + 1024, HEADER_WORDS);
     this.builder = new ImageBuilder(this.routes, this.store);
@@ -117,6 +119,7 @@ export class MultiFib {
 
   deleteFib(fib: number): void {
     this.checkFib(fib);
+    for (const r of this.routes.routesOf(fib)) this.nextHops.release(r.nextHop);
     this.routes.clearFib(fib);
     this.names[fib] = null;
     this.live[fib] = 0;
@@ -184,11 +187,26 @@ export class MultiFib {
     }
     for (const c of changes) {
       const p = (c.prefix & maskOf(c.len)) >>> 0;
-      if (c.op === 'remove') this.routes.delete(c.fib, p, c.len);
-      else this.routes.set(c.fib, p, c.len, c.nextHop);
+      // Reference counts: take the new next hop before letting go of the old (they may be the same).
+      let old: number;
+      if (c.op === 'remove') old = this.routes.delete(c.fib, p, c.len);
+      else {
+        this.nextHops.acquire(c.nextHop);
+        old = this.routes.set(c.fib, p, c.len, c.nextHop);
+      }
+      if (old >= 0) this.nextHops.release(old);
       this.markPrefix(p, c.len);
     }
     this.autoCommit();
+  }
+
+  /**
+   * Drop next hops interned for changes that were then refused (outside an update): a client
+   * retrying conflicting adds with fresh gateways must not grow the table. Commits do this
+   * themselves; callers that intern, apply and report the error call it when done.
+   */
+  reclaimNextHops(): void {
+    if (this.depth === 0) this.nextHops.reclaim(this.gen);
   }
 
   /** Longest match in the logical form (handlers, the CLI); the image gives the same next hop. */
@@ -318,6 +336,13 @@ export class MultiFib {
   }
 
   private commit(): ImageDelta | null {
+    const d = this.commitImage();
+    // After publishing: next hops no route uses any more are dropped (reused a generation later).
+    this.nextHops.reclaim(this.gen);
+    return d;
+  }
+
+  private commitImage(): ImageDelta | null {
     const all = this.allDirty;
     const list = all ? null : this.dirtyList;
     this.allDirty = false;

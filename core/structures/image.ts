@@ -8,7 +8,7 @@
  * new table, never a mix.
  */
 
-export type StructureKind = 'multi-fib-v4';
+export type StructureKind = 'multi-fib-v4' | 'flow-table';
 
 export interface ImageWrite {
   /** Word offset in the image. */

@@ -19,11 +19,11 @@ export interface CommunityIdOptions {
 
 /**
  * The Community-ID of the key at keys[k..k+KEY_WORDS) (in packet direction or already canonical:
- * it is canonicalized on a copy). `oneWay`: the packet's ICMP type has no reply counterpart.
+ * it is canonicalized on a copy; one-way ICMP is told by its type).
  */
-export function communityId(keys: Uint32Array, k: number, oneWay: boolean, opts: CommunityIdOptions = {}): string {
+export function communityId(keys: Uint32Array, k: number, opts: CommunityIdOptions = {}): string {
   const key = keys.slice(k, k + KEY_WORDS);
-  canonicalizeKey(key, 0, oneWay);
+  canonicalizeKey(key, 0);
   const v6 = ((key[9] >>> 8) & 0xff) === 6;
   const alen = v6 ? 16 : 4;
   const ports = (key[9] & KEY_HAS_PORTS) !== 0;

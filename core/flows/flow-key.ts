@@ -189,13 +189,20 @@ export function parseIpPacket(data: Uint8Array, ip: number, limit: number, info:
   return true;
 }
 
+/** Whether the key at keys[k..] is ICMP of a type without a reply counterpart (its ports are type, code). */
+export function isOneWayKey(keys: Uint32Array, k: number): boolean {
+  const proto = keys[k + 9] & 0xff;
+  if ((proto !== PROTO_ICMP && proto !== PROTO_ICMP6) || (keys[k + 9] & KEY_HAS_PORTS) === 0) return false;
+  return !(proto === PROTO_ICMP ? ICMP4_PAIR : ICMP6_PAIR).has(keys[k + 8] >>> 16);
+}
+
 /**
  * Make the key at keys[k..] bidirectional the way Community-ID orders a tuple: smaller address
  * first, ports breaking a tie; one-way ICMP keys keep their direction. Returns true when it
  * swapped (the packet travels in the reverse direction of the canonical key).
  */
-export function canonicalizeKey(keys: Uint32Array, k: number, oneWay: boolean): boolean {
-  if (oneWay) return false;
+export function canonicalizeKey(keys: Uint32Array, k: number): boolean {
+  if (isOneWayKey(keys, k)) return false;
   let cmp = 0;
   for (let w = 0; w < 4 && cmp === 0; w++) cmp = keys[k + w] < keys[k + 4 + w] ? -1 : keys[k + w] > keys[k + 4 + w] ? 1 : 0;
   if (cmp === 0 && (keys[k + 9] & KEY_HAS_PORTS) !== 0) {

@@ -16,6 +16,7 @@ import { Unstrip } from '../../elements/unstrip.js';
 import { FlowHash } from '../../elements/flow-hash.js';
 import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
+import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -34,6 +35,7 @@ const classes: [AnyElementClass, string, string[]][] = [
   [FlowHash, 'flow-hash', []],
   [Idle, 'idle', []],
   [IPLookup, 'ip-lookup', ['10.0.0.0/8 0']],
+  [FlowIPManager, 'flow-ip-manager', []],
 ];
 
 describe('element manual pages', () => {

@@ -15,6 +15,7 @@ import { FlowIPManager } from './flow-ip-manager.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { IPLookup } from './ip-lookup.js';
+import { IPReassembler } from './ip-reassembler.js';
 import { Paint } from './paint.js';
 import { Print } from './print.js';
 import { Queue } from './queue.js';
@@ -37,6 +38,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(FromDump),
   entry(Idle),
   entry(IPLookup),
+  entry(IPReassembler),
   entry(Paint),
   entry(Print),
   entry(Queue),

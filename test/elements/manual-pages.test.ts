@@ -17,6 +17,7 @@ import { FlowHash } from '../../elements/flow-hash.js';
 import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
+import { IPReassembler } from '../../elements/ip-reassembler.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -36,6 +37,7 @@ const classes: [AnyElementClass, string, string[]][] = [
   [Idle, 'idle', []],
   [IPLookup, 'ip-lookup', ['10.0.0.0/8 0']],
   [FlowIPManager, 'flow-ip-manager', []],
+  [IPReassembler, 'ip-reassembler', []],
 ];
 
 describe('element manual pages', () => {

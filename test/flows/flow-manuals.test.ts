@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
+import { IPReassembler } from '../../elements/ip-reassembler.js';
 import type { AnyElementClass } from '../elements/helpers.js';
 
-const classes: [AnyElementClass, string][] = [[FlowIPManager, 'flow-ip-manager']];
+const classes: [AnyElementClass, string][] = [
+  [FlowIPManager, 'flow-ip-manager'],
+  [IPReassembler, 'ip-reassembler'],
+];
 
 describe('flow element manual pages', () => {
   it.each(classes)('%s: the manual opens the file and names every keyword of its schema', (cls, file) => {

@@ -16,6 +16,7 @@ import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { IPLookup } from './ip-lookup.js';
 import { IPReassembler } from './ip-reassembler.js';
+import { IPRewriter } from './ip-rewriter.js';
 import { Paint } from './paint.js';
 import { Print } from './print.js';
 import { Queue } from './queue.js';
@@ -39,6 +40,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(Idle),
   entry(IPLookup),
   entry(IPReassembler),
+  entry(IPRewriter),
   entry(Paint),
   entry(Print),
   entry(Queue),

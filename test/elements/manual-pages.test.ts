@@ -18,6 +18,7 @@ import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { IPReassembler } from '../../elements/ip-reassembler.js';
+import { IPRewriter } from '../../elements/ip-rewriter.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -38,6 +39,7 @@ const classes: [AnyElementClass, string, string[]][] = [
   [IPLookup, 'ip-lookup', ['10.0.0.0/8 0']],
   [FlowIPManager, 'flow-ip-manager', []],
   [IPReassembler, 'ip-reassembler', []],
+  [IPRewriter, 'ip-rewriter', ['drop']],
 ];
 
 describe('element manual pages', () => {

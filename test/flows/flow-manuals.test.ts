@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { IPReassembler } from '../../elements/ip-reassembler.js';
+import { IPRewriter } from '../../elements/ip-rewriter.js';
 import type { AnyElementClass } from '../elements/helpers.js';
 
 const classes: [AnyElementClass, string][] = [
   [FlowIPManager, 'flow-ip-manager'],
   [IPReassembler, 'ip-reassembler'],
+  [IPRewriter, 'ip-rewriter'],
 ];
 
 describe('flow element manual pages', () => {

@@ -251,6 +251,16 @@ export class FlowTable {
     return proto === PROTO_UDP ? this.timeouts.udp : this.timeouts.other;
   }
 
+  /** Mark live entry `e` used at (sec, nsec) without a packet of its own (a NAT alias kept alive by its forward flow). */
+  refresh(e: number, sec: number, nsec: number): void {
+    const p = this.base(e);
+    const t = this.image[p + E_LAST_SEC] + this.image[p + E_LAST_NSEC] * 1e-9;
+    if (sec + nsec * 1e-9 <= t) return;
+    this.image[p + E_LAST_SEC] = sec;
+    this.image[p + E_LAST_NSEC] = nsec;
+    this.touch(e);
+  }
+
   /** Whether entry `e` holds a flow. */
   isLive(e: number): boolean {
     return (this.image[this.base(e)] & ENTRY_USED) !== 0;

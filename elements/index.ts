@@ -11,6 +11,7 @@ import { DecIPTTL } from './dec-ip-ttl.js';
 import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
 import { FlowHash } from './flow-hash.js';
+import { FlowIPLoadBalancer } from './flow-ip-load-balancer.js';
 import { FlowIPManager } from './flow-ip-manager.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
@@ -35,6 +36,7 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(Discard),
   entry(EtherEncap),
   entry(FlowHash),
+  entry(FlowIPLoadBalancer),
   entry(FlowIPManager),
   entry(FromDump),
   entry(Idle),

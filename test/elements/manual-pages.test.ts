@@ -19,6 +19,7 @@ import { IPLookup } from '../../elements/ip-lookup.js';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { IPReassembler } from '../../elements/ip-reassembler.js';
 import { IPRewriter } from '../../elements/ip-rewriter.js';
+import { FlowIPLoadBalancer } from '../../elements/flow-ip-load-balancer.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -40,6 +41,7 @@ const classes: [AnyElementClass, string, string[]][] = [
   [FlowIPManager, 'flow-ip-manager', []],
   [IPReassembler, 'ip-reassembler', []],
   [IPRewriter, 'ip-rewriter', ['drop']],
+  [FlowIPLoadBalancer, 'flow-ip-load-balancer', ['10.0.0.1', '10.1.0.1']],
 ];
 
 describe('element manual pages', () => {

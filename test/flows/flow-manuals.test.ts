@@ -4,12 +4,14 @@ import path from 'node:path';
 import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { IPReassembler } from '../../elements/ip-reassembler.js';
 import { IPRewriter } from '../../elements/ip-rewriter.js';
+import { FlowIPLoadBalancer } from '../../elements/flow-ip-load-balancer.js';
 import type { AnyElementClass } from '../elements/helpers.js';
 
 const classes: [AnyElementClass, string][] = [
   [FlowIPManager, 'flow-ip-manager'],
   [IPReassembler, 'ip-reassembler'],
   [IPRewriter, 'ip-rewriter'],
+  [FlowIPLoadBalancer, 'flow-ip-load-balancer'],
 ];
 
 describe('flow element manual pages', () => {

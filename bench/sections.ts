@@ -6,6 +6,7 @@ import { run as elements } from './elements.js';
 import { run as multiFib } from './multi-fib.js';
 import { run as backends } from './backends.js';
 import { run as fpga } from './fpga.js';
+import { run as flows } from './flows.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -19,4 +20,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'multi-fib', run: multiFib },
   { name: 'backends', run: backends },
   { name: 'fpga', run: fpga },
+  { name: 'flows', run: flows },
 ];

@@ -163,7 +163,12 @@ export class FlowTable {
     const ew = this.entryWords;
     const [b1, b2] = candidateBuckets(flowKeyHash(keys, k, this.seed), this.buckets);
     let hit = -1;
-    let free = -1;
+    // First free slot and live entries of each candidate bucket: a new key goes to the less
+    // loaded one (the power of two choices keeps buckets from overflowing below the cap).
+    let free0 = -1;
+    let free1 = -1;
+    let used0 = 0;
+    let used1 = 0;
     let oldest = -1;
     let oldestT = Infinity;
     for (let pass = 0; pass < 2 && hit < 0; pass++) {
@@ -171,7 +176,8 @@ export class FlowTable {
       for (let e = first; e < first + this.slots; e++) {
         const p = HEADER_WORDS + e * ew;
         if ((img[p] & ENTRY_USED) === 0) {
-          if (free < 0) free = e;
+          if (pass === 0 && free0 < 0) free0 = e;
+          else if (pass === 1 && free1 < 0) free1 = e;
           continue;
         }
         let w = 0;
@@ -183,13 +189,19 @@ export class FlowTable {
         const t = img[p + E_LAST_SEC] + img[p + E_LAST_NSEC] * 1e-9;
         if (now - t > this.timeoutOf(e)) {
           this.end(e, 'expired');
-          if (free < 0) free = e;
-        } else if (t < oldestT) {
-          oldestT = t;
-          oldest = e;
+          if (pass === 0 && free0 < 0) free0 = e;
+          else if (pass === 1 && free1 < 0) free1 = e;
+        } else {
+          if (pass === 0) used0++;
+          else used1++;
+          if (t < oldestT) {
+            oldestT = t;
+            oldest = e;
+          }
         }
       }
     }
+    let free = free0 >= 0 && (free1 < 0 || used0 <= used1) ? free0 : free1;
     const proto = keys[k + 9] & 0xff;
     if (hit >= 0) {
       const p = HEADER_WORDS + hit * ew;

@@ -7,6 +7,7 @@ import { run as multiFib } from './multi-fib.js';
 import { run as backends } from './backends.js';
 import { run as fpga } from './fpga.js';
 import { run as live } from './live.js';
+import { run as flows } from './flows.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -21,4 +22,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'backends', run: backends },
   { name: 'fpga', run: fpga },
   { name: 'live', run: live },
+  { name: 'flows', run: flows },
 ];

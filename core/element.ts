@@ -66,6 +66,15 @@ export abstract class Element<C = unknown> {
     return 0;
   }
 
+  /**
+   * The current image of the structure its declaration names `name` (a `structure` state
+   * declaration), for the planner and migration to read without exporting the element's whole
+   * state; undefined for a name it does not declare.
+   */
+  structureImage(_name: string): Uint32Array | undefined {
+    return undefined;
+  }
+
   /** Called once after the graph is built and before the first batch (open files, upload tables). */
   initialize(): void | Promise<void> {}
 

@@ -12,9 +12,13 @@ import { Discard } from './discard.js';
 import { EtherEncap } from './ether-encap.js';
 import { FlowHash } from './flow-hash.js';
 import { FromDevice } from './from-device.js';
+import { FlowIPLoadBalancer } from './flow-ip-load-balancer.js';
+import { FlowIPManager } from './flow-ip-manager.js';
 import { FromDump } from './from-dump.js';
 import { Idle } from './idle.js';
 import { IPLookup } from './ip-lookup.js';
+import { IPReassembler } from './ip-reassembler.js';
+import { IPRewriter } from './ip-rewriter.js';
 import { Paint } from './paint.js';
 import { Print } from './print.js';
 import { Queue } from './queue.js';
@@ -35,9 +39,13 @@ export const elementClasses: readonly ElementClass<unknown>[] = [
   entry(EtherEncap),
   entry(FlowHash),
   entry(FromDevice),
+  entry(FlowIPLoadBalancer),
+  entry(FlowIPManager),
   entry(FromDump),
   entry(Idle),
   entry(IPLookup),
+  entry(IPReassembler),
+  entry(IPRewriter),
   entry(Paint),
   entry(Print),
   entry(Queue),

@@ -269,6 +269,10 @@ Handlers:
   }
 
   /** The logical form (for backends and migration). */
+  override structureImage(name: string): Uint32Array | undefined {
+    return name === 'fib' ? this.fib.image : undefined;
+  }
+
   get multiFib(): MultiFib {
     return this.fib;
   }

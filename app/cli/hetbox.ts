@@ -7,6 +7,7 @@
  *   hetbox backends [--json]
  *   hetbox lookup --fib FILE [--fib FILE ...] [--backend B]     (addresses on stdin)
  *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
+ *   hetbox flows CAPTURE [--json] [--capacity N]
  */
 import { runCommand } from './run-command.js';
 import { checkCommand } from './check-command.js';
@@ -14,6 +15,7 @@ import { elementsCommand } from './elements-command.js';
 import { backendsCommand } from './backends-command.js';
 import { lookupCommand } from './lookup-command.js';
 import { ctlCommand } from './ctl-command.js';
+import { flowsCommand } from './flows-command.js';
 import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
 
@@ -25,7 +27,9 @@ const USAGE = `usage: hetbox <command> [options]
   lookup --fib FILE [--fib FILE ...] [--backend B]
                     longest-prefix match of addresses read from stdin ('ADDRESS' or 'FIB ADDRESS' lines)
   ctl ADDRESS list|read HANDLER [ARG]|write HANDLER VALUE
-                    talk to a running 'hetbox run --control'`;
+                    talk to a running 'hetbox run --control'
+  flows CAPTURE     one line per flow (Community-ID, 5-tuple, packets/bytes per direction, TCP state),
+                    diffable against Zeek's conn.log (--json, --capacity N)`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
@@ -34,6 +38,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   backends: backendsCommand,
   lookup: lookupCommand,
   ctl: ctlCommand,
+  flows: flowsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -12,7 +12,7 @@ import type { Element } from '../../core/element.js';
 import { StateError } from '../../core/element-state.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import type { PacketBatch } from '../../core/packet-batch.js';
-import { checkImage } from '../../core/structures/structure-kinds.js';
+import { checkImage, structureKind } from '../../core/structures/structure-kinds.js';
 import { elementClasses } from '../../elements/index.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
 import { Counter } from '../../elements/counter.js';
@@ -27,8 +27,10 @@ const RAW: Record<string, string[]> = {
   Classifier: ['12/0800', '-'],
   EtherEncap: ['0x0800', '0:0:0:0:0:1', '0:0:0:0:0:2'],
   FromDevice: ['lo'],
+  FlowIPLoadBalancer: ['10.0.0.1', '10.0.1.1 10.0.1.2'],
   FromDump: [`FILE ${path.join(DATA, 'pcaps/pcapplusplus/example.pcap')}`],
   IPLookup: ['10.0.0.0/8 0'],
+  IPRewriter: ['pass 0'],
   Paint: ['1'],
   Strip: ['14'],
   ToDevice: ['lo'],
@@ -71,16 +73,23 @@ describe('element declarations', () => {
       if (s.kind === 'counters') for (const c of s.counters) expect([...visible], `${name} counter ${c}`).toContain(c);
       if (s.kind === 'settings') for (const v of s.settings) expect([...visible], `${name} setting ${v}`).toContain(v);
       if (s.kind === 'structure') {
-        // The structure is the one its kernel's contract names, and the instance's image is of that kind.
-        expect(decl!.kernels.some((k) => kernelRegistry.contract(k).state.includes(s.structure)), `${name}: a declared kernel holds ${s.structure}`).toBe(true);
-        expect(() => checkImage(name, s.structure, (el as IPLookup).multiFib.image)).not.toThrow();
+        // A registered kind; with kernels, one of their contracts holds it; the instance's image is of that kind.
+        expect(() => structureKind(s.structure), `${name}: ${s.structure} is a registered structure kind`).not.toThrow();
+        if (decl!.kernels.length > 0) expect(decl!.kernels.some((k) => kernelRegistry.contract(k).state.includes(s.structure)), `${name}: a declared kernel holds ${s.structure}`).toBe(true);
+        const image = el.structureImage(s.name);
+        expect(image, `${name}.structureImage('${s.name}')`).toBeInstanceOf(Uint32Array);
+        expect(() => checkImage(name, s.structure, image!)).not.toThrow();
       }
     }
     expect(el.declaration()).toBe(decl);
   });
 
-  /** State that lives outside the process's columns (open files and sockets, a print switch not yet carried): export refuses. */
-  const NOT_CARRIED = ['FromDump', 'ToDump', 'FromDevice', 'ToDevice', 'Print'];
+  /**
+   * State that lives outside the process's columns (open files and sockets, a print switch not
+   * yet carried) or is not yet carried (flow tables and the flow-local state in them, held
+   * fragments: live migration's issue): export refuses.
+   */
+  const NOT_CARRIED = ['FromDump', 'ToDump', 'FromDevice', 'ToDevice', 'Print', 'FlowIPManager', 'IPRewriter', 'FlowIPLoadBalancer', 'IPReassembler'];
 
   it.each(elementClasses.map((c) => [c.className, c] as const))('%s: exported state has the declared parts; a fresh instance that imports it acts alike', async (name, cls) => {
     const raw = RAW[name] ?? [];

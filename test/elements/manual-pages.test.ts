@@ -17,6 +17,10 @@ import { FlowHash } from '../../elements/flow-hash.js';
 import { Idle } from '../../elements/idle.js';
 import { IPLookup } from '../../elements/ip-lookup.js';
 import { elementClasses } from '../../elements/index.js';
+import { FlowIPManager } from '../../elements/flow-ip-manager.js';
+import { IPReassembler } from '../../elements/ip-reassembler.js';
+import { IPRewriter } from '../../elements/ip-rewriter.js';
+import { FlowIPLoadBalancer } from '../../elements/flow-ip-load-balancer.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -35,6 +39,10 @@ const classes: [AnyElementClass, string, string[]][] = [
   [FlowHash, 'flow-hash', []],
   [Idle, 'idle', []],
   [IPLookup, 'ip-lookup', ['10.0.0.0/8 0']],
+  [FlowIPManager, 'flow-ip-manager', []],
+  [IPReassembler, 'ip-reassembler', []],
+  [IPRewriter, 'ip-rewriter', ['drop']],
+  [FlowIPLoadBalancer, 'flow-ip-load-balancer', ['10.0.0.1', '10.1.0.1']],
 ];
 
 describe('element manual pages', () => {

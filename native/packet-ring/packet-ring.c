@@ -92,41 +92,40 @@ static ring_t *get_ring(napi_env env, napi_value v) {
   return (ring_t *)p;
 }
 
-static int get_u32_prop(napi_env env, napi_value obj, const char *key, uint32_t dflt, uint32_t *out) {
+/* The property `key` of obj into *v: 1 when it is there and neither undefined nor null, 0 when
+ * it is absent (the caller keeps its default), -1 on an N-API error. */
+static int find_prop(napi_env env, napi_value obj, const char *key, napi_value *v) {
   bool has = false;
+  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
+  if (napi_get_named_property(env, obj, key, v) != napi_ok) return -1;
+  napi_valuetype t;
+  napi_typeof(env, *v, &t);
+  return t == napi_undefined || t == napi_null ? 0 : 1;
+}
+
+static int get_u32_prop(napi_env env, napi_value obj, const char *key, uint32_t dflt, uint32_t *out) {
   napi_value v;
   *out = dflt;
-  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
-  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return -1;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_undefined) return 0;
+  int r = find_prop(env, obj, key, &v);
+  if (r <= 0) return r;
   return napi_get_value_uint32(env, v, out) == napi_ok ? 0 : -1;
 }
 
 static int get_i32_prop(napi_env env, napi_value obj, const char *key, int32_t dflt, int32_t *out) {
-  bool has = false;
   napi_value v;
   *out = dflt;
-  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
-  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return -1;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_undefined) return 0;
+  int r = find_prop(env, obj, key, &v);
+  if (r <= 0) return r;
   return napi_get_value_int32(env, v, out) == napi_ok ? 0 : -1;
 }
 
 /* A string property into buf ("" when absent). */
 static int get_str_prop(napi_env env, napi_value obj, const char *key, char *buf, size_t len) {
-  bool has = false;
   napi_value v;
   size_t n = 0;
   buf[0] = 0;
-  if (napi_has_named_property(env, obj, key, &has) != napi_ok || !has) return 0;
-  if (napi_get_named_property(env, obj, key, &v) != napi_ok) return -1;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t == napi_undefined || t == napi_null) return 0;
+  int r = find_prop(env, obj, key, &v);
+  if (r <= 0) return r;
   return napi_get_value_string_utf8(env, v, buf, len, &n) == napi_ok ? 0 : -1;
 }
 

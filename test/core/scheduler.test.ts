@@ -9,6 +9,7 @@ import { Element, eraseConfigType, type ElementClass, type ElementOutput, type S
 import { PacketBatch } from '../../core/packet-batch.js';
 import { parseArgs, arg, type ConfigArgs } from '../../core/config/args.js';
 import { Router } from '../../core/router.js';
+import { Scheduler } from '../../core/scheduler.js';
 import type { ElementClassLookup } from '../../core/graph.js';
 import { expectBalanced } from '../support/accounting.js';
 
@@ -134,5 +135,93 @@ describe('scheduler', () => {
   it('handles an empty source and batch size 1', async () => {
     expect(await run('NumberSource(0) -> Record', 8, 2)).toEqual([]);
     expect(await run('NumberSource(9) -> Jitter(3) -> Record', 1, 3)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+});
+
+/**
+ * A source that hands each batch over on a later event-loop turn (as SoakSource and NIC-driven
+ * sources do) and, at that moment, records how many failure waits the scheduler holds.
+ */
+let probe: (() => number) | null = null;
+const waitersSeen: number[] = [];
+class ProbeSource extends Element<{ N: number; HANG: number }> implements SourceElement {
+  static readonly className = 'ProbeSource';
+  static readonly ports = { inputs: '0', outputs: '1' };
+  static readonly manual = 'ProbeSource(N, HANG): N batches of one packet; from batch HANG on, never answers';
+  static parseConfig(a: ConfigArgs) {
+    return parseArgs(a, { positional: ['N', 'HANG'], schema: z.object({ N: arg.int(0), HANG: arg.int(0) }) });
+  }
+  process(batch: PacketBatch): ElementOutput {
+    return [batch];
+  }
+  nextBatch(seq: number): Promise<PacketBatch | null> {
+    if (seq >= this.config.HANG) return new Promise(() => undefined);
+    return new Promise((resolve) =>
+      setImmediate(() => {
+        if (probe !== null) waitersSeen.push(probe());
+        if (seq >= this.config.N) return resolve(null);
+        const b = new PacketBatch({ seq, capacity: 1, data: new Uint8Array(1) });
+        b.id[0] = seq;
+        b.offset[0] = 0;
+        b.length[0] = 1;
+        b.base[0] = 0;
+        b.data[0] = seq & 255;
+        b.count = 1;
+        resolve(b);
+      }),
+    );
+  }
+}
+
+/** Throws on batch FAIL. */
+class FailAt extends Element<{ FAIL: number }> {
+  static readonly className = 'FailAt';
+  static readonly ports = { inputs: '1', outputs: '1' };
+  static readonly manual = 'FailAt(SEQ)';
+  static parseConfig(a: ConfigArgs) {
+    return parseArgs(a, { positional: ['FAIL'], schema: z.object({ FAIL: arg.int(0) }) });
+  }
+  process(b: PacketBatch): ElementOutput {
+    if (b.seq === this.config.FAIL) throw new Error(`boom at ${b.seq}`);
+    return [b];
+  }
+}
+
+describe('scheduler failure waits', () => {
+  const probeClasses: ElementClass<unknown>[] = [...classes, eraseConfigType(ProbeSource), eraseConfigType(FailAt)];
+  const probeLookup: ElementClassLookup = { find: (n) => probeClasses.find((c) => c.className === n), names: () => probeClasses.map((c) => c.className) };
+
+  async function scheduler(text: string): Promise<Scheduler> {
+    const r = Router.fromText(text, 't.click', probeLookup, { log: quiet });
+    await r.initialize();
+    return new Scheduler(r.graph, { batchSize: 1, maxInFlight: 4 });
+  }
+
+  // The leak the soak found: every wait raced a single long-lived `failed` promise, which kept a
+  // reaction (and the wait's result) per wait for as long as the run lasted. Each wait now holds
+  // one entry of its own, released when it settles: the count must not grow with the batches.
+  it('holds one failure wait at a time, however many batches run', async () => {
+    const s = await scheduler('ProbeSource(2000, 1000000) -> Record');
+    recorded.length = 0;
+    waitersSeen.length = 0;
+    probe = () => s.pendingFailureWaiters;
+    try {
+      const stats = await s.run();
+      expect(stats.packetsIn).toBe(2000);
+    } finally {
+      probe = null;
+    }
+    expect(recorded).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    // Seen while the scheduler awaited the source: exactly that one wait, from the first batch to the last.
+    expect(waitersSeen.length).toBe(2001);
+    expect(new Set(waitersSeen)).toEqual(new Set([1]));
+    expect(s.pendingFailureWaiters).toBe(0);
+  });
+
+  it('still ends the run when an element fails while the source never answers', async () => {
+    const s = await scheduler('ProbeSource(100, 3) -> FailAt(1) -> Record');
+    recorded.length = 0;
+    await expect(s.run()).rejects.toThrow(/FailAt.*batch 1: boom at 1/);
+    expect(s.pendingFailureWaiters).toBe(0);
   });
 });

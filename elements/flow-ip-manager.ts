@@ -46,6 +46,7 @@ import type { ElementDeclaration } from '../core/element-state.js';
 import type { HandlerTable } from '../core/handlers.js';
 import { KEY_WORDS, canonicalizeKey, ipHeaderOffset, newPacketInfo, parseIpPacket } from '../core/flows/flow-key.js';
 import { flowSpaceOf } from '../core/flows/flow-space.js';
+import { FLOW_LOOKUP } from '../core/kernels/flow-lookup/index.js';
 import { FLOW_DROPPED, FlowTable, type FullPolicy } from '../core/structures/flow-table/flow-table.js';
 import { FLOW_TABLE } from '../core/structures/flow-table/flow-table-image.js';
 import { counterHandler } from './lib/handler-helpers.js';
@@ -68,11 +69,12 @@ export class FlowIPManager extends Element<FlowIPManagerConfig> {
   static readonly className = 'FlowIPManager';
   static readonly ports = { inputs: '1', outputs: '1-2' };
   /**
-   * Kernels it runs and state it owns (planner, migration). The lookup runs inline on the CPU
-   * (the flow-lookup reference in flow-table-image.ts); its offloaded forms are still to come.
+   * Kernels it runs and state it owns (planner, migration). The lookup is kernel `flow-lookup`
+   * (core/kernels/flow-lookup/: cpu, null and webgpu forms over the flow-table image); this
+   * element still classifies inline on the CPU, because a miss inserts into the table it owns.
    */
   static readonly declares: ElementDeclaration = {
-    kernels: [],
+    kernels: [FLOW_LOOKUP],
     state: [
       { kind: 'structure', name: 'flows', structure: FLOW_TABLE, doc: 'the flow table: keys, times, TCP state and every element\'s flow-local fields' },
       { kind: 'counters', name: 'counters', counters: ['inserts', 'lookups', 'hits', 'evictions', 'expirations', 'drops', 'passed', 'untracked'], doc: 'classification counters' },

@@ -285,6 +285,11 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
   }
 
   private pipeline(device: GPUDevice, program: WgslProgram): Promise<GPUComputePipeline> {
+    // A program wider than the device's storage bindings (flow-lookup binds 12; WebGPU's default
+    // is 8) cannot run there: refused with both numbers, so the runner falls back to the CPU.
+    const storage = program.inputs.length + program.outputs.length + program.extra.length;
+    const maxStorage = device.limits.maxStorageBuffersPerShaderStage;
+    if (storage > maxStorage) throw new BackendRefusal('webgpu', `${program.key} binds ${storage} storage buffers, above this device's maxStorageBuffersPerShaderStage ${maxStorage}`);
     const cached = this.pipelines.get(program.key);
     if (cached !== undefined) {
       // Two programs under one key would silently run the wrong one: a key names one source.

@@ -115,4 +115,16 @@ describe('webgpu backend', () => {
     await expect(doomed.runKernel(FLOW_HASH, { count: 1, inputs: { src: new Int32Array(1), dst: new Int32Array(1), ports: new Int32Array(1), proto: new Int32Array(1) }, outputs: { flow: new Int32Array(1) } }, [])).rejects.toThrow(/device lost/);
     await doomed.dispose();
   });
+
+  it('refuses a program wider than the device\'s storage bindings, before compiling it', async (ctx) => {
+    if (!ok) return ctx.skip();
+    const max = gpu.gpuDevice().limits.maxStorageBuffersPerShaderStage;
+    const names = Array.from({ length: max }, (_, i) => `c${i}`);
+    const program = { key: 'too-wide/wgsl/1', inputs: names, outputs: ['out'], extra: [], source: '' };
+    const io = { count: 1, inputs: Object.fromEntries(names.map((n) => [n, new Int32Array(1)])), outputs: { out: new Int32Array(1) } };
+    const err = await gpu.runProgram({ program, extras: [] }, io).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendRefusal);
+    expect((err as Error).message).toContain(`binds ${max + 1} storage buffers, above this device's maxStorageBuffersPerShaderStage ${max}`);
+    expect(gpu.compiledPrograms()).not.toContain('too-wide/wgsl/1');
+  });
 });

@@ -23,8 +23,8 @@ function listedPaths(readme: string): string[] {
 describe('every form of a kernel is found by its name', () => {
   const kernels = kernelRegistry.kernels().map((c) => c.name);
 
-  it('declares ip-lookup and flow-hash', () => {
-    expect(kernels).toEqual(expect.arrayContaining(['ip-lookup', 'flow-hash']));
+  it('declares ip-lookup, flow-hash and flow-lookup', () => {
+    expect(kernels).toEqual(expect.arrayContaining(['ip-lookup', 'flow-hash', 'flow-lookup']));
   });
 
   for (const kernel of kernels) {

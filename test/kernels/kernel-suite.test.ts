@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, KernelIo, StructureHandle } from '../../core/backend.js';
 import type { FlowHashIo } from '../../core/kernels/flow-hash/index.js';
 import type { IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
+import { FLOW_LOOKUP, FLOW_MISS, flowLookupReference, type FlowLookupIo } from '../../core/kernels/flow-lookup/index.js';
+import { KEY_WORDS } from '../../core/flows/flow-key.js';
+import { FlowTable } from '../../core/structures/flow-table/flow-table.js';
+import { FLOW_TABLE } from '../../core/structures/flow-table/flow-table-image.js';
 import { backendAvailability, describeBackends, disposeBackends, getBackend, loadAllBackends } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { FLOW_HASH, flowHashReference } from '../../core/kernels/flow-hash/index.js';
@@ -17,6 +21,7 @@ import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup/index
 import type { ImageDelta } from '../../core/structures/image.js';
 import type { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
 import { boundaryAddresses, edgeCaseFibs, loadRoutes, multiFibOf, pcapAddresses, rng, type Route } from './fixtures.js';
+import { capturePackets, generatedKey, keysInBuckets, lookupBatch, oneWordOff, randomKeys, type CapturePackets } from './flow-fixtures.js';
 
 await loadAllBackends();
 
@@ -60,6 +65,68 @@ function firstMismatch(io: KernelIo, got: Int32Array, want: Int32Array): string 
   return null;
 }
 
+/** The shared captures' IP packets, parsed once on first use (only the flow-lookup tests need them). */
+let captured: CapturePackets | null = null;
+function captures(): CapturePackets {
+  captured ??= capturePackets();
+  return captured;
+}
+
+/** Generated keys n0 .. n0+count-1, flat. */
+function generatedKeys(n0: number, count: number): Uint32Array {
+  const out = new Uint32Array(count * KEY_WORDS);
+  for (let n = 0; n < count; n++) out.set(generatedKey(n0 + n), n * KEY_WORDS);
+  return out;
+}
+
+/** Classify every key of `keys` into `t`, one packet each at (sec, nsec0 + i): 1 ns apart, so nothing idles out. */
+function insertAll(t: FlowTable, keys: Uint32Array, sec: number, nsec0: number): void {
+  for (let i = 0; i < keys.length / KEY_WORDS; i++) t.classify(keys, i * KEY_WORDS, false, sec, nsec0 + i, 0);
+}
+
+/** The reference's answers for `io` over `image`, and how many of them hit. */
+function flowWant(image: Uint32Array, io: FlowLookupIo): { want: Int32Array; hits: number } {
+  const want = new Int32Array(io.count);
+  flowLookupReference(image, { ...io, outputs: { entry: want } });
+  let hits = 0;
+  for (let i = 0; i < io.count; i++) if (want[i] !== FLOW_MISS) hits++;
+  return { want, hits };
+}
+
+/**
+ * Flow tables built by the host writer, with the pools of keys to look up in each: the
+ * captures' flows beside generated ones; two buckets filled to the last slot (every key of the
+ * pool falls in those two, so a miss scans both full buckets); a one-bucket table.
+ */
+function flowTables(): { name: string; table: FlowTable; pools: Uint32Array[] }[] {
+  const c = captures();
+  // The captures' own clocks disagree by decades (and one stamp reads as year 586,000), so
+  // packets are replayed on a clock of their own, 1 us apart: every flow stays live to hit.
+  const real = new FlowTable({ capacity: 4096, seed: 0x5eed });
+  for (let i = 0; i < c.count; i++) real.classify(c.keys, i * KEY_WORDS, c.reversed[i] === 1, 0, i * 1000, c.tcpFlags[i]);
+  const gen = generatedKeys(0, 2000);
+  insertAll(real, gen, 1, 0);
+  const edge = new Uint32Array(2 * KEY_WORDS).fill(0xffffffff, KEY_WORDS);
+  insertAll(real, edge, 2, 0);
+  const live = [...real.live()].slice(0, 40).map((e) => real.image.slice(real.base(e) + 1, real.base(e) + 1 + KEY_WORDS));
+  const off = live.map((k) => oneWordOff(k, 0));
+
+  const full = new FlowTable({ capacity: 40, seed: 7 });
+  const crowd = keysInBuckets(24, 0, 1, full.buckets, full.seed, 0);
+  insertAll(full, crowd, 0, 0);
+  const strangers = keysInBuckets(16, 0, 1, full.buckets, full.seed, 1_000_000);
+
+  const one = new FlowTable({ capacity: 4, seed: 11 });
+  const few = generatedKeys(500, 7);
+  insertAll(one, few, 0, 0);
+
+  return [
+    { name: `the shared captures' ${c.count} IP packets (${c.files.length} files) + 2,000 generated flows`, table: real, pools: [c.keys, gen, edge, generatedKeys(100_000, 1000), randomKeys(2000, 9), ...off] },
+    { name: 'two full buckets (24 keys for 16 slots: 8 evicted)', table: full, pools: [crowd, strangers, oneWordOff(crowd, 0)] },
+    { name: 'one bucket (capacity 4, 7 keys)', table: one, pools: [few, generatedKeys(600, 5)] },
+  ];
+}
+
 /** A ready backend, or null after a loud warning; under CI, an error. */
 async function backendOrSkip(name: Parameters<typeof getBackend>[0], variant: string | undefined): Promise<Backend | null> {
   const a = await backendAvailability(name, variant);
@@ -84,6 +151,17 @@ it('every backend is available, or says why', async () => {
     if (!CI) console.warn(`\n!!! backend ${label} unavailable, its kernel forms are NOT tested here: ${reason}\n`);
   }
   if (CI) expect(missing.map((d) => `${d.name}${d.variant ? `/${d.variant}` : ''}: ${d.availability.available ? '' : d.availability.reason}`)).toEqual([]);
+});
+
+// The flow-lookup tables are what their names say (so a pass means what it claims).
+it('flow-lookup fixtures: two buckets full to the last slot, a one-bucket table, the captures parsed', () => {
+  const [real, full, one] = flowTables();
+  for (let e = 0; e < 2 * full.table.slots; e++) expect(full.table.isLive(e), `entry ${e} of buckets 0 and 1`).toBe(true);
+  expect(full.table.counters.evictions).toBe(8);
+  expect(one.table.buckets).toBe(1);
+  expect(one.table.counters.evictions).toBe(3);
+  expect(real.table.counters.size).toBeGreaterThan(2000 + 400);
+  expect(captures().files.length).toBeGreaterThan(10);
 });
 
 for (const contract of kernelRegistry.kernels()) {
@@ -151,6 +229,64 @@ for (const contract of kernelRegistry.kernels()) {
             expect(back.length).toBeGreaterThanOrEqual(h.words);
             expect(Buffer.from(back.buffer, back.byteOffset, h.words * 4).equals(Buffer.from(img.buffer, img.byteOffset, h.words * 4))).toBe(true);
             await expect(backend.applyDelta(h, { kind: 'multi-fib-v4', fromGeneration: h.generation + 5, toGeneration: h.generation + 6, length: 16, writes: [] })).rejects.toThrow(/generation/);
+          } finally {
+            await backend.releaseStructure(h);
+          }
+        });
+      }
+
+      if (contract.name === FLOW_LOOKUP) {
+        it(`matches flowLookup on flow tables of real and generated keys, batches ${BATCH_SIZES.join('/')}`, async (ctx) => {
+          if (backend === null) return ctx.skip();
+          for (const { name, table, pools } of flowTables()) {
+            const h = await backend.loadStructure(FLOW_TABLE, table.image.slice(), 0);
+            try {
+              for (const [k, n] of BATCH_SIZES.entries()) {
+                const { io } = lookupBatch(pools, n, 700 + k);
+                const { want, hits } = flowWant(table.image, io);
+                // Each table's batches hold both answers, so a form that always misses (or always hits) fails.
+                if (n >= 256) expect(hits > 0 && hits < n, `${name}, batch ${n}: ${hits} hits`).toBe(true);
+                await backend.runKernel(FLOW_LOOKUP, io, [h]);
+                expect(firstMismatch(io, io.outputs.entry, want), `${label}, ${name}, batch ${n}`).toBeNull();
+              }
+            } finally {
+              await backend.releaseStructure(h);
+            }
+          }
+        });
+
+        it('follows deltas between batches (inserts, hits, evictions, expiry) and reads back the same image', async (ctx) => {
+          if (backend === null) return ctx.skip();
+          const c = captures();
+          const t = new FlowTable({ capacity: 256, seed: 3, sweepSeconds: 1 });
+          const snap = t.snapshot();
+          const h: StructureHandle = await backend.loadStructure(FLOW_TABLE, snap.image, snap.generation);
+          try {
+            const per = Math.ceil(c.count / 6);
+            const seen: Uint32Array[] = [];
+            let sec = 1000;
+            for (let step = 0; step < 6; step++) {
+              // A slice of the captures, then generated flows beyond the capacity (evictions); at
+              // step 3 the clock jumps past every idle timeout, so the sweep expires the table.
+              for (let i = step * per; i < Math.min(c.count, (step + 1) * per); i++) t.classify(c.keys, i * KEY_WORDS, c.reversed[i] === 1, sec, (i % 1000) * 1000, c.tcpFlags[i]);
+              const gen = generatedKeys(step * 150, 150);
+              seen.push(gen);
+              insertAll(t, gen, sec + 1, 0);
+              sec += step === 3 ? 400 : 2;
+              const d = t.takeDelta();
+              await backend.applyDelta(h, d);
+              expect(h.generation).toBe(d.toGeneration);
+              const { io } = lookupBatch([c.keys, ...seen, randomKeys(64, step)], 4096, 900 + step);
+              const { want } = flowWant(t.image, io);
+              await backend.runKernel(FLOW_LOOKUP, io, [h]);
+              expect(firstMismatch(io, io.outputs.entry, want), `${label} after delta step ${step}`).toBeNull();
+            }
+            expect(t.counters.evictions).toBeGreaterThan(0);
+            expect(t.counters.expirations).toBeGreaterThan(0);
+            const back = await backend.readStructure(h);
+            expect(h.words).toBe(t.image.length);
+            expect(Buffer.from(back.buffer, back.byteOffset, h.words * 4).equals(Buffer.from(t.image.buffer, t.image.byteOffset, h.words * 4))).toBe(true);
+            await expect(backend.applyDelta(h, { kind: FLOW_TABLE, fromGeneration: h.generation + 5, toGeneration: h.generation + 6, length: t.image.length, writes: [] })).rejects.toThrow(/generation/);
           } finally {
             await backend.releaseStructure(h);
           }

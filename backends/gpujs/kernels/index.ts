@@ -1,2 +1,2 @@
-/** The gpujs backend's kernel forms, one file per kernel (flow-hash has none: gpu.js's f32 cannot carry 32-bit XOR). */
+/** The gpujs backend's kernel forms, one file per kernel (flow-hash and flow-lookup have none: gpu.js's f32 cannot carry their 32-bit XOR, multiplies and compares). */
 import './ip-lookup.js';

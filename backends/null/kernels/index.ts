@@ -1,3 +1,4 @@
 /** The null backend's kernel forms, one file per kernel. */
 import './ip-lookup.js';
 import './flow-hash.js';
+import './flow-lookup.js';

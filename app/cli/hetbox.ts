@@ -8,6 +8,8 @@
  *   hetbox lookup --fib FILE [--fib FILE ...] [--backend B]     (addresses on stdin)
  *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
  *   hetbox flows CAPTURE [--json] [--capacity N]
+ *   hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
+ *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE]
  */
 import { runCommand } from './run-command.js';
 import { checkCommand } from './check-command.js';
@@ -16,6 +18,7 @@ import { backendsCommand } from './backends-command.js';
 import { lookupCommand } from './lookup-command.js';
 import { ctlCommand } from './ctl-command.js';
 import { flowsCommand } from './flows-command.js';
+import { planCommand } from './plan-command.js';
 import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
 
@@ -29,7 +32,11 @@ const USAGE = `usage: hetbox <command> [options]
   ctl ADDRESS list|read HANDLER [ARG]|write HANDLER VALUE
                     talk to a running 'hetbox run --control'
   flows CAPTURE     one line per flow (Community-ID, 5-tuple, packets/bytes per direction, TCP state),
-                    diffable against Zeek's conn.log (--json, --capacity N)`;
+                    diffable against Zeek's conn.log (--json, --capacity N)
+  plan CONFIG       where each element should run and why: every candidate backend with its predicted
+                    cost, against all-CPU, all-accelerator and greedy placements (--json,
+                    --objective throughput|latency, --rate PPS, --latency-bound US, --batch N,
+                    --costs FILE, --backends LIST, --dot FILE, --svg FILE)`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
@@ -39,6 +46,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   lookup: lookupCommand,
   ctl: ctlCommand,
   flows: flowsCommand,
+  plan: planCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

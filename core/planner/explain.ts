@@ -179,10 +179,11 @@ export function formatPlanReport(r: PlanReport, config: string): string {
     if (e.kernels.length === 0) continue;
     for (const c of e.candidates) {
       const mark = c.chosen ? '*' : ' ';
+      // The element's own figures: its time per source batch, transfers included, and the rate it could carry alone.
       const cost =
         c.computeNs === undefined
-          ? ''.padEnd(40)
-          : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0)).padStart(10)}/batch (transfers ${formatNs(c.transferNs ?? 0)}) ${formatRate(c.ownRatePps ?? 0).padStart(12)}`.padEnd(40);
+          ? ''.padEnd(58)
+          : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0)).padStart(10)}/batch (${formatNs(c.transferNs ?? 0)} transfers) ${formatRate(c.ownRatePps ?? 0).padStart(12)} alone`.padEnd(58);
       lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}`);
     }
   }

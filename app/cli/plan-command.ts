@@ -13,9 +13,11 @@ import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendAvailability, backendNames, backendVariants, disposeBackends, getBackend } from '../../core/backend-registry.js';
 import { CostBook, parseCostsFile, type CostProfile, type CostsFile } from '../../core/planner/cost-profile.js';
-import { buildPlacementProblem, type BackendOption } from '../../core/planner/placement-problem.js';
+import { buildPlacementProblem, candidateLabel, type BackendOption } from '../../core/planner/placement-problem.js';
 import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
 import { placementDot } from '../../core/planner/placement-dot.js';
+import type { CalibratedProfile } from '../../core/planner/calibration.js';
+import { calibratedProfiles, calibrationFile, readCalibrationStore, type CalibrationStore } from '../../core/planner/calibration-store.js';
 import type { Objective } from '../../core/planner/search.js';
 import type { Backend } from '../../core/backend.js';
 import { parseFlags } from './parse-flags.js';
@@ -33,21 +35,30 @@ function flagValue<T>(schema: z.ZodType<T>, flag: string, text: string | undefin
   return r.data;
 }
 
-/** The backends to plan over, as BackendOptions: detected, with their own cost profiles. */
-async function backendOptions(names: readonly string[]): Promise<BackendOption[]> {
+/**
+ * The backends to plan over, as BackendOptions: detected, with their cost profiles: this
+ * machine's calibration of the same device when there is one, else the backend's own.
+ */
+async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
   const out: BackendOption[] = [];
   for (const name of names) {
     const variants = backendVariants(name);
     for (const variant of variants.length === 0 ? [undefined] : variants) {
       const availability = await backendAvailability(name, variant);
       let backend: Backend | null = null;
-      if (availability.available) backend = await getBackend(name, variant);
+      let calibrated: CalibratedProfile[] = [];
+      if (availability.available) {
+        backend = await getBackend(name, variant);
+        calibrated = calibratedProfiles(calibration, candidateLabel(name, variant), availability.device.description) ?? [];
+      }
       out.push({
         backend: name,
         ...(variant === undefined ? {} : { variant }),
         availability: availability.available ? { available: true } : { available: false, reason: availability.reason },
         costs: (kernel: string): CostProfile | undefined => {
           if (backend === null) return undefined;
+          const measured = calibrated.find((p) => p.kernel === kernel);
+          if (measured !== undefined) return measured;
           const c = backend.costs(kernel);
           return {
             kernel,
@@ -85,8 +96,11 @@ function backendList(text: string | undefined, costs: CostsFile | undefined): st
   return names.includes('cpu') ? names : ['cpu', ...names];
 }
 
-/** `hetbox plan`, writing its report through `write` (the CLI passes stdout; tests collect it). */
-export async function runPlan(args: string[], write: (text: string) => void): Promise<number> {
+/**
+ * `hetbox plan`, writing its report through `write` (the CLI passes stdout; tests collect it);
+ * `env` says where the calibration cache is.
+ */
+export async function runPlan(args: string[], write: (text: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     json: { type: 'boolean', default: false },
     objective: { type: 'string', default: 'throughput' },
@@ -120,7 +134,9 @@ export async function runPlan(args: string[], write: (text: string) => void): Pr
 
   const router = Router.fromFile(config, elementLibrary);
   try {
-    const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names), book });
+    const stored = readCalibrationStore(calibrationFile(env));
+    if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
+    const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names, stored.store), book });
     const report = explainPlan(problem, {
       objective,
       batch,

@@ -6,8 +6,8 @@
  * and `capacityBytes` bounds the structure images the backend can hold.
  *
  * Profiles come from, in order of precedence: a costs file (`hetbox plan --costs FILE`, so a
- * test or a user can model a real GPU), then the backend's own `costs(kernel)` (measured runs
- * or its defaults). `source` says which, so the explanation never passes a guess off as a
+ * test or a user can model a real GPU), then this machine's calibration of the same device
+ * (`hetbox calibrate`), then the backend's own `costs(kernel)` (measured runs or its defaults). `source` says which, so the explanation never passes a guess off as a
  * measurement.
  */
 import { z } from 'zod';

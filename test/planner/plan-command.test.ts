@@ -13,6 +13,8 @@ import { UsageError } from '../../app/cli/usage-error.js';
 import type { PlanReport } from '../../core/planner/explain.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-plan-'));
+/** An empty cache dir: no calibration of this machine changes what these tests expect. */
+const env = { ...process.env, XDG_CACHE_HOME: mkdtempSync(path.join(os.tmpdir(), 'hetbox-plan-cache-')) };
 
 function file(name: string, text: string): string {
   const p = path.join(dir, name);
@@ -22,9 +24,13 @@ function file(name: string, text: string): string {
 
 async function plan(args: string[]): Promise<{ status: number; out: string }> {
   let out = '';
-  const status = await runPlan(args, (t) => {
-    out += t;
-  });
+  const status = await runPlan(
+    args,
+    (t) => {
+      out += t;
+    },
+    env,
+  );
   return { status, out };
 }
 

@@ -47,10 +47,16 @@ export function placementDot(problem: PlacementProblem, report: PlanReport, titl
   lines.push('  node [shape=box, style="rounded,filled", fontname="Helvetica"];');
   lines.push('  edge [fontname="Helvetica", fontsize=10];');
   const used = new Set<string>();
+  const elementReports = new Map(report.elements.map((r) => [r.name, r]));
   for (const e of problem.elements) {
     const backend = chosen.placement[e.name];
     used.add(backend);
-    lines.push(`  n${e.index} [label=${quote(`${e.name}\n${e.className}\n${backend}`)}, fillcolor=${quote(colourFor(backend, spares))}];`);
+    const report = elementReports.get(e.name);
+    const cost = report?.candidates.find((c) => c.chosen);
+    // Kernel elements show their own time per batch there: the figure the choice was made on.
+    const time = e.kernels.length === 0 || cost?.computeNs === undefined ? '' : `: ${formatNs(cost.computeNs + (cost.transferNs ?? 0))}/batch`;
+    const offloaded = backend !== 'cpu';
+    lines.push(`  n${e.index} [label=${quote(`${e.name}\n${e.className}\n${backend}${time}`)}, fillcolor=${quote(colourFor(backend, spares))}${offloaded ? ', penwidth=2' : ''}];`);
   }
   for (const e of problem.elements) {
     // Edge rate = what the element sees, split as the model splits it (see placement-problem.ts).

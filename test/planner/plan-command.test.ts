@@ -107,7 +107,7 @@ describe('hetbox plan', () => {
     expect(r.out).toContain(`wrote ${dot}`);
     const dotText = readFileSync(dot, 'utf8');
     expect(dotText).toMatch(/^digraph placement \{/);
-    expect(dotText).toMatch(/label="rt\\nIPLookup\\nnull", fillcolor="#fff3a0"/);
+    expect(dotText).toMatch(/label="rt\\nIPLookup\\nnull: [0-9.]+ µs\/batch", fillcolor="#fff3a0", penwidth=2/);
     expect(dotText).toMatch(/label="cnt\\nCounter\\ncpu", fillcolor="#dbe9f6"/);
     expect(dotText).toMatch(/ -> .*label="\[1\] [0-9.]+ [kMG]?pps"/);
     const svgText = readFileSync(svg, 'utf8');

@@ -87,7 +87,8 @@ function report(problem: PlacementProblem, name: string, e: Evaluated): Placemen
 }
 
 function pct(worse: number, better: number): string {
-  if (!Number.isFinite(better) || better === 0) return '';
+  if (!Number.isFinite(better) || !Number.isFinite(worse) || better === 0) return '';
+  if (worse === better) return ' (same)';
   return ` (${((Math.abs(worse - better) / better) * 100).toFixed(1)}% ${worse < better ? 'lower' : 'higher'})`;
 }
 

@@ -26,6 +26,16 @@ import { UsageError } from './usage-error.js';
 const NULL_BACKEND = 'null';
 
 const positiveNumber = z.coerce.number().finite().positive();
+/** A packet rate: a number, optionally with k, M or G (`--rate 10M`). */
+const packetRate = z
+  .string()
+  .regex(/^[0-9]*\.?[0-9]+(e[0-9]+)?[kMG]?$/)
+  .transform((s) => {
+    const scale: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9 };
+    const last = s[s.length - 1];
+    return last in scale ? Number(s.slice(0, -1)) * scale[last] : Number(s);
+  })
+  .pipe(z.number().finite().positive());
 const positiveInt = z.coerce.number().int().positive().max(1 << 20);
 
 function flagValue<T>(schema: z.ZodType<T>, flag: string, text: string | undefined, expected: string): T | undefined {
@@ -117,7 +127,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
   if (values.objective !== 'throughput' && values.objective !== 'latency') throw new UsageError(`--objective: expected throughput or latency, got '${values.objective}'`);
   const objective: Objective = values.objective;
   const batch = flagValue(positiveInt, '--batch', values.batch, 'a positive integer up to 1048576')!;
-  const ratePps = flagValue(positiveNumber, '--rate', values.rate, 'packets per second (a positive number)');
+  const ratePps = flagValue(packetRate, '--rate', values.rate, 'packets per second (a positive number, optionally with k, M or G)');
   const boundUs = flagValue(positiveNumber, '--latency-bound', values['latency-bound'], 'microseconds (a positive number)');
   let costs: CostsFile | undefined;
   if (values.costs !== undefined) {

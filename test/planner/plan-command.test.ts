@@ -84,6 +84,14 @@ describe('hetbox plan', () => {
     expect(report.baselines.map((b) => b.name)).toEqual(['all-cpu', 'all-accelerator', 'greedy']);
   });
 
+  it('--rate takes k, M and G, and adds the batch-fill wait to the latency', async () => {
+    const r = await plan([CONFIG, '--backends', 'cpu', '--costs', GPU_COSTS, '--batch', '1000', '--rate', '2M', '--json']);
+    const report = JSON.parse(r.out) as PlanReport;
+    expect(report.ratePps).toBe(2e6);
+    // 1000 packets at 2 Mpps: 500 us to fill a batch.
+    expect(report.chosen.prediction.fillWaitNs).toBeCloseTo(500_000, 6);
+  });
+
   it('says when a structure does not fit a backend, and by how much', async () => {
     const tight = file(
       'tight.json',
@@ -117,7 +125,8 @@ describe('hetbox plan', () => {
 
   it('bad input is named: flags, the costs file and its field, the configuration', async () => {
     await expect(plan([CONFIG, '--objective', 'speed'])).rejects.toThrow(new UsageError("--objective: expected throughput or latency, got 'speed'"));
-    await expect(plan([CONFIG, '--rate', 'fast'])).rejects.toThrow("--rate: expected packets per second (a positive number), got 'fast'");
+    await expect(plan([CONFIG, '--rate', 'fast'])).rejects.toThrow("--rate: expected packets per second (a positive number, optionally with k, M or G), got 'fast'");
+    await expect(plan([CONFIG, '--rate', '0M'])).rejects.toThrow("--rate: expected packets per second");
     await expect(plan([CONFIG, '--batch', '0'])).rejects.toThrow('--batch: expected a positive integer');
     await expect(plan([CONFIG, '--backends', 'cpu,tpu'])).rejects.toThrow("--backends: unknown backend 'tpu'");
     const bad = file('bad.json', JSON.stringify({ profiles: [{ kernel: 'ip-lookup', backend: 'null', perItemNs: -2, perBatchNs: 0, perByteTransferNs: 0, capacityBytes: 1 }] }));

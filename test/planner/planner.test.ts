@@ -53,6 +53,17 @@ describe('cost model', () => {
   });
 });
 
+describe('host elements', () => {
+  it('cost the costs file\'s default, or their class\'s figure, on the CPU thread', () => {
+    const file = costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 } }) as { hostElements: Record<string, unknown> };
+    file.hostElements = { default: { perItemNs: 1, perBatchNs: 0 }, byClass: { Counter: { perItemNs: 7, perBatchNs: 500 } } };
+    const problem = problemOf('Idle -> c :: Counter -> d :: Discard;\n', file);
+    const p = predict(problem, allCpuPlacement(problem), { batch: BATCH });
+    // Idle 1000 + Counter (500 + 7000) + Discard 1000 = 9500 ns on the one CPU stage.
+    expect(p.stages).toEqual([{ name: 'cpu', kind: 'host', elements: ['Idle@1', 'c', 'd'], nsPerBatch: 9500, ratePps: (BATCH * 1e9) / 9500 }]);
+  });
+});
+
 describe('search and explanation', () => {
   it('offload wins when the device is faster and transfers are cheap', () => {
     // cpu 100 ns/pkt: 10 Mpps. null: 10 us launch + 10 ns/pkt = 20 us per 1000: 50 Mpps.

@@ -144,7 +144,8 @@ export async function runPlan(args: string[], write: (text: string) => void, env
 
   const router = Router.fromFile(config, elementLibrary);
   try {
-    const stored = readCalibrationStore(calibrationFile(env));
+    const storeFile = calibrationFile(env);
+    const stored = readCalibrationStore(storeFile);
     if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
     const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names, stored.store), book });
     const report = explainPlan(problem, {
@@ -154,7 +155,12 @@ export async function runPlan(args: string[], write: (text: string) => void, env
       ...(boundUs === undefined ? {} : { latencyBoundNs: boundUs * 1000 }),
     });
     write(values.json ? `${planReportJson(report)}\n` : `${formatPlanReport(report, config)}\n`);
-    const notes: string[] = [];
+    // Say where the figures came from: a plan on backend defaults is a guess, and should read as one.
+    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated')).map((c) => c.backend)))];
+    const notes: string[] = [
+      calibrated.length > 0 ? `calibration used: ${storeFile} (${calibrated.join(', ')})` : `no calibration of this machine used (run hetbox calibrate; it would be stored in ${storeFile})`,
+    ];
+    if (values.costs !== undefined) notes.push(`costs file: ${values.costs}`);
     if (values.dot !== undefined || values.svg !== undefined) {
       const dot = placementDot(problem, report, config);
       if (values.dot !== undefined) {

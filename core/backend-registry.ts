@@ -34,6 +34,11 @@ export function backendNames(): string[] {
   return modules.map((m) => m.name);
 }
 
+/** The variants declared for a backend (empty when it has none); the first is its default. */
+export function backendVariants(name: BackendName): readonly string[] {
+  return spec(name).variants ?? [];
+}
+
 /** A backend name as configurations and flags give it: checked against the declared backends. */
 export const backendNameSchema = z.string().superRefine((name, ctx) => {
   if (!modules.some((m) => m.name === name)) {

@@ -8,6 +8,9 @@
  *   hetbox lookup --fib FILE [--fib FILE ...] [--backend B]     (addresses on stdin)
  *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
  *   hetbox flows CAPTURE [--json] [--capacity N]
+ *   hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
+ *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE]
+ *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--json]
  */
 import { runCommand } from './run-command.js';
 import { checkCommand } from './check-command.js';
@@ -16,6 +19,8 @@ import { backendsCommand } from './backends-command.js';
 import { lookupCommand } from './lookup-command.js';
 import { ctlCommand } from './ctl-command.js';
 import { flowsCommand } from './flows-command.js';
+import { planCommand } from './plan-command.js';
+import { calibrateCommand } from './calibrate-command.js';
 import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
 
@@ -29,7 +34,14 @@ const USAGE = `usage: hetbox <command> [options]
   ctl ADDRESS list|read HANDLER [ARG]|write HANDLER VALUE
                     talk to a running 'hetbox run --control'
   flows CAPTURE     one line per flow (Community-ID, 5-tuple, packets/bytes per direction, TCP state),
-                    diffable against Zeek's conn.log (--json, --capacity N)`;
+                    diffable against Zeek's conn.log (--json, --capacity N)
+  plan CONFIG       where each element should run and why: every candidate backend with its predicted
+                    cost, against all-CPU, all-accelerator and greedy placements (--json,
+                    --objective throughput|latency, --rate PPS, --latency-bound US, --batch N,
+                    --costs FILE, --backends LIST, --dot FILE, --svg FILE)
+  calibrate         time each kernel's forms on each backend over batch sizes (32..1M) on real data and
+                    store the fitted costs in the user's cache dir for plan (--backends LIST,
+                    --batches LIST, --repeats N, --routes FILE, --capture FILE, --json)`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   run: runCommand,
@@ -39,6 +51,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   lookup: lookupCommand,
   ctl: ctlCommand,
   flows: flowsCommand,
+  plan: planCommand,
+  calibrate: calibrateCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,189 @@
+/**
+ * `hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
+ *                     [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE]`:
+ * where each element of a configuration should run, and why. Every candidate backend is shown
+ * per element with its predicted cost and why it lost; the chosen placement is compared with
+ * the all-CPU, all-accelerator and greedy ones. Nothing runs: backends are only detected and
+ * asked for their costs (or a costs file models them, e.g. a real GPU on the null backend).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { instance as vizInstance } from '@viz-js/viz';
+import { Router } from '../../core/router.js';
+import { elementLibrary } from '../../elements/index.js';
+import { backendAvailability, backendNames, backendVariants, disposeBackends, getBackend } from '../../core/backend-registry.js';
+import { CostBook, parseCostsFile, type CostProfile, type CostsFile } from '../../core/planner/cost-profile.js';
+import { buildPlacementProblem, candidateLabel, type BackendOption } from '../../core/planner/placement-problem.js';
+import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
+import { placementDot } from '../../core/planner/placement-dot.js';
+import type { CalibratedProfile } from '../../core/planner/calibration.js';
+import { calibratedProfiles, calibrationFile, readCalibrationStore, type CalibrationStore } from '../../core/planner/calibration-store.js';
+import type { Objective } from '../../core/planner/search.js';
+import type { Backend } from '../../core/backend.js';
+import { parseFlags } from './parse-flags.js';
+import { UsageError } from './usage-error.js';
+
+const NULL_BACKEND = 'null';
+
+const positiveNumber = z.coerce.number().finite().positive();
+/** A packet rate: a number, optionally with k, M or G (`--rate 10M`). */
+const packetRate = z
+  .string()
+  .regex(/^[0-9]*\.?[0-9]+(e[0-9]+)?[kMG]?$/)
+  .transform((s) => {
+    const scale: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9 };
+    const last = s[s.length - 1];
+    return last in scale ? Number(s.slice(0, -1)) * scale[last] : Number(s);
+  })
+  .pipe(z.number().finite().positive());
+const positiveInt = z.coerce.number().int().positive().max(1 << 20);
+
+function flagValue<T>(schema: z.ZodType<T>, flag: string, text: string | undefined, expected: string): T | undefined {
+  if (text === undefined) return undefined;
+  const r = schema.safeParse(text);
+  if (!r.success) throw new UsageError(`${flag}: expected ${expected}, got '${text}'`);
+  return r.data;
+}
+
+/**
+ * The backends to plan over, as BackendOptions: detected, with their cost profiles: this
+ * machine's calibration of the same device when there is one, else the backend's own.
+ */
+async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
+  const out: BackendOption[] = [];
+  for (const name of names) {
+    const variants = backendVariants(name);
+    for (const variant of variants.length === 0 ? [undefined] : variants) {
+      const availability = await backendAvailability(name, variant);
+      let backend: Backend | null = null;
+      let calibrated: CalibratedProfile[] = [];
+      if (availability.available) {
+        backend = await getBackend(name, variant);
+        calibrated = calibratedProfiles(calibration, candidateLabel(name, variant), availability.device.description) ?? [];
+      }
+      out.push({
+        backend: name,
+        ...(variant === undefined ? {} : { variant }),
+        availability: availability.available ? { available: true } : { available: false, reason: availability.reason },
+        costs: (kernel: string): CostProfile | undefined => {
+          if (backend === null) return undefined;
+          const measured = calibrated.find((p) => p.kernel === kernel);
+          if (measured !== undefined) return measured;
+          const c = backend.costs(kernel);
+          return {
+            kernel,
+            backend: name,
+            ...(variant === undefined ? {} : { variant }),
+            perItemNs: c.perItemNs,
+            perBatchNs: c.perBatchNs,
+            perByteTransferNs: c.perByteTransferNs,
+            capacityBytes: c.capacityBytes,
+            source: c.source === 'measured' ? 'measured' : 'backend default',
+          };
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The backends to consider: --backends, else every declared one but null. The null backend is
+ * a stand-in with configured costs: it is a candidate only when asked for by name or given a
+ * profile in the costs file (modelling a device), never by default on a real machine.
+ */
+function backendList(text: string | undefined, costs: CostsFile | undefined): string[] {
+  const known = backendNames();
+  let names: string[];
+  if (text === undefined) {
+    const modelled = new Set((costs?.profiles ?? []).map((p) => p.backend));
+    names = known.filter((n) => n !== NULL_BACKEND || modelled.has(n));
+  } else {
+    names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const n of names) if (!known.includes(n)) throw new UsageError(`--backends: unknown backend '${n}' (expected ${known.join(', ')})`);
+  }
+  // cpu is where host elements run and every kernel falls back: always a candidate.
+  return names.includes('cpu') ? names : ['cpu', ...names];
+}
+
+/**
+ * `hetbox plan`, writing its report through `write` (the CLI passes stdout; tests collect it);
+ * `env` says where the calibration cache is.
+ */
+export async function runPlan(args: string[], write: (text: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    json: { type: 'boolean', default: false },
+    objective: { type: 'string', default: 'throughput' },
+    rate: { type: 'string' },
+    'latency-bound': { type: 'string' },
+    batch: { type: 'string', default: '256' },
+    costs: { type: 'string' },
+    backends: { type: 'string' },
+    dot: { type: 'string' },
+    svg: { type: 'string' },
+  });
+  if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
+  const config = positionals[0];
+  if (values.objective !== 'throughput' && values.objective !== 'latency') throw new UsageError(`--objective: expected throughput or latency, got '${values.objective}'`);
+  const objective: Objective = values.objective;
+  const batch = flagValue(positiveInt, '--batch', values.batch, 'a positive integer up to 1048576')!;
+  const ratePps = flagValue(packetRate, '--rate', values.rate, 'packets per second (a positive number, optionally with k, M or G)');
+  const boundUs = flagValue(positiveNumber, '--latency-bound', values['latency-bound'], 'microseconds (a positive number)');
+  let costs: CostsFile | undefined;
+  if (values.costs !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(values.costs, 'utf8');
+    } catch (e) {
+      throw new Error(`--costs: cannot read ${values.costs}: ${(e as Error).message}`);
+    }
+    costs = parseCostsFile(text, values.costs);
+  }
+  const book = new CostBook(costs);
+  const names = backendList(values.backends, costs);
+
+  const router = Router.fromFile(config, elementLibrary);
+  try {
+    const storeFile = calibrationFile(env);
+    const stored = readCalibrationStore(storeFile);
+    if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
+    const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names, stored.store), book });
+    const report = explainPlan(problem, {
+      objective,
+      batch,
+      ...(ratePps === undefined ? {} : { ratePps }),
+      ...(boundUs === undefined ? {} : { latencyBoundNs: boundUs * 1000 }),
+    });
+    write(values.json ? `${planReportJson(report)}\n` : `${formatPlanReport(report, config)}\n`);
+    // Say where the figures came from: a plan on backend defaults is a guess, and should read as one.
+    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated')).map((c) => c.backend)))];
+    const notes: string[] = [
+      calibrated.length > 0 ? `calibration used: ${storeFile} (${calibrated.join(', ')})` : `no calibration of this machine used (run hetbox calibrate; it would be stored in ${storeFile})`,
+    ];
+    if (values.costs !== undefined) notes.push(`costs file: ${values.costs}`);
+    if (values.dot !== undefined || values.svg !== undefined) {
+      const dot = placementDot(problem, report, config);
+      if (values.dot !== undefined) {
+        writeFileSync(values.dot, dot);
+        notes.push(`wrote ${values.dot}`);
+      }
+      if (values.svg !== undefined) {
+        const viz = await vizInstance();
+        writeFileSync(values.svg, viz.renderString(dot, { format: 'svg' }));
+        notes.push(`wrote ${values.svg}`);
+      }
+    }
+    // With --json, stdout is the report alone; what was written goes to stderr.
+    if (notes.length > 0) {
+      if (values.json) process.stderr.write(`${notes.join('\n')}\n`);
+      else write(`${notes.join('\n')}\n`);
+    }
+    return 0;
+  } finally {
+    await disposeBackends();
+  }
+}
+
+export function planCommand(args: string[]): Promise<number> {
+  return runPlan(args, (t) => process.stdout.write(t));
+}

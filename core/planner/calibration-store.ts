@@ -1,0 +1,106 @@
+/**
+ * Where calibrations live: the user's cache directory (`$XDG_CACHE_HOME/hetbox`, else
+ * `~/.cache/hetbox`), never the work tree, one file per machine (named by a hash of host name,
+ * platform, CPU model and count, memory), and in it one entry per backend label holding the
+ * device it was measured on. An entry is used only while that device is the same one: a new
+ * GPU, driver or simulator version makes it stale (`hetbox calibrate` redoes it). A file that
+ * does not parse is reported and ignored, never trusted.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import type { CalibratedProfile } from './calibration.js';
+
+export function calibrationCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_CACHE_HOME;
+  // XDG: a relative value is invalid and must be ignored.
+  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(env.HOME ?? os.homedir(), '.cache');
+  return path.join(base, 'hetbox');
+}
+
+export interface MachineIdentity {
+  host: string;
+  platform: string;
+  arch: string;
+  cpu: string;
+  cpus: number;
+  memoryBytes: number;
+}
+
+export function machineIdentity(): MachineIdentity {
+  const cpus = os.cpus();
+  return { host: os.hostname(), platform: os.platform(), arch: os.arch(), cpu: cpus[0]?.model ?? 'unknown', cpus: cpus.length, memoryBytes: os.totalmem() };
+}
+
+export function calibrationFile(env: NodeJS.ProcessEnv = process.env, machine: MachineIdentity = machineIdentity()): string {
+  const key = createHash('sha256').update(JSON.stringify(machine)).digest('hex').slice(0, 16);
+  return path.join(calibrationCacheDir(env), `calibration-${key}.json`);
+}
+
+const sample = z.object({ batch: z.number(), ns: z.number() });
+const profile = z.object({
+  kernel: z.string(),
+  backend: z.string(),
+  variant: z.string().optional(),
+  perItemNs: z.number().nonnegative(),
+  perBatchNs: z.number().nonnegative(),
+  perByteTransferNs: z.number().nonnegative(),
+  capacityBytes: z.number().nonnegative(),
+  source: z.literal('calibrated'),
+  fit: z.object({ perBatchNs: z.number(), perItemNs: z.number(), rmsNs: z.number(), relativeError: z.number() }),
+  samples: z.array(sample),
+  data: z.string(),
+});
+const storeSchema = z.object({
+  version: z.literal(1),
+  machine: z.object({ host: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number(), memoryBytes: z.number() }),
+  devices: z.record(z.string(), z.object({ device: z.string(), calibratedAt: z.string(), profiles: z.array(profile) })),
+});
+
+export type CalibrationStore = z.output<typeof storeSchema>;
+
+export interface StoreRead {
+  store: CalibrationStore | null;
+  /** Why the file was not used (unreadable, not a calibration), when it exists but was ignored. */
+  problem?: string;
+}
+
+export function readCalibrationStore(file: string): StoreRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { store: null };
+    return { store: null, problem: `${file}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { store: null, problem: `${file}: not JSON (${(e as Error).message}); ignored, run hetbox calibrate` };
+  }
+  const r = storeSchema.safeParse(json);
+  if (!r.success) return { store: null, problem: `${file}: not a calibration (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}); ignored, run hetbox calibrate` };
+  return { store: r.data };
+}
+
+/** The profiles calibrated for `label` on this same device, or undefined (none, or stale). */
+export function calibratedProfiles(store: CalibrationStore | null, label: string, device: string): CalibratedProfile[] | undefined {
+  const entry = store?.devices[label];
+  if (entry === undefined || entry.device !== device) return undefined;
+  return entry.profiles as CalibratedProfile[];
+}
+
+/** Record `profiles` for `label` measured on `device`, replacing that label's entry. */
+export function saveCalibration(file: string, label: string, device: string, profiles: readonly CalibratedProfile[], machine: MachineIdentity = machineIdentity()): void {
+  const existing = readCalibrationStore(file).store;
+  const store: CalibrationStore = existing ?? { version: 1, machine, devices: {} };
+  store.devices[label] = { device, calibratedAt: new Date().toISOString(), profiles: [...profiles] };
+  mkdirSync(path.dirname(file), { recursive: true });
+  // Write then rename: a crash mid-write leaves the old calibration, not half a file.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(store, null, 2)}\n`);
+  renameSync(tmp, file);
+}

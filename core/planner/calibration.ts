@@ -1,0 +1,123 @@
+/**
+ * Calibration: run a kernel's registered form on a backend over a range of batch sizes and fit
+ *   time per batch = perBatchNs + perItemNs * batch
+ * by least squares, with the fit's error (RMS of the residuals, and that relative to the mean
+ * time), so the planner works from this machine's figures instead of a backend's defaults.
+ *
+ * What is timed: the backend's host wall time per run (`hostMs`: upload, dispatch, readback),
+ * the median of `repeats` runs per batch size after one warm-up. Transfers are inside that
+ * time, so a calibrated profile's perByteTransferNs is 0 (its per-item cost carries them). A
+ * backend whose time is simulated reports it (`device.simulatedNs`: the null backend, whose
+ * configured costs are the whole point) and that is fitted instead of the host time.
+ */
+import type { Backend, KernelIo, StructureHandle } from '../backend.js';
+import type { StructureKind } from '../structures/image.js';
+import type { CostProfile } from './cost-profile.js';
+
+export interface BatchSample {
+  batch: number;
+  ns: number;
+}
+
+export interface LinearFit {
+  perBatchNs: number;
+  perItemNs: number;
+  /** Root mean square of the residuals, ns. */
+  rmsNs: number;
+  /** rmsNs over the mean measured time (0 = a perfect line). */
+  relativeError: number;
+}
+
+/**
+ * Least squares of ns = a + b * batch. A negative intercept (noise on a tiny launch cost) is
+ * not a cost: the line is then refitted through the origin.
+ */
+export function fitBatchCost(samples: readonly BatchSample[]): LinearFit {
+  if (samples.length === 0) throw new Error('fitBatchCost: no samples');
+  const n = samples.length;
+  const mx = samples.reduce((s, p) => s + p.batch, 0) / n;
+  const my = samples.reduce((s, p) => s + p.ns, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (const p of samples) {
+    sxx += (p.batch - mx) ** 2;
+    sxy += (p.batch - mx) * (p.ns - my);
+  }
+  let b = sxx === 0 ? 0 : sxy / sxx;
+  let a = my - b * mx;
+  if (a < 0 || b < 0) {
+    const x2 = samples.reduce((s, p) => s + p.batch * p.batch, 0);
+    b = Math.max(0, samples.reduce((s, p) => s + p.batch * p.ns, 0) / x2);
+    a = 0;
+  }
+  const rss = samples.reduce((s, p) => s + (p.ns - (a + b * p.batch)) ** 2, 0);
+  const rmsNs = Math.sqrt(rss / n);
+  return { perBatchNs: a, perItemNs: b, rmsNs, relativeError: my === 0 ? 0 : rmsNs / my };
+}
+
+/** What to run a kernel on: its structures and params, and real columns of any size. */
+export interface KernelWorkload {
+  kernel: string;
+  /** Where the data comes from (a route file, a capture), for the record. */
+  data: string;
+  structures: readonly { kind: StructureKind; image: Uint32Array; generation: number }[];
+  params: Record<string, number>;
+  io(count: number): KernelIo;
+}
+
+export interface CalibratedProfile extends CostProfile {
+  source: 'calibrated';
+  fit: LinearFit;
+  samples: BatchSample[];
+  data: string;
+}
+
+export interface CalibrationOptions {
+  /** Batch sizes to time (32 .. 1M for a real calibration; fewer in tests). */
+  batches: readonly number[];
+  /** Runs per batch size; the median counts. */
+  repeats: number;
+}
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export async function calibrateKernel(backend: Backend, workload: KernelWorkload, opts: CalibrationOptions): Promise<CalibratedProfile> {
+  if (opts.batches.length < 2) throw new Error('calibrate: at least two batch sizes are needed to separate per-batch from per-item cost');
+  const handles: StructureHandle[] = [];
+  try {
+    for (const s of workload.structures) handles.push(await backend.loadStructure(s.kind, s.image, s.generation));
+    const samples: BatchSample[] = [];
+    for (const batch of opts.batches) {
+      const io = workload.io(batch);
+      // The first run of a size compiles shaders, sizes buffers: not what a steady run costs.
+      await backend.runKernel(workload.kernel, io, handles, workload.params);
+      const times: number[] = [];
+      for (let r = 0; r < opts.repeats; r++) {
+        const stats = await backend.runKernel(workload.kernel, io, handles, workload.params);
+        times.push(stats.device?.simulatedNs ?? stats.hostMs * 1e6);
+      }
+      samples.push({ batch, ns: median(times) });
+    }
+    const fit = fitBatchCost(samples);
+    const own = backend.costs(workload.kernel);
+    return {
+      kernel: workload.kernel,
+      backend: backend.name,
+      ...(backend.variant === undefined ? {} : { variant: backend.variant }),
+      perItemNs: fit.perItemNs,
+      perBatchNs: fit.perBatchNs,
+      perByteTransferNs: 0,
+      capacityBytes: own.capacityBytes,
+      source: 'calibrated',
+      fit,
+      samples,
+      data: workload.data,
+    };
+  } finally {
+    for (const h of handles) await backend.releaseStructure(h);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The cost model: predicted throughput and latency of one placement (element -> candidate).
+ *
+ * Work is counted per source batch of B packets; an element seeing share s of the packets
+ * handles s*B of them per source batch:
+ *   host element           perBatchNs + perItemNs * s*B                      on the CPU
+ *   kernel on backend X    perBatchNs + perItemNs * s*B                      on X
+ *                        + perByteTransferNs * (bytes in + out) * s*B        on the bus to X
+ * Resources are stages that work in parallel (the scheduler keeps batches in flight on a
+ * device while the CPU goes on), but everything on one resource shares it: the host thread runs
+ * every CPU element and the CPU forms of kernels, one device runs all kernels placed on it, one
+ * bus carries all of that device's transfers. So throughput is the slowest stage:
+ *   B / max over stages (sum of its ns per source batch).
+ * Latency is the longest source-to-sink path (each element's time for its batch, transfers
+ * included) plus, at an expected packet rate R, the B/R it takes the source to fill a batch;
+ * a placement slower than R never catches up, and its latency is unbounded.
+ */
+import { CPU, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
+
+export interface ModelOptions {
+  /** Packets per source batch (the scheduler's batch size). */
+  batch: number;
+  /** Expected packet rate (packets per second); adds the batch-fill wait to the latency. */
+  ratePps?: number;
+}
+
+/** A placement: for element i, the index of its candidate in `problem.elements[i].candidates`. */
+export type Placement = readonly number[];
+
+export interface ElementCost {
+  /** Device (or host) time for the element's part of one source batch, ns. */
+  computeNs: number;
+  /** Host<->device transfer time for it, ns (0 on the CPU). */
+  transferNs: number;
+  totalNs: number;
+}
+
+export type StageKind = 'host' | 'device' | 'transfer';
+
+export interface Stage {
+  name: string;
+  kind: StageKind;
+  elements: string[];
+  nsPerBatch: number;
+  /** Packets per second this stage alone could sustain. */
+  ratePps: number;
+}
+
+export interface Prediction {
+  throughputPps: number;
+  /** The slowest stage. */
+  bottleneck: string;
+  stages: Stage[];
+  /** Longest path, compute and transfers, ns. */
+  pathNs: number;
+  /** Wait to fill a batch at the expected rate, ns (0 without a rate). */
+  fillWaitNs: number;
+  /** pathNs + fillWaitNs, or Infinity when the placement cannot keep up with the rate. */
+  latencyNs: number;
+  /** False when an expected rate was given and the placement is slower. */
+  keepsUp: boolean;
+}
+
+/** The cost of element `e` on candidate `c` for one source batch of `batch` packets. */
+export function elementCost(e: PlannerElement, c: Candidate, batch: number): ElementCost {
+  const items = e.share * batch;
+  if (e.share === 0) return { computeNs: 0, transferNs: 0, totalNs: 0 };
+  if (e.host !== undefined) {
+    const computeNs = e.host.perBatchNs + e.host.perItemNs * items;
+    return { computeNs, transferNs: 0, totalNs: computeNs };
+  }
+  let computeNs = 0;
+  let transferNs = 0;
+  c.profiles.forEach((p, k) => {
+    computeNs += p.perBatchNs + p.perItemNs * items;
+    // The CPU form reads the columns where they are: nothing crosses a bus.
+    if (c.backend !== CPU) transferNs += p.perByteTransferNs * (e.bytesIn[k] + e.bytesOut[k]) * items;
+  });
+  return { computeNs, transferNs, totalNs: computeNs + transferNs };
+}
+
+function rate(batch: number, ns: number): number {
+  return ns <= 0 ? Infinity : (batch * 1e9) / ns;
+}
+
+export function predict(problem: PlacementProblem, placement: Placement, opts: ModelOptions): Prediction {
+  const stages = new Map<string, Stage>();
+  const add = (name: string, kind: StageKind, element: string, ns: number): void => {
+    let s = stages.get(name);
+    if (s === undefined) {
+      s = { name, kind, elements: [], nsPerBatch: 0, ratePps: Infinity };
+      stages.set(name, s);
+    }
+    s.elements.push(element);
+    s.nsPerBatch += ns;
+  };
+  const costs = problem.elements.map((e, i) => {
+    const c = e.candidates[placement[i]];
+    const cost = elementCost(e, c, opts.batch);
+    if (c.backend === CPU) add('cpu', 'host', e.name, cost.totalNs);
+    else {
+      add(c.label, 'device', e.name, cost.computeNs);
+      add(`${c.label} transfers`, 'transfer', e.name, cost.transferNs);
+    }
+    return cost;
+  });
+  let throughputPps = Infinity;
+  let bottleneck = 'none';
+  for (const s of stages.values()) {
+    s.ratePps = rate(opts.batch, s.nsPerBatch);
+    if (s.ratePps < throughputPps) {
+      throughputPps = s.ratePps;
+      bottleneck = s.name;
+    }
+  }
+  // Longest path: the order is topological, so every predecessor is done before its successors.
+  const upto = new Array<number>(problem.elements.length).fill(0);
+  let pathNs = 0;
+  for (const i of problem.order) {
+    const here = upto[i] + costs[i].totalNs;
+    pathNs = Math.max(pathNs, here);
+    for (const o of problem.elements[i].outputs) upto[o] = Math.max(upto[o], here);
+  }
+  const fillWaitNs = opts.ratePps === undefined ? 0 : (opts.batch * 1e9) / opts.ratePps;
+  const keepsUp = opts.ratePps === undefined || throughputPps >= opts.ratePps;
+  return {
+    throughputPps,
+    bottleneck,
+    stages: [...stages.values()],
+    pathNs,
+    fillWaitNs,
+    latencyNs: keepsUp ? pathNs + fillWaitNs : Infinity,
+    keepsUp,
+  };
+}

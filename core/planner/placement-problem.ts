@@ -1,0 +1,181 @@
+/**
+ * The placement problem of one configuration graph: its elements in order, what each could run
+ * on (every candidate backend, and why a candidate cannot be used: unavailable, no form of the
+ * kernel, structure too big), and how packets share out over the edges.
+ *
+ * The planner reads elements only through what they declare (`static declares`: kernels and
+ * structures) and the built graph (a structure's image size), so it needs nothing from an
+ * element's code. Elements without kernels are host elements: always on the CPU.
+ */
+import type { BackendName } from '../backend.js';
+import type { Graph } from '../graph.js';
+import { kernelRegistry } from '../kernel.js';
+import type { CostBook, CostProfile, HostCost } from './cost-profile.js';
+
+/** A backend (and variant) the planner may place kernels on, as the app layer found it. */
+export interface BackendOption {
+  backend: BackendName;
+  variant?: string;
+  availability: { available: true } | { available: false; reason: string };
+  /** The backend's own profile of `kernel` (measured or its defaults); undefined when it has none. */
+  costs(kernel: string): CostProfile | undefined;
+}
+
+export type CandidateStatus = 'ok' | 'unavailable' | 'no-form' | 'no-fit';
+
+export interface Candidate {
+  /** `backend` or `backend/variant`. */
+  label: string;
+  backend: BackendName;
+  variant?: string;
+  status: CandidateStatus;
+  /** Why the candidate cannot be used (status other than ok). */
+  reason?: string;
+  /** One profile per kernel of the element, in `kernels` order (empty for a host element). */
+  profiles: CostProfile[];
+}
+
+export interface PlannerElement {
+  index: number;
+  name: string;
+  className: string;
+  kernels: readonly string[];
+  /** Bytes of structure images the element owns (what a backend must hold to run it). */
+  structureBytes: number;
+  /** Bytes per packet each kernel moves to a device (input columns) and back (output columns). */
+  bytesIn: number[];
+  bytesOut: number[];
+  /** Cost of a host element (no kernels); undefined for a kernel element. */
+  host?: HostCost;
+  candidates: Candidate[];
+  /** Downstream element indices, one per output port. */
+  outputs: number[];
+  /** Share of the source packets this element sees (1 = all of them). */
+  share: number;
+  /** Every output carries a copy of every packet (Tee); otherwise packets split evenly. */
+  copies: boolean;
+}
+
+export interface PlacementProblem {
+  elements: PlannerElement[];
+  /** Element indices in topological order. */
+  order: number[];
+}
+
+/** Classes whose every output carries a copy of every packet (the model splits others evenly). */
+const COPYING_CLASSES: ReadonlySet<string> = new Set(['Tee']);
+
+export const CPU: BackendName = 'cpu';
+
+export function candidateLabel(backend: BackendName, variant?: string): string {
+  return variant === undefined ? backend : `${backend}/${variant}`;
+}
+
+export class PlanningError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanningError';
+  }
+}
+
+export interface ProblemInputs {
+  graph: Graph;
+  /** The backends to consider; must include cpu (where host elements and the fallback run). */
+  backends: readonly BackendOption[];
+  book: CostBook;
+  /** Whether a form of `kernel` exists for the backend (the kernel registry by default). */
+  hasForm?: (kernel: string, backend: BackendName, variant?: string) => boolean;
+}
+
+export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
+  const { graph, backends, book } = inputs;
+  const hasForm = inputs.hasForm ?? ((k: string, b: BackendName, v?: string) => kernelRegistry.form(k, b, v) !== undefined);
+  const cpu = backends.find((b) => b.backend === CPU && b.variant === undefined);
+  if (cpu === undefined) throw new PlanningError('the cpu backend must be among the candidates (host elements run there)');
+  const elements: PlannerElement[] = graph.nodes.map((node) => {
+    const declares = node.cls.declares ?? { kernels: [], state: [] };
+    const kernels = declares.kernels;
+    let structureBytes = 0;
+    for (const s of declares.state) if (s.kind === 'structure') structureBytes += node.element.structureImage(s.name)?.byteLength ?? 0;
+    const bytesIn = kernels.map((k) => 4 * kernelRegistry.contract(k).inputs.length);
+    const bytesOut = kernels.map((k) => 4 * kernelRegistry.contract(k).outputs.length);
+    const base = {
+      index: node.index,
+      name: node.parsed.name,
+      className: node.cls.className,
+      kernels,
+      structureBytes,
+      bytesIn,
+      bytesOut,
+      outputs: node.outputs.map((o) => o.node),
+      share: 0,
+      copies: COPYING_CLASSES.has(node.cls.className),
+    };
+    if (kernels.length === 0) {
+      return { ...base, host: book.hostCost(node.cls.className), candidates: [{ label: CPU, backend: CPU, status: 'ok' as const, profiles: [] }] };
+    }
+    const candidates = backends.map((b) => candidateFor(base.name, kernels, structureBytes, b, book, hasForm));
+    if (!candidates.some((c) => c.status === 'ok')) {
+      const why = candidates.map((c) => `${c.label}: ${c.reason ?? c.status}`).join('; ');
+      throw new PlanningError(`${base.name} (${base.className}): no backend can run it (${why})`);
+    }
+    return { ...base, candidates };
+  });
+  const order = graph.order.slice();
+  assignShares(elements, order);
+  return { elements, order };
+}
+
+function candidateFor(
+  element: string,
+  kernels: readonly string[],
+  structureBytes: number,
+  b: BackendOption,
+  book: CostBook,
+  hasForm: (kernel: string, backend: BackendName, variant?: string) => boolean,
+): Candidate {
+  const label = candidateLabel(b.backend, b.variant);
+  const ident = { label, backend: b.backend, ...(b.variant === undefined ? {} : { variant: b.variant }) };
+  const missing = kernels.find((k) => !hasForm(k, b.backend, b.variant));
+  if (missing !== undefined) return { ...ident, status: 'no-form', reason: `no ${missing} form for ${label}`, profiles: [] };
+  if (!b.availability.available) return { ...ident, status: 'unavailable', reason: b.availability.reason, profiles: [] };
+  const profiles: CostProfile[] = [];
+  for (const k of kernels) {
+    const p = book.profile(k, b.backend, b.variant) ?? b.costs(k);
+    if (p === undefined) return { ...ident, status: 'unavailable', reason: `no cost profile for ${k} on ${label}`, profiles: [] };
+    profiles.push(p);
+  }
+  const capacity = Math.min(...profiles.map((p) => p.capacityBytes));
+  if (structureBytes > capacity) {
+    return {
+      ...ident,
+      status: 'no-fit',
+      reason: `${element}'s structures need ${formatBytes(structureBytes)}, ${label} holds ${formatBytes(capacity)} (${formatBytes(structureBytes - capacity)} short)`,
+      profiles,
+    };
+  }
+  return { ...ident, status: 'ok', profiles };
+}
+
+/**
+ * Share of the source packets each element sees: the sources split the input evenly, and an
+ * element splits what it sees evenly over its outputs (the model cannot know a classifier's
+ * traffic mix), except a copying element (Tee), whose every output carries everything.
+ */
+function assignShares(elements: PlannerElement[], order: readonly number[]): void {
+  const sources = elements.filter((_, i) => !elements.some((e) => e.outputs.includes(i)));
+  for (const s of sources) s.share = 1 / sources.length;
+  for (const i of order) {
+    const e = elements[i];
+    if (e.outputs.length === 0) continue;
+    const each = e.copies ? e.share : e.share / e.outputs.length;
+    for (const o of e.outputs) elements[o].share += each;
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(2)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} B`;
+}

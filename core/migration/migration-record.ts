@@ -1,0 +1,32 @@
+/** One migration's outcome and figures: the `migrations` handler's lines and the run summary. */
+
+export interface MigrationRecord {
+  /** 1, 2, ... per element. */
+  id: number;
+  from: string;
+  to: string;
+  status: 'done' | 'rolled back';
+  /** Why it rolled back; null when done. */
+  reason: string | null;
+  /** Image words loaded on the target plus delta words forwarded to it during pre-copy, in bytes. */
+  bytesCopied: number;
+  /** Deltas published during pre-copy and applied on the target as well as the source. */
+  deltas: number;
+  /** From the request to the start of the stop phase (target opened, loaded, caught up, read back). */
+  precopyMs: number;
+  /** Stop phase: final generation check, word-for-word compare and the switch; nothing else runs meanwhile. */
+  pauseMs: number;
+  /** From the request to the source released (or to the rollback). */
+  totalMs: number;
+  /** Batches started on the source before the switch that finished there after it. */
+  batchesDrained: number;
+  /** Structure generation at the switch (of the first structure). */
+  generation: number;
+}
+
+/** One line: `#1 cpu -> webgpu done bytes 1234 deltas 2 precopy_ms 3.1 pause_ms 0.2 total_ms 4.0 drained 1 generation 7`. */
+export function formatMigration(m: MigrationRecord): string {
+  const figures = `bytes ${m.bytesCopied} deltas ${m.deltas} precopy_ms ${m.precopyMs.toFixed(1)} pause_ms ${m.pauseMs.toFixed(2)} total_ms ${m.totalMs.toFixed(1)}`;
+  if (m.status === 'done') return `#${m.id} ${m.from} -> ${m.to} done ${figures} drained ${m.batchesDrained} generation ${m.generation}`;
+  return `#${m.id} ${m.from} -> ${m.to} rolled back ${figures}: ${m.reason ?? ''}`;
+}

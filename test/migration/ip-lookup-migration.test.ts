@@ -114,11 +114,12 @@ async function need(...names: BackendName[]): Promise<boolean> {
 }
 
 describe('IPLookup live migration', () => {
-  it('cpu -> webgpu -> fpga -> gpujs -> cpu mid-run, routes changing during pre-copy: same capture, same counters (full table)', async () => {
+  it('every ordered pair mid-run (cpu -> webgpu -> fpga -> gpujs -> cpu -> fpga -> ...), routes changing during pre-copy: same capture, same counters (full table)', async () => {
     if (!(await need('webgpu', 'fpga', 'gpujs'))) return;
     const routes = clickRouteFile(FULL);
-    const targets: BackendName[] = ['webgpu', 'fpga', 'gpujs', 'cpu'];
-    const at = [4, 18, 32, 46];
+    // An Euler circuit of the 12 ordered pairs of {cpu, webgpu, fpga, gpujs}, starting with the issue's cpu -> webgpu -> fpga -> gpujs -> cpu.
+    const targets: BackendName[] = ['webgpu', 'fpga', 'gpujs', 'cpu', 'fpga', 'webgpu', 'gpujs', 'webgpu', 'cpu', 'gpujs', 'fpga', 'cpu'];
+    const at = targets.map((_t, i) => 3 + 5 * i);
     const base = await runRouter(routes, targets.map((_t, i) => ({ at: at[i], writes: writes(i) })));
     const mig = await runRouter(routes, targets.map((to, i) => ({ at: at[i], to, writes: writes(i) })));
     expect(base.summary.packetsIn).toBe(4631);
@@ -127,8 +128,10 @@ describe('IPLookup live migration', () => {
     // The lookup decided: both outputs carried packets.
     expect(Number(mig.router.handler('lan.count').read!())).toBeGreaterThan(0);
     expect(Number(mig.router.handler('uplink.count').read!())).toBeGreaterThan(0);
-    expect(mig.records.map((r) => `${r.from}->${r.to} ${r.status}`)).toEqual(['cpu->webgpu done', 'webgpu->fpga done', 'fpga->gpujs done', 'gpujs->cpu done']);
-    for (const r of mig.records.slice(0, 3)) {
+    const from = ['cpu', ...targets.slice(0, -1)];
+    expect(mig.records.map((r) => `${r.from}->${r.to} ${r.status}`)).toEqual(targets.map((t, i) => `${from[i]}->${t} done`));
+    expect(new Set(mig.records.map((r) => `${r.from}->${r.to}`)).size).toBe(12);
+    for (const r of mig.records.filter((m) => m.to !== 'cpu')) {
       // Both writes of its step reached the target during pre-copy (one held while loading, one forwarded).
       expect(r.deltas).toBe(2);
       expect(r.bytesCopied).toBeGreaterThan(100_000);
@@ -138,11 +141,12 @@ describe('IPLookup live migration', () => {
     expect(await mig.router.handler('rt.lookup').read!('203.0.113.3')).toBe('1');
     expect(await mig.router.handler('rt.location').read!()).toBe('cpu (inline)');
     const history = (await mig.router.handler('rt.migrations').read!()).trim().split('\n');
-    expect(history).toHaveLength(4);
+    expect(history).toHaveLength(12);
     expect(history[1]).toMatch(/^#2 webgpu -> fpga done bytes \d+ deltas 2 precopy_ms [\d.]+ pause_ms [\d.]+ total_ms [\d.]+ drained \d+ generation \d+$/);
     const rt = mig.summary.elements.find((e) => e.name === 'rt')!.counters;
-    expect(rt).toMatchObject({ location: 'cpu', migrations: 4, migrations_rolled_back: 0 });
+    expect(rt).toMatchObject({ location: 'cpu', migrations: 12, migrations_rolled_back: 0 });
     expect(mig.warnings).toEqual([]);
+    if (process.env.HETBOX_MIGRATION_LOG === '1') for (const h of history) console.log(h);
   }, 120_000);
 
   const faults: { fault: Fault; reason: RegExp; opts?: MigrateOptions }[] = [

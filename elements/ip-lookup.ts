@@ -299,6 +299,7 @@ Handlers:
       maxInFlight: this.config.IN_FLIGHT,
       stats: this.kernelStats,
       structures: [{ kind: MULTI_FIB_V4, image: () => fib.image, generation: () => fib.generation, onDelta: (fn) => fib.onDelta(fn) }],
+      warmUpIo: () => ({ count: 1, inputs: { dst: new Int32Array(1), vrf: new Int32Array(1) }, outputs: { nextHop: new Int32Array(1) } }),
       current: () => this.runner,
       install: (runner) => {
         this.runner = runner;

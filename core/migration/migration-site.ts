@@ -4,7 +4,7 @@
  * one synchronous seam to change that. The migrator (migrator.ts) drives any element that
  * offers this; IPLookup is the first.
  */
-import type { BackendName } from '../backend.js';
+import type { BackendName, KernelIo } from '../backend.js';
 import type { KernelStats } from '../kernel-stats.js';
 import type { OffloadRunner, OffloadOptions } from '../offload/offload-runner.js';
 import type { ImageDelta, StructureKind } from '../structures/image.js';
@@ -27,6 +27,8 @@ export interface MigrationSite {
   maxInFlight: number;
   stats?: KernelStats;
   structures: readonly MigratedStructure[];
+  /** Columns for one small kernel run the target makes during pre-copy (its first batch then pays no compile); none: no warm-up. */
+  warmUpIo?: () => KernelIo;
   /** The runner every batch started now goes through; null when the element runs the cpu form inline. */
   current(): OffloadRunner | null;
   /**

@@ -10,6 +10,8 @@
  *     to the target as it is published. The source keeps serving and keeps getting every delta
  *     through the element's own path, so each side applies each delta exactly once; the
  *     runner's generation check refuses any that does not follow the generation it holds.
+ *     A warm-up run on the target (when the element gives columns for one) compiles its
+ *     kernel now rather than in the first batch after the switch.
  *  2. Verify: read the target's image back and, in the same synchronous step as the switch,
  *     check that no delta arrived during the read, that the target's device and host copies are
  *     at the element's generation, and that the image equals the element's word for word.
@@ -169,6 +171,8 @@ export class Migrator {
           loaded = true;
           for (const d of held) forward(t, i, d);
         }
+        const io = site.warmUpIo?.();
+        if (io !== undefined) await t.warmUp(io);
       } else opts.onPhase?.('precopy', rec);
       opts.onPhase?.('verify', rec);
       for (let attempt = 1; ; attempt++) {

@@ -262,6 +262,15 @@ export class OffloadRunner {
     return this.fallingBack;
   }
 
+  /**
+   * Run the kernel once without counting it (stats, batches): a migration's target compiles its
+   * pipeline and touches its image here, during pre-copy, not in the first batch after the switch.
+   */
+  async warmUp(io: KernelIo): Promise<void> {
+    await this.barrier;
+    await this.backend.runKernel(this.opts.kernel, io, this.structures.map((s) => s.handle));
+  }
+
   /** Once a migration's target has taken over, it falls back to cpu on failure like any runner. */
   enableFallback(): void {
     this.fallbackAllowed = true;

@@ -148,8 +148,12 @@ export class Migrator {
     const precopyAndSwitch = async (): Promise<void> => {
       if (to !== 'cpu') {
         const t = await OffloadRunner.open({ kernel: site.kernel, backend: to, owner: site.owner, env: site.env, maxInFlight: site.maxInFlight, fallback: false, ...(opts.variant === undefined ? {} : { variant: opts.variant }), ...(site.stats === undefined ? {} : { stats: site.stats }) });
+        if (cancelled) {
+          // Opened after the rollback (the timeout fired meanwhile): nobody else will close it.
+          void t.close().catch(() => undefined);
+          throw new Error('cancelled');
+        }
         target = t;
-        if (cancelled) throw new Error('cancelled');
         for (let i = 0; i < site.structures.length; i++) {
           const st = site.structures[i];
           // Copy and subscribe in one synchronous step: every later delta is caught, no earlier one.

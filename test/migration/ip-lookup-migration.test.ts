@@ -20,6 +20,7 @@ import type { MigrationRecord } from '../../core/migration/migration-record.js';
 import { PCAP_DIR } from '../pcap/pcap-test-support.js';
 import { expectBalanced } from '../support/accounting.js';
 import { requireOrWarn } from '../backends/availability.js';
+import { NullBackend } from '../../backends/null/null-backend.js';
 import { classes, clickRouteFile, failing, Gate, routerConfig, type Fault } from './support.js';
 
 const CAPTURE = path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap');
@@ -176,6 +177,21 @@ describe('IPLookup live migration', () => {
       expect(String(rt.migration_rollback)).toMatch(reason);
     }, 60_000);
   }
+});
+
+describe('a target that refuses the size', () => {
+  it('rolls back with the refusal named (the null backend with a small capacity), and the lookup keeps serving', async () => {
+    const small = new NullBackend({ costs: { capacityBytes: 4096 } });
+    const backends = (n: BackendName): Promise<Backend> => (n === 'null' ? Promise.resolve(small) : getBackend(n));
+    const routes = clickRouteFile(SMALL);
+    const base = await runRouter(routes, [{ at: 6, writes: writes(0) }]);
+    const mig = await runRouter(routes, [{ at: 6, to: 'null', writes: writes(0) }], backends);
+    expect(mig.output.equals(base.output)).toBe(true);
+    expect(counters(mig.summary)).toEqual(counters(base.summary));
+    expect(mig.records[0]).toMatchObject({ from: 'cpu', to: 'null', status: 'rolled back' });
+    expect(mig.records[0].reason).toMatch(/null: image of \d+ bytes exceeds the configured capacity of 4096 bytes/);
+    expect(await mig.router.handler('rt.location').read!()).toBe('cpu (inline)');
+  }, 60_000);
 });
 
 describe('migration triggers', () => {

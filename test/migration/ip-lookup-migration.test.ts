@@ -44,7 +44,7 @@ interface Step {
   writes: [string, string][];
 }
 
-async function runRouter(routes: string, steps: readonly Step[], backends: (n: BackendName) => Promise<Backend> = getBackend, opts: MigrateOptions = {}): Promise<Run & { records: MigrationRecord[] }> {
+async function runRouter(routes: string, steps: readonly Step[], backends: (n: BackendName) => Promise<Backend> = getBackend, opts: MigrateOptions = {}): Promise<Run & { records: MigrationRecord[]; location: string }> {
   const output = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetbox-mig-out-')), 'out.pcap');
   const warnings: string[] = [];
   const router = Router.fromText(routerConfig(CAPTURE, routes, output), path.join(os.tmpdir(), 'mig.click'), classes, {
@@ -90,14 +90,17 @@ async function runRouter(routes: string, steps: readonly Step[], backends: (n: B
   };
   const summary = await router.run();
   await previous;
+  // Read before cleanup, which releases the runner.
+  const location = await router.handler('rt.location').read!();
+  const elements = router.summary().elements;
   await router.cleanup();
   expectBalanced(router);
-  return { router, summary: { ...summary, elements: router.summary().elements }, output: readFileSync(output), warnings, records };
+  return { router, summary: { ...summary, elements }, output: readFileSync(output), warnings, records, location };
 }
 
 /** Every counter of every element, without the fields that say where the lookup ran. */
 function counters(s: RunSummary): Record<string, Record<string, number | string>> {
-  const placement = new Set(['backend', 'backend_requested', 'kernel_batches', 'kernel_items', 'location', 'migrations', 'migrations_rolled_back', 'migration_rollback', 'rate']);
+  const placement = new Set(['backend', 'backend_requested', 'backend_fallback', 'kernel_batches', 'kernel_items', 'location', 'migrations', 'migrations_rolled_back', 'migration_rollback', 'rate']);
   return Object.fromEntries(s.elements.map((e) => [e.name, Object.fromEntries(Object.entries(e.counters).filter(([k]) => !placement.has(k)))]));
 }
 
@@ -140,7 +143,7 @@ describe('IPLookup live migration', () => {
     }
     expect(await mig.router.handler('rt.table').read!()).toBe(await base.router.handler('rt.table').read!());
     expect(await mig.router.handler('rt.lookup').read!('203.0.113.3')).toBe('1');
-    expect(await mig.router.handler('rt.location').read!()).toBe('cpu (inline)');
+    expect(mig.location).toBe('cpu (inline)');
     const history = (await mig.router.handler('rt.migrations').read!()).trim().split('\n');
     expect(history).toHaveLength(12);
     expect(history[1]).toMatch(/^#2 webgpu -> fpga done bytes \d+ deltas 2 precopy_ms [\d.]+ pause_ms [\d.]+ total_ms [\d.]+ drained \d+ generation \d+$/);
@@ -169,7 +172,7 @@ describe('IPLookup live migration', () => {
       expect(mig.records).toHaveLength(1);
       expect(mig.records[0]).toMatchObject({ from: 'cpu', to: 'webgpu', status: 'rolled back' });
       expect(mig.records[0].reason).toMatch(reason);
-      expect(await mig.router.handler('rt.location').read!()).toBe('cpu (inline)');
+      expect(mig.location).toBe('cpu (inline)');
       expect(await mig.router.handler('rt.migrations').read!()).toMatch(new RegExp(`^#1 cpu -> webgpu rolled back .*: ${reason.source}`));
       expect(mig.warnings.join('\n')).toMatch(new RegExp(`rt: migration cpu -> webgpu rolled back, cpu keeps serving: .*${reason.source}`));
       const rt = mig.summary.elements.find((e) => e.name === 'rt')!.counters;
@@ -190,7 +193,26 @@ describe('a target that refuses the size', () => {
     expect(counters(mig.summary)).toEqual(counters(base.summary));
     expect(mig.records[0]).toMatchObject({ from: 'cpu', to: 'null', status: 'rolled back' });
     expect(mig.records[0].reason).toMatch(/null: image of \d+ bytes exceeds the configured capacity of 4096 bytes/);
-    expect(await mig.router.handler('rt.location').read!()).toBe('cpu (inline)');
+    expect(mig.location).toBe('cpu (inline)');
+  }, 60_000);
+});
+
+describe('a target that fails after the switch', () => {
+  it('falls back to cpu visibly, as any runner, and the capture is still the same', async () => {
+    // Verified and switched, then the device is lost on its third batch.
+    const lost = new NullBackend({ failAfterRuns: 2 });
+    const backends = (n: BackendName): Promise<Backend> => (n === 'null' ? Promise.resolve(lost) : getBackend(n));
+    const routes = clickRouteFile(SMALL);
+    const base = await runRouter(routes, [{ at: 6, writes: writes(0) }]);
+    const mig = await runRouter(routes, [{ at: 6, to: 'null', writes: writes(0) }], backends);
+    expect(mig.output.equals(base.output)).toBe(true);
+    expect(counters(mig.summary)).toEqual(counters(base.summary));
+    expect(mig.records[0]).toMatchObject({ from: 'cpu', to: 'null', status: 'done' });
+    expect(mig.location).toMatch(/^cpu \(fallback: null failed: /);
+    expect(mig.warnings.join('\n')).toMatch(/rt: ip-lookup falls back from null to cpu/);
+    const rt = mig.summary.elements.find((e) => e.name === 'rt')!.counters;
+    expect(rt).toMatchObject({ location: 'cpu', migrations: 1, backend: 'cpu' });
+    expect(String(rt.backend_fallback)).toMatch(/null failed/);
   }, 60_000);
 });
 

@@ -61,7 +61,8 @@
  *                         reply comes once switched, or says why it rolled back; one at a time.
  *   location (read)       where the lookup runs now (`cpu (inline)` without a runner)
  *   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
- *                         pause and total ms, batches drained (or the rollback's reason)
+ *                         pause and total ms, batches drained, batch latency p50/p99 before
+ *                         -> during (or the rollback's reason)
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -87,6 +88,7 @@ import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
 import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 import { Migrator, MigrationRefused } from '../core/migration/migrator.js';
 import type { Migratable } from '../core/migration/migrate-element.js';
+import { BatchLatencies } from '../core/migration/batch-latencies.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 
@@ -219,7 +221,8 @@ Handlers:
                         reply comes once switched, or says why it rolled back; one at a time.
   location (read)       where the lookup runs now (\`cpu (inline)\` without a runner)
   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
-                        pause and total ms, batches drained (or the rollback's reason)`;
+                        pause and total ms, batches drained, batch latency p50/p99 before
+                        -> during (or the rollback's reason)`;
 
   /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
   static readonly args: ArgSpec<IPLookupConfig> = { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema };
@@ -243,6 +246,8 @@ Handlers:
   private inlineStats: KernelStatsEntry | null = null;
   /** Moves the lookup between locations while traffic flows (core/migration). */
   private readonly migration: Migrator;
+  /** Each batch's lookup time (process to routed), for the delay a migration adds. */
+  private readonly latencies = new BatchLatencies();
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -299,6 +304,7 @@ Handlers:
       maxInFlight: this.config.IN_FLIGHT,
       stats: this.kernelStats,
       structures: [{ kind: MULTI_FIB_V4, image: () => fib.image, generation: () => fib.generation, onDelta: (fn) => fib.onDelta(fn) }],
+      latencies: this.latencies,
       warmUpIo: () => ({ count: 1, inputs: { dst: new Int32Array(1), vrf: new Int32Array(1) }, outputs: { nextHop: new Int32Array(1) } }),
       current: () => this.runner,
       install: (runner) => {
@@ -349,17 +355,22 @@ Handlers:
     const nh = batch.anno('nextHop');
     const io = { count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } };
     const runner = this.runner;
+    const t0 = performance.now();
     if (runner === null) {
       // Without a backend: the cpu backend's form function itself, on the element's own image.
-      const t0 = performance.now();
       ipLookupCpu(this.imageView, io);
       const s = (this.inlineStats ??= this.kernelStats.entry(IP_LOOKUP, 'cpu'));
-      s.hostMs += performance.now() - t0;
+      const ms = performance.now() - t0;
+      s.hostMs += ms;
       s.batches++;
       s.items += n;
+      this.latencies.record(ms);
       return this.route(batch, fromBytes);
     }
-    return runner.run(io).then(() => this.route(batch, fromBytes));
+    return runner.run(io).then(() => {
+      this.latencies.record(performance.now() - t0);
+      return this.route(batch, fromBytes);
+    });
   }
 
   /** A read-only column of zeros (FIB 0) for batches without a vrf annotation, shared by every run. */

@@ -8,6 +8,7 @@ import type { BackendName, KernelIo } from '../backend.js';
 import type { KernelStats } from '../kernel-stats.js';
 import type { OffloadRunner, OffloadOptions } from '../offload/offload-runner.js';
 import type { ImageDelta, StructureKind } from '../structures/image.js';
+import type { BatchLatencies } from './batch-latencies.js';
 
 /** One structure the kernel reads, in the order the kernel's contract lists state (the runner's index). */
 export interface MigratedStructure {
@@ -27,6 +28,8 @@ export interface MigrationSite {
   maxInFlight: number;
   stats?: KernelStats;
   structures: readonly MigratedStructure[];
+  /** The element's batch latencies, for the delay a migration adds (p50/p99 during vs before); none: not reported. */
+  latencies?: BatchLatencies;
   /** Columns for one small kernel run the target makes during pre-copy (its first batch then pays no compile); none: no warm-up. */
   warmUpIo?: () => KernelIo;
   /** The runner every batch started now goes through; null when the element runs the cpu form inline. */

@@ -33,6 +33,7 @@ import type { ImageDelta } from '../structures/image.js';
 import { deltaWords } from '../structures/image.js';
 import type { MigrationSite, MigrationTarget } from './migration-site.js';
 import { formatMigration, type MigrationRecord } from './migration-record.js';
+import { percentile } from './batch-latencies.js';
 
 export type MigrationPhase = 'precopy' | 'verify' | 'switched' | 'released' | 'rolled back';
 
@@ -52,6 +53,9 @@ export class MigrationRefused extends Error {
     this.name = 'MigrationRefused';
   }
 }
+
+/** Batches before a migration taken as its steady state (the delay it adds is against these). */
+const STEADY_BATCHES = 256;
 
 /** Reads of the target made before giving up on a table that changes during every read. */
 const VERIFY_ATTEMPTS = 20;
@@ -128,7 +132,15 @@ export class Migrator {
   private async run(from: string, to: MigrationTarget, opts: MigrateOptions): Promise<MigrationRecord> {
     const site = this.site;
     const t0 = performance.now();
-    const rec: MigrationRecord = { id: this.records.length + 1, from, to, status: 'done', reason: null, bytesCopied: 0, deltas: 0, precopyMs: 0, pauseMs: 0, totalMs: 0, batchesDrained: 0, generation: site.structures[0]?.generation() ?? 0 };
+    const rec: MigrationRecord = { id: this.records.length + 1, from, to, status: 'done', reason: null, bytesCopied: 0, deltas: 0, precopyMs: 0, pauseMs: 0, totalMs: 0, batchesDrained: 0, generation: site.structures[0]?.generation() ?? 0, delay: null };
+    const steady = site.latencies?.last(STEADY_BATCHES) ?? [];
+    const mark = site.latencies?.mark() ?? 0;
+    const delay = (): void => {
+      const lat = site.latencies;
+      if (lat === undefined) return;
+      const during = lat.since(mark);
+      rec.delay = { steadyP50: percentile(steady, 50), steadyP99: percentile(steady, 99), duringP50: percentile(during, 50), duringP99: percentile(during, 99), batches: during.length };
+    };
     const source = site.current();
     const unsubscribe: (() => void)[] = [];
     let target: OffloadRunner | null = null;
@@ -225,6 +237,7 @@ export class Migrator {
       rec.reason = e instanceof Error ? e.message : String(e);
       rec.totalMs = performance.now() - t0;
       rec.precopyMs = rec.totalMs;
+      delay();
       this.records.push(rec);
       site.env.log.warn(`${site.owner}: migration ${from} -> ${to} rolled back, ${this.location()} keeps serving: ${rec.reason}`);
       opts.onPhase?.('rolled back', rec);
@@ -237,6 +250,7 @@ export class Migrator {
     rec.batchesDrained = source?.inFlight ?? 0;
     if (source !== null) await source.close();
     rec.totalMs = performance.now() - t0;
+    delay();
     this.records.push(rec);
     site.env.log.info(`${site.owner}: ${formatMigration(rec)}`);
     opts.onPhase?.('released', rec);

@@ -14,6 +14,7 @@ import type { BackendName, KernelIo } from '../core/backend.js';
 import { getBackend } from '../core/backend-registry.js';
 import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
 import { Migrator } from '../core/migration/migrator.js';
+import { percentile } from '../core/migration/batch-latencies.js';
 import type { MigrationSite } from '../core/migration/migration-site.js';
 import { OffloadRunner } from '../core/offload/offload-runner.js';
 import { MultiFib } from '../core/structures/multi-fib/multi-fib.js';
@@ -99,12 +100,6 @@ class Bench {
   }
 }
 
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-}
-
 function tableOf(full: MultiFib, n: number): MultiFib {
   if (n >= full.fibNames()[0].routes) return full;
   const mf = new MultiFib(['default']);
@@ -150,7 +145,7 @@ export async function run(report: BenchReport): Promise<void> {
         report.note(section, `${name}: live migration rolled back: ${rec.reason ?? ''}`);
         continue;
       }
-      const interval = pct(before, 50);
+      const interval = percentile(before, 50);
       report.add(section, {
         name: `naive ${name}`,
         value: await naive(fib, ios, from, to),
@@ -161,7 +156,7 @@ export async function run(report: BenchReport): Promise<void> {
         value: rec.pauseMs,
         unit: 'ms pause',
         baseline: `naive ${name}`,
-        extra: { totalMs: rec.totalMs, precopyMs: rec.precopyMs, bytes: rec.bytesCopied, drained: rec.batchesDrained, batchMsP50: interval, steadyP99: pct(before, 99), duringP50: pct(during, 50), duringP99: pct(during, 99), pauseUnderBatch: rec.pauseMs < interval },
+        extra: { totalMs: rec.totalMs, precopyMs: rec.precopyMs, bytes: rec.bytesCopied, drained: rec.batchesDrained, batchMsP50: interval, steadyP99: percentile(before, 99), duringP50: percentile(during, 50), duringP99: percentile(during, 99), pauseUnderBatch: rec.pauseMs < interval },
       });
     }
   }

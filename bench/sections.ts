@@ -8,6 +8,7 @@ import { run as backends } from './backends.js';
 import { run as fpga } from './fpga.js';
 import { run as live } from './live.js';
 import { run as flows } from './flows.js';
+import { run as migration } from './migration.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -23,4 +24,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'fpga', run: fpga },
   { name: 'live', run: live },
   { name: 'flows', run: flows },
+  { name: 'migration', run: migration },
 ];

@@ -55,6 +55,14 @@
  *                         (a next hop naming a missing output) by reason
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
  *   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
+ *   migrate (write)       move the lookup to a backend (`cpu`, `webgpu`, `gpujs`, `fpga`, `null`)
+ *                         while traffic flows: the image is copied and verified first, route
+ *                         changes reach both sides, the switch falls between two batches. The
+ *                         reply comes once switched, or says why it rolled back; one at a time.
+ *   location (read)       where the lookup runs now (`cpu (inline)` without a runner)
+ *   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
+ *                         pause and total ms, batches drained, batch latency p50/p99 before
+ *                         -> during (or the rollback's reason)
  */
 import path from 'node:path';
 import { z } from 'zod';
@@ -78,6 +86,9 @@ import type { BackendName } from '../core/backend.js';
 import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
 import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
 import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
+import { Migrator, MigrationRefused } from '../core/migration/migrator.js';
+import type { Migratable } from '../core/migration/migrate-element.js';
+import { BatchLatencies } from '../core/migration/batch-latencies.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 
@@ -136,7 +147,7 @@ interface IPLookupRoutes {
   fibs: { index: number; name: string; routes: { prefix: number; len: number; nextHop: number }[] }[];
 }
 
-export class IPLookup extends Element<IPLookupConfig> {
+export class IPLookup extends Element<IPLookupConfig> implements Migratable {
   static readonly className = 'IPLookup';
   static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
   static readonly ports = { inputs: '1', outputs: '1-' };
@@ -203,7 +214,15 @@ Handlers:
   drops (read)          packets dropped, every reason; drops_no_route and drops_no_output
                         (a next hop naming a missing output) by reason
   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
-  kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures`;
+  kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
+  migrate (write)       move the lookup to a backend (\`cpu\`, \`webgpu\`, \`gpujs\`, \`fpga\`, \`null\`)
+                        while traffic flows: the image is copied and verified first, route
+                        changes reach both sides, the switch falls between two batches. The
+                        reply comes once switched, or says why it rolled back; one at a time.
+  location (read)       where the lookup runs now (\`cpu (inline)\` without a runner)
+  migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
+                        pause and total ms, batches drained, batch latency p50/p99 before
+                        -> during (or the rollback's reason)`;
 
   /** Arguments: what parseConfig reads, and what the manual's signature is checked against. */
   static readonly args: ArgSpec<IPLookupConfig> = { rest: 'ROUTES', keywords: ['FIB', 'FIBS', 'NOROUTE', 'BACKEND', 'IN_FLIGHT', 'FORMAT'], schema: configSchema };
@@ -225,6 +244,10 @@ Handlers:
   /** Every lookup run's stats, inline or offloaded (the kernel_stats handler). */
   private readonly kernelStats = new KernelStats();
   private inlineStats: KernelStatsEntry | null = null;
+  /** Moves the lookup between locations while traffic flows (core/migration). */
+  private readonly migration: Migrator;
+  /** Each batch's lookup time (process to routed), for the delay a migration adds. */
+  private readonly latencies = new BatchLatencies();
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -266,6 +289,34 @@ Handlers:
     this.fib.onDelta(() => {
       this.imageView = this.fib.imageI32;
     });
+    // Deltas reach whichever runner serves now, in commit order (the runner orders them against
+    // batches in flight); a migration's target gets them from the migrator until it takes over.
+    this.fib.onDelta((d) => {
+      const runner = this.runner;
+      if (runner === null) return;
+      runner.applyDelta(0, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
+    });
+    const fib = this.fib;
+    this.migration = new Migrator({
+      owner: this.name,
+      kernel: IP_LOOKUP,
+      env: this.env,
+      maxInFlight: this.config.IN_FLIGHT,
+      stats: this.kernelStats,
+      structures: [{ kind: MULTI_FIB_V4, image: () => fib.image, generation: () => fib.generation, onDelta: (fn) => fib.onDelta(fn) }],
+      latencies: this.latencies,
+      warmUpIo: () => ({ count: 1, inputs: { dst: new Int32Array(1), vrf: new Int32Array(1) }, outputs: { nextHop: new Int32Array(1) } }),
+      current: () => this.runner,
+      install: (runner) => {
+        this.runner = runner;
+        if (runner !== null) this.concurrency = this.config.IN_FLIGHT;
+      },
+    });
+  }
+
+  /** Live migration of the lookup (handlers migrate, location, migrations; the planner's call). */
+  migrator(): Migrator {
+    return this.migration;
   }
 
   /** The logical form (for backends and migration). */
@@ -285,16 +336,15 @@ Handlers:
   override async initialize(): Promise<void> {
     const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (runner === null) return;
-    const index = await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
-    // Deltas reach the backend in commit order; the runner orders them against batches in flight.
-    this.fib.onDelta((d) => {
-      runner.applyDelta(index, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
-    });
+    // Structure #0: the delta listener set up in the constructor forwards to it.
+    await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
     this.runner = runner;
     this.concurrency = this.config.IN_FLIGHT;
   }
 
   override async cleanup(): Promise<void> {
+    // A migration in progress ends first (switched or rolled back), so one runner is left to close.
+    await this.migration.idle();
     await this.runner?.close();
     this.runner = null;
   }
@@ -305,17 +355,22 @@ Handlers:
     const nh = batch.anno('nextHop');
     const io = { count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } };
     const runner = this.runner;
+    const t0 = performance.now();
     if (runner === null) {
       // Without a backend: the cpu backend's form function itself, on the element's own image.
-      const t0 = performance.now();
       ipLookupCpu(this.imageView, io);
       const s = (this.inlineStats ??= this.kernelStats.entry(IP_LOOKUP, 'cpu'));
-      s.hostMs += performance.now() - t0;
+      const ms = performance.now() - t0;
+      s.hostMs += ms;
       s.batches++;
       s.items += n;
+      this.latencies.record(ms);
       return this.route(batch, fromBytes);
     }
-    return runner.run(io).then(() => this.route(batch, fromBytes));
+    return runner.run(io).then(() => {
+      this.latencies.record(performance.now() - t0);
+      return this.route(batch, fromBytes);
+    });
   }
 
   /** A read-only column of zeros (FIB 0) for batches without a vrf annotation, shared by every run. */
@@ -405,6 +460,9 @@ Handlers:
       drops_no_output: counterHandler(() => this.droppedNoOutput, 'packets whose route names a missing output, dropped'),
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
+      migrate: { write: (v) => this.migrateHandler(v), doc: 'move the lookup to BACKEND while traffic flows' },
+      location: { read: () => this.migration.locationText(), doc: 'where the lookup runs now' },
+      migrations: { read: () => this.migration.historyText(), doc: 'one line per migration: result, bytes, times, batches drained' },
     };
   }
 
@@ -479,7 +537,21 @@ Handlers:
   }
 
   override summary(): Record<string, number | string> {
-    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}) };
+    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}), ...this.migration.summary() };
+  }
+
+  private async migrateHandler(value: string): Promise<void> {
+    const to = value.trim();
+    const r = backendNameSchema.safeParse(to);
+    if (!r.success) throw new HandlerError(`migrate: ${r.error.issues[0]?.message ?? `bad backend '${to}'`}`);
+    let rec;
+    try {
+      rec = await this.migration.migrate(r.data);
+    } catch (e) {
+      if (e instanceof MigrationRefused) throw new HandlerError(e.message);
+      throw e;
+    }
+    if (rec.status !== 'done') throw new HandlerError(`migration ${rec.from} -> ${rec.to} rolled back: ${rec.reason ?? ''}`);
   }
 
   private refreshGateways(): void {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `hetbox` command:
- *   hetbox run CONFIG [--json] [--control PORT|HOST:PORT|PATH] [--linger] [--backend B] [--batch N] [--in-flight N]
+ *   hetbox run CONFIG [--json] [--control PORT|HOST:PORT|PATH] [--linger] [--backend B] [--batch N] [--in-flight N] [--migrate EL=B@PACKETS ...]
  *   hetbox check CONFIG
  *   hetbox elements [NAME]
  *   hetbox backends [--json]
@@ -25,7 +25,8 @@ import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
 
 const USAGE = `usage: hetbox <command> [options]
-  run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet)
+  run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet,
+                    --migrate EL=B@PACKETS: move EL to backend B live once PACKETS packets were read; repeatable)
   check CONFIG      parse and validate a configuration only
   elements [NAME]   list element classes, or print one manual page
   backends          list backends with their device, or why each is unavailable (--json)

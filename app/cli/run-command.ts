@@ -9,6 +9,7 @@ import { disposeBackends } from '../../core/backend-registry.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { fmt } from '../../core/format.js';
+import { MigrationScript, parseMigrateFlag } from './migrate-flag.js';
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
@@ -19,6 +20,7 @@ export async function runCommand(args: string[]): Promise<number> {
     backend: { type: 'string' },
     batch: { type: 'string', default: '256' },
     'in-flight': { type: 'string', default: '8' },
+    migrate: { type: 'string', multiple: true },
   });
   if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
   const count = z.coerce.number().int().min(1).max(1 << 20);
@@ -29,6 +31,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const defaultBackend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   const controlAddress = values.control !== undefined ? controlAddressFlag(values.control) : undefined;
 
+  const script = new MigrationScript((values.migrate ?? []).map(parseMigrateFlag));
+
   const tty = process.stderr.isTTY === true && !values.json && !values.quiet;
   let lastDraw = 0;
   const router = Router.fromFile(positionals[0], elementLibrary, {
@@ -36,16 +40,17 @@ export async function runCommand(args: string[]): Promise<number> {
     maxInFlight: inFlight.data,
     defaultBackend,
     backends: backendProvider(),
-    onBatchDone: tty
-      ? (s) => {
-          const now = performance.now();
-          if (now - lastDraw < 200) return;
-          lastDraw = now;
-          const secs = (now - s.startedAt) / 1000;
-          process.stderr.write(`\r${fmt(s.packetsIn)} packets  ${fmt(s.packetsIn / Math.max(secs, 1e-9))} pkt/s  ${secs.toFixed(1)} s   `);
-        }
-      : undefined,
+    onBatchDone: (s) => {
+      script.progress(s);
+      if (!tty) return;
+      const now = performance.now();
+      if (now - lastDraw < 200) return;
+      lastDraw = now;
+      const secs = (now - s.startedAt) / 1000;
+      process.stderr.write(`\r${fmt(s.packetsIn)} packets  ${fmt(s.packetsIn / Math.max(secs, 1e-9))} pkt/s  ${secs.toFixed(1)} s   `);
+    },
   });
+  script.attach(router);
   let control: ControlServer | null = null;
   const onSignal = (): void => router.stop();
   try {
@@ -56,8 +61,11 @@ export async function runCommand(args: string[]): Promise<number> {
       process.stderr.write(`control socket listening on ${where}\n`);
     }
     process.once('SIGINT', onSignal);
-    const summary = await router.run();
+    let summary = await router.run();
     if (tty) process.stderr.write('\n');
+    // Migrations still running finish (switch or roll back) before the summary reports them.
+    await script.settled(summary.packetsIn);
+    if (script.requested) summary = { ...summary, elements: router.summary().elements };
     if (values.linger && control !== null) {
       process.stderr.write("input done; serving handlers until 'WRITE stop' or SIGINT\n");
       await router.stopped;

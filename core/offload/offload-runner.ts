@@ -37,6 +37,12 @@ export interface OffloadOptions {
   maxInFlight?: number;
   /** Where every run's stats are recorded, per (kernel, backend, variant): the element's `kernel_stats`. */
   stats?: KernelStats;
+  /**
+   * False for a migration's target until it takes over: an unavailable backend, a load or a
+   * delta it cannot take is then an error for the migration to roll back on, never a quiet move
+   * to cpu (the migration would switch to a location nobody asked for). Default true.
+   */
+  fallback?: boolean;
 }
 
 export interface OffloadStatus {
@@ -77,11 +83,15 @@ export class OffloadRunner {
   private batches = 0;
   private items = 0;
   private deltas = 0;
+  private fallbackAllowed: boolean;
+  /** The first device error seen while fallback was not allowed (a migration target's). */
+  private failure: unknown = null;
 
   private constructor(private readonly opts: OffloadOptions) {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 2);
     this.slots = new Semaphore(this.maxInFlight);
     this.label = opts.variant === undefined ? opts.backend : `${opts.backend}/${opts.variant}`;
+    this.fallbackAllowed = opts.fallback ?? true;
     kernelRegistry.contract(opts.kernel); // an unknown kernel is a programming error: throw now
   }
 
@@ -105,6 +115,7 @@ export class OffloadRunner {
       reason = `no ${kernel} form is registered for ${this.label}`;
     }
     if (reason !== null) {
+      if (!this.fallbackAllowed) throw new Error(`${owner}: backend ${this.label} is unavailable: ${reason}`);
       if (env.strictBackends && backend !== 'cpu') throw new Error(`${owner}: backend ${this.label} is required (strict backends) but unavailable: ${reason}`);
       if (backend === 'cpu') throw new Error(`${owner}: the cpu backend is unavailable: ${reason}`);
       this.fallbackReason = `${this.label} unavailable: ${reason}`;
@@ -130,7 +141,7 @@ export class OffloadRunner {
     try {
       handle = await this.backend.loadStructure(kind, host.words, generation);
     } catch (e) {
-      if (!this.isDeviceTrouble(e)) throw e;
+      if (!this.isDeviceTrouble(e) || !this.fallbackAllowed) throw e;
       if (this.opts.env.strictBackends && e instanceof BackendRefusal) throw new Error(`${this.opts.owner}: ${e.message}`);
       await this.fallBack(e);
       handle = await this.backend.loadStructure(kind, host.words, generation);
@@ -180,6 +191,10 @@ export class OffloadRunner {
     } catch (e) {
       // The device copy can no longer be trusted; the host copy is the truth, so move to cpu.
       if (this.backend.name === 'cpu') throw e;
+      if (!this.fallbackAllowed) {
+        this.failure ??= e;
+        throw e;
+      }
       await this.fallBack(e);
     }
   }
@@ -205,7 +220,7 @@ export class OffloadRunner {
         this.count(backend, io, stats);
         return { ...stats, backend: this.label };
       } catch (e) {
-        if (!this.isDeviceTrouble(e) || backend.name === 'cpu') throw e;
+        if (!this.isDeviceTrouble(e) || backend.name === 'cpu' || !this.fallbackAllowed) throw e;
         await this.fallBack(e);
         const stats = await this.backend.runKernel(this.opts.kernel, io, this.structures.map((s) => s.handle), params);
         this.count(this.backend, io, stats);
@@ -245,6 +260,37 @@ export class OffloadRunner {
       await this.describe();
     })();
     return this.fallingBack;
+  }
+
+  /**
+   * Run the kernel once without counting it (stats, batches): a migration's target compiles its
+   * pipeline and touches its image here, during pre-copy, not in the first batch after the switch.
+   */
+  async warmUp(io: KernelIo): Promise<void> {
+    await this.barrier;
+    await this.backend.runKernel(this.opts.kernel, io, this.structures.map((s) => s.handle));
+  }
+
+  /** Once a migration's target has taken over, it falls back to cpu on failure like any runner. */
+  enableFallback(): void {
+    this.fallbackAllowed = true;
+  }
+
+  /** The device error a runner without fallback saw (a migration target's), else null. */
+  get deviceFailure(): unknown {
+    return this.failure;
+  }
+
+  /** Batches started and not yet finished (a migration's source drains these after the switch). */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Generation of a structure on the host copy and as the backend reports holding it. */
+  generations(index: number): { host: number; device: number } {
+    const s = this.structures[index];
+    if (s === undefined) throw new Error(`${this.opts.owner}: no structure #${index}`);
+    return { host: s.generation, device: s.handle.generation };
   }
 
   /** The structure as the backend holds it now (tests, migration's verification). */

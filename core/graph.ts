@@ -7,6 +7,7 @@
 import type { Element, ElementClass } from './element.js';
 import type { ParsedConfig, ParsedElement, ParsedConnection } from './config/parse.js';
 import { ConfigError } from './config/source-location.js';
+import { ElementInputError } from './element-input-error.js';
 import type { RuntimeEnv } from './runtime-env.js';
 import { quoteUserText } from './quote-user-text.js';
 
@@ -157,13 +158,15 @@ function topologicalOrder(nodes: GraphNode[], cfg: ParsedConfig): number[] {
 }
 
 /**
- * An element that reads a file while it is built (a FIB) and meets an I/O error (ENOENT,
- * EISDIR, EACCES) is reported at its declaration, named; other exceptions are bugs and pass.
+ * An element that cannot use an input its configuration names (ElementInputError: a route file
+ * missing, too large or with routes to outputs it lacks) or meets an I/O error while it is built
+ * is reported at its declaration, named; other exceptions are bugs and pass.
  */
 function locateSystemErrors<T>(r: ParsedWithConfig, build: () => T): T {
   try {
     return build();
   } catch (e) {
+    if (e instanceof ElementInputError) throw new ConfigError(r.parsed.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}): ${e.detail}`);
     if (e instanceof Error && !(e instanceof ConfigError) && typeof (e as NodeJS.ErrnoException).code === 'string' && (e as NodeJS.ErrnoException).syscall !== undefined) {
       throw new ConfigError(r.parsed.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}): ${e.message}`);
     }

@@ -42,6 +42,7 @@ import { DEFAULT_MAGLEV_SIZE, isPrime, maglevTable } from '../core/flows/maglev.
 import { flowKeyHash } from '../core/structures/flow-table/flow-table-image.js';
 import { formatIPv4, ipv4ListSchema, parseIPv4 } from '../core/net/ipv4.js';
 import { counterHandler, parseHandlerValue } from './lib/handler-helpers.js';
+import { quoteUserText } from '../core/quote-user-text.js';
 
 export interface FlowIPLoadBalancerConfig {
   VIP: number;
@@ -53,7 +54,7 @@ export interface FlowIPLoadBalancerConfig {
 const ipv4Schema = z.string().transform((s, ctx) => {
   const v = parseIPv4(s);
   if (v === null) {
-    ctx.addIssue({ code: 'custom', message: `expected an IPv4 address, got '${s}'` });
+    ctx.addIssue({ code: 'custom', message: `expected an IPv4 address, got ${quoteUserText(s)}` });
     return z.NEVER;
   }
   return v;

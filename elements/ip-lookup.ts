@@ -72,6 +72,7 @@ import { nextHopKey, type NextHop } from '../core/structures/multi-fib/next-hops
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { HandlerError, type HandlerTable } from '../core/handlers.js';
+import { ElementInputError } from '../core/element-input-error.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix, parseAddress } from '../core/routes/ipv4.js';
 import { quoteUserText } from '../core/quote-user-text.js';
@@ -116,7 +117,7 @@ const fibsSchema = z.string().transform((s, ctx) => {
   for (const item of s.split(/[\s,]+/).filter((w) => w !== '')) {
     const eq = item.indexOf('=');
     if (eq <= 0 || eq === item.length - 1) {
-      ctx.addIssue({ code: 'custom', message: `expected name=file, got '${item}'` });
+      ctx.addIssue({ code: 'custom', message: `expected name=file, got ${quoteUserText(item)}` });
       return z.NEVER;
     }
     out.push({ name: item.slice(0, eq), file: item.slice(eq + 1) });
@@ -261,28 +262,28 @@ Handlers:
         l = loadRouteFile(resolve(file), { format: c.FORMAT });
       } catch (e) {
         // RouteFileError names the file (and line); the element adds its own name.
-        throw new Error(`${this.name}: ${(e as Error).message}`);
+        throw new ElementInputError(this.name, (e as Error).message);
       }
       this.checkFilePorts(l);
       return l;
     };
     if (c.FIBS !== undefined) {
       for (const f of c.FIBS) files.push(load(f.file));
-      for (const l of files) if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
+      for (const l of files) if (l.fibs.length !== 1) throw new ElementInputError(this.name, `${l.file} holds ${l.fibs.length} FIBs; FIBS takes one per file`);
       names = c.FIBS.map((f) => f.name);
     } else if (c.FIB !== undefined) {
       const l = load(c.FIB);
-      if (l.fibs.length !== 1) throw new Error(`${this.name}: ${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
+      if (l.fibs.length !== 1) throw new ElementInputError(this.name, `${l.file} holds ${l.fibs.length} FIBs; use FIBS`);
       files.push(l);
       names = ['default'];
     }
     this.fib = files.length > 0 ? multiFibFromLoaded(files, names) : new MultiFib(['default']);
-    for (const r of c.ROUTES) this.checkPort(r, (m) => new Error(`${this.name}: ${m}`));
+    for (const r of c.ROUTES) this.checkPort(r, (m) => new ElementInputError(this.name, m));
     // As Click's configure: a route repeating a prefix is a conflict, not a replacement.
     try {
       if (c.ROUTES.length > 0) this.fib.applyChanges(c.ROUTES.map((r) => ({ op: 'add', fib: 0, prefix: r.prefix, len: r.len, nextHop: this.hopOf(r) })));
     } catch (e) {
-      if (e instanceof RouteConflictError) throw new Error(`${this.name}: conflict with existing route '${this.routeText(e.existing.prefix, e.existing.len, e.existing.nextHop)}'`);
+      if (e instanceof RouteConflictError) throw new ElementInputError(this.name, `conflict with existing route '${this.routeText(e.existing.prefix, e.existing.len, e.existing.nextHop)}'`);
       throw e;
     }
     this.imageView = this.fib.imageI32;
@@ -576,8 +577,9 @@ Handlers:
     const bad = firstRouteWith(l, (h) => (l.nextHops[h].port ?? -1) >= this.noutputs);
     if (bad === null) return;
     const port = l.nextHops[bad.hop].port;
-    throw new Error(
-      `${this.name}: ${l.file}:${bad.line}: output ${port} out of range (${this.noutputs} outputs)` +
+    throw new ElementInputError(
+      this.name,
+      `${l.file}:${bad.line}: output ${port} out of range (${this.noutputs} outputs)` +
         (l.format === 'text' ? `; a text route file's second column is read as an output port when it is an integer` : ''),
     );
   }
@@ -662,7 +664,7 @@ Handlers:
     if (words.length === 2) {
       fib = this.fib.fibIndex(words[0]);
       if (fib < 0) throw new HandlerError(`lookup: no FIB named '${words[0]}'`);
-    } else if (words.length !== 1) throw new HandlerError(`lookup: expected ADDR or FIBNAME ADDR, got '${argText}'`);
+    } else if (words.length !== 1) throw new HandlerError(`lookup: expected ADDR or FIBNAME ADDR, got ${quoteUserText(argText)}`);
     const a = parseAddress(words[words.length - 1]);
     if (a === null) throw new HandlerError(`lookup: bad IPv4 address '${words[words.length - 1]}'`);
     const nh = lookupImage(this.imageView, fib, a);

@@ -43,6 +43,7 @@ import { flowSpaceOf } from '../core/flows/flow-space.js';
 import { NAT_FIELD_DECLS, NatBinder, ROLE_ALIAS, ROLE_FORWARD, ROLE_NONE, rewriteIPv4, type NatFields } from '../core/flows/nat-binding.js';
 import { parseIPv4 } from '../core/net/ipv4.js';
 import { counterHandler } from './lib/handler-helpers.js';
+import { quoteUserText } from '../core/quote-user-text.js';
 
 export type RewriteSpec =
   | { kind: 'pattern'; saddr: number | null; sportLo: number | null; sportHi: number; daddr: number | null; dport: number | null; foutput: number; routput: number }
@@ -60,9 +61,9 @@ export function parseRewriteSpec(text: string): RewriteSpec | string {
   const port = (s: string): number | null => (/^\d{1,5}$/.test(s) && Number(s) <= 65535 ? Number(s) : null);
   if (w[0] === 'drop' && w.length === 1) return { kind: 'drop' };
   if (w[0] === 'pass' && w.length === 2 && port(w[1]) !== null) return { kind: 'pass', output: Number(w[1]) };
-  if (w[0] !== 'pattern') return `expected 'pattern SADDR SPORT DADDR DPORT FOUTPUT ROUTPUT', 'pass N' or 'drop', got '${text}'`;
+  if (w[0] !== 'pattern') return `expected 'pattern SADDR SPORT DADDR DPORT FOUTPUT ROUTPUT', 'pass N' or 'drop', got ${quoteUserText(text)}`;
   if (w.length !== 7) return `pattern needs SADDR SPORT DADDR DPORT FOUTPUT ROUTPUT (6 words), got ${w.length - 1}`;
-  const addr = (s: string, what: string): number | null | string => (s === '-' ? null : (parseIPv4(s) ?? `${what}: expected an IPv4 address or -, got '${s}'`));
+  const addr = (s: string, what: string): number | null | string => (s === '-' ? null : (parseIPv4(s) ?? `${what}: expected an IPv4 address or -, got ${quoteUserText(s)}`));
   const saddr = addr(w[1], 'SADDR');
   if (typeof saddr === 'string') return saddr;
   const daddr = addr(w[3], 'DADDR');
@@ -73,15 +74,15 @@ export function parseRewriteSpec(text: string): RewriteSpec | string {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(w[2]);
     const lo = m ? Number(m[1]) : NaN;
     const hi = m ? Number(m[2] ?? m[1]) : NaN;
-    if (!(lo >= 1 && hi <= 65535 && lo <= hi)) return `SPORT: expected a port, a range LO-HI or -, got '${w[2]}'`;
+    if (!(lo >= 1 && hi <= 65535 && lo <= hi)) return `SPORT: expected a port, a range LO-HI or -, got ${quoteUserText(w[2])}`;
     sportLo = lo;
     sportHi = hi;
   }
   const dport = w[4] === '-' ? null : port(w[4]);
-  if (w[4] !== '-' && dport === null) return `DPORT: expected a port or -, got '${w[4]}'`;
+  if (w[4] !== '-' && dport === null) return `DPORT: expected a port or -, got ${quoteUserText(w[4])}`;
   const fo = port(w[5]);
   const ro = port(w[6]);
-  if (fo === null || ro === null) return `FOUTPUT and ROUTPUT must be output numbers, got '${w[5]}' '${w[6]}'`;
+  if (fo === null || ro === null) return `FOUTPUT and ROUTPUT must be output numbers, got ${quoteUserText(w[5])} ${quoteUserText(w[6])}`;
   return { kind: 'pattern', saddr, sportLo, sportHi, daddr, dport, foutput: fo, routput: ro };
 }
 

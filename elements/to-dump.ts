@@ -36,6 +36,7 @@ import { PcapWriter } from '../core/pcap/pcap-writer.js';
 import { linkTypeName, parseLinkType } from '../core/pcap/link-types.js';
 import { MAX_PACKET } from '../core/pcap/record-scan.js';
 import { counterHandler } from './lib/handler-helpers.js';
+import { quoteUserText } from '../core/quote-user-text.js';
 
 export interface ToDumpConfig {
   FILE: string;
@@ -92,7 +93,7 @@ Handlers:
         .transform((s, ctx) => {
           const t = parseLinkType(s);
           if (t === null) {
-            ctx.addIssue({ code: 'custom', message: `unknown link type '${s}' (ETHER, IP, SLL, SLL2 or a number)` });
+            ctx.addIssue({ code: 'custom', message: `unknown link type ${quoteUserText(s)} (ETHER, IP, SLL, SLL2 or a number)` });
             return z.NEVER;
           }
           return t;

@@ -1,5 +1,6 @@
 /** Ethernet addresses and EtherType text, as Click configurations write them. */
 import { z } from 'zod';
+import { quoteUserText } from '../quote-user-text.js';
 
 const MAC = /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/;
 
@@ -19,7 +20,7 @@ export function formatEtherAddress(a: Uint8Array): string {
 export const etherAddressSchema = z.string().transform((s, ctx) => {
   const v = parseEtherAddress(s);
   if (v === null) {
-    ctx.addIssue({ code: 'custom', message: `expected an Ethernet address like 00:1b:21:3a:4f:5c, got '${s}'` });
+    ctx.addIssue({ code: 'custom', message: `expected an Ethernet address like 00:1b:21:3a:4f:5c, got ${quoteUserText(s)}` });
     return z.NEVER;
   }
   return v;
@@ -30,7 +31,7 @@ export const etherTypeSchema = z.string().transform((s, ctx) => {
   const t = s.trim();
   const v = /^0[xX][0-9a-fA-F]{1,4}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d{1,5}$/.test(t) ? Number(t) : NaN;
   if (!(v >= 0 && v <= 0xffff)) {
-    ctx.addIssue({ code: 'custom', message: `expected an EtherType like 0x0800, got '${s}'` });
+    ctx.addIssue({ code: 'custom', message: `expected an EtherType like 0x0800, got ${quoteUserText(s)}` });
     return z.NEVER;
   }
   return v;

@@ -4,6 +4,7 @@
  * unsigned value where ordering or printing needs it.
  */
 import { z } from 'zod';
+import { quoteUserText } from '../quote-user-text.js';
 
 /** Byte offsets of IPv4 header fields from the start of the header. */
 export const IPV4 = {
@@ -56,7 +57,7 @@ export const ipv4ListSchema = z.string().transform((s, ctx) => {
   for (const word of s.split(/\s+/).filter((w) => w !== '')) {
     const v = parseIPv4(word);
     if (v === null) {
-      ctx.addIssue({ code: 'custom', message: `expected IPv4 addresses separated by spaces, got '${word}'` });
+      ctx.addIssue({ code: 'custom', message: `expected IPv4 addresses separated by spaces, got ${quoteUserText(word)}` });
       return z.NEVER;
     }
     out.push(v);

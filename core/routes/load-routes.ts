@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
 import { nextHopKey, type NextHop } from '../structures/multi-fib/next-hops.js';
+import { quoteUserText } from '../quote-user-text.js';
 
 export const RouteFormat = z.enum(['text', 'l3fwd', 'click', 'bgpdump']);
 export type RouteFormat = z.infer<typeof RouteFormat>;
@@ -311,7 +312,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
     if (v6) { sink.skippedV6++; continue; }
     let s0 = starts[0];
     if (l3fwd) {
-      if (buf[s0] !== 82) { sink.bad(line, `expected an l3fwd route 'R<prefix> <port>', got '${decoder.decode(buf.subarray(s0, ends[0]))}'`); continue; }
+      if (buf[s0] !== 82) { sink.bad(line, `expected an l3fwd route 'R<prefix> <port>', got ${quoteUserText(decoder.decode(buf.subarray(s0, ends[0])))}`); continue; }
       s0++;
     }
     // Prefix: four octets, optional /len.

@@ -10,6 +10,7 @@
  *                       then nbytes triples: offset, mask, value (value already masked)
  * A pattern of zero clauses (`-`) matches every packet.
  */
+import { quoteUserText } from '../../core/quote-user-text.js';
 
 /** Why a pattern text is not valid Classifier syntax; `index` is the pattern's position. */
 export class PatternError extends Error {
@@ -79,7 +80,7 @@ export function parsePattern(text: string, index: number): Clause[] {
   const words = text.trim().split(/\s+/).filter((w) => w !== '');
   if (words.length === 0) throw new PatternError(index, 'empty pattern (write - to match every packet)');
   if (words.length === 1 && words[0] === '-') return [];
-  if (words.includes('-')) throw new PatternError(index, `'-' must stand alone in a pattern, got '${text}'`);
+  if (words.includes('-')) throw new PatternError(index, `'-' must stand alone in a pattern, got ${quoteUserText(text)}`);
   return words.map((w) => parseClause(w, index));
 }
 

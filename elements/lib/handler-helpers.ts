@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { HandlerError, type Handler } from '../../core/handlers.js';
+import { quoteUserText } from '../../core/quote-user-text.js';
 
 /** A read-only handler printing a number in decimal (Click prints counts this way). */
 export function counterHandler(read: () => number, doc: string): Handler {
@@ -14,7 +15,7 @@ export function counterHandler(read: () => number, doc: string): Handler {
 export function parseHandlerValue<T>(handler: string, schema: z.ZodType<T>, value: string): T {
   const r = schema.safeParse(value.trim());
   if (r.success) return r.data;
-  throw new HandlerError(`${handler}: bad value '${value}': ${r.error.issues[0].message}`);
+  throw new HandlerError(`${handler}: bad value ${quoteUserText(value)}: ${r.error.issues[0].message}`);
 }
 
 /** A write-only handler that takes no meaningful value (`reset`, `reset_counts`). */

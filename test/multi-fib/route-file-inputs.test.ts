@@ -134,7 +134,8 @@ describe('route files through the CLI', () => {
     fs.writeFileSync(cfg, 'src :: Idle; rt :: IPLookup(FIB r.txt); src -> rt; rt[0] -> Discard; rt[1] -> Discard;\n');
     const r = hetbox(['check', cfg]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`rt: ${path.join(dir, 'r.txt')}:2: output 5 out of range (2 outputs)`);
+    // Located twice: the configuration's file:line:column of the element, then the route file's line.
+    expect(r.stderr).toContain(`${cfg}:1:14: 'rt' (IPLookup): ${path.join(dir, 'r.txt')}:2: output 5 out of range (2 outputs)`);
   });
 
   it('lookup --skip-bad: a wrong-format file fails; skipped lines are reported', () => {

@@ -15,7 +15,14 @@ import type { PacketBatch } from '../../core/packet-batch.js';
 import type { PcapReader } from '../../core/pcap/pcap-reader.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const PROJECT_ROOT = path.resolve(here, '../..');
+/** The folder holding package.json above this file: test/pcap under vitest, dist/fuzz/test/pcap once compiled for `npm run fuzz`. */
+function projectRoot(from: string): string {
+  for (let d = from; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return path.resolve(from, '../..');
+  }
+}
+export const PROJECT_ROOT = projectRoot(here);
 export const PCAP_DIR = path.resolve(PROJECT_ROOT, '../shared/data/pcaps');
 
 /** Every capture under shared/data/pcaps (pcap, pcapng, gzipped), sorted. */

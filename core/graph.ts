@@ -6,7 +6,9 @@
  */
 import type { Element, ElementClass } from './element.js';
 import type { ParsedConfig, ParsedElement, ParsedConnection } from './config/parse.js';
-import { ConfigError } from './config/source-location.js';
+import { ConfigError, type SourceLocation } from './config/source-location.js';
+import { splitKeyword } from './config/args.js';
+import { backendNameSchema } from './backend-registry.js';
 import { ElementInputError } from './element-input-error.js';
 import type { RuntimeEnv } from './runtime-env.js';
 import { quoteUserText } from './quote-user-text.js';
@@ -25,7 +27,24 @@ export interface GraphNode {
   outputs: { node: number; port: number }[];
   /** Number of connections arriving (over all input ports). */
   inEdges: number;
+  /** `PLACE backend` written in the element's arguments: the planner's pin (run ignores it). */
+  place?: PlacePin;
 }
+
+/**
+ * A pin for the planner: `PLACE backend` (or `backend/variant`), a keyword every element
+ * accepts. It is taken out of the arguments before the element's own parsing, so no class
+ * declares it; `hetbox run` places by BACKEND (where a class has it), not by PLACE.
+ */
+export interface PlacePin {
+  /** The backend name, checked against the declared backends. */
+  backend: string;
+  variant?: string;
+  /** Where `PLACE ...` was written. */
+  loc: SourceLocation;
+}
+
+export const PLACE_KEYWORD = 'PLACE';
 
 export interface Graph {
   nodes: GraphNode[];
@@ -49,9 +68,44 @@ export function parsePortSpec(spec: string): PortRange {
 }
 
 export interface ParsedWithConfig {
+  /** As parsed, less any PLACE argument. */
   parsed: ParsedElement;
   cls: ElementClass<unknown>;
   config: unknown;
+  place?: PlacePin;
+}
+
+/**
+ * Take `PLACE backend` out of an element's arguments (unless its class declares a PLACE keyword
+ * of its own): the pin, checked (one backend, declared; given once), and the remaining arguments.
+ */
+export function takePlace(p: ParsedElement, cls: ElementClass<unknown>): { parsed: ParsedElement; place?: PlacePin } {
+  if (cls.args?.keywords?.includes(PLACE_KEYWORD) === true) return { parsed: p };
+  let place: PlacePin | undefined;
+  const list = p.args.list.filter((a) => {
+    const keyword = a.keyword ?? splitKeyword(a.raw, [PLACE_KEYWORD]).keyword;
+    if (keyword !== PLACE_KEYWORD) return true;
+    const value = a.keyword !== undefined ? a.value : splitKeyword(a.raw, [PLACE_KEYWORD]).value;
+    if (place !== undefined) throw new ConfigError(a.loc, `keyword ${PLACE_KEYWORD} given twice`);
+    place = parsePlace(value.trim(), a.loc);
+    return false;
+  });
+  if (place === undefined) return { parsed: p };
+  return { parsed: { ...p, args: { ...p.args, list } }, place };
+}
+
+function parsePlace(value: string, loc: SourceLocation): PlacePin {
+  if (value === '') throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: expected a backend name`);
+  if (/[:,]/.test(value)) {
+    throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: split placements (${quoteUserText(value)}) are not supported yet; name one backend`);
+  }
+  const slash = value.indexOf('/');
+  const backend = slash < 0 ? value : value.slice(0, slash);
+  const variant = slash < 0 ? undefined : value.slice(slash + 1);
+  const r = backendNameSchema.safeParse(backend);
+  if (!r.success) throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: ${r.error.issues[0].message}`);
+  if (variant === '') throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: expected a variant after '${backend}/'`);
+  return { backend, ...(variant === undefined ? {} : { variant }), loc };
 }
 
 /** Validate classes and arguments only (what `hetbox check` and `buildGraph` share). */
@@ -62,7 +116,8 @@ export function resolveElements(cfg: ParsedConfig, classes: ElementClassLookup):
       const near = suggest(p.className, classes.names());
       throw new ConfigError(p.args.loc, `unknown element class ${quoteUserText(p.className)}${near ? ` (did you mean ${near}?)` : ''}`);
     }
-    return { parsed: p, cls, config: cls.parseConfig(p.args) };
+    const { parsed, place } = takePlace(p, cls);
+    return { parsed, cls, config: cls.parseConfig(parsed.args), ...(place === undefined ? {} : { place }) };
   });
 }
 
@@ -100,7 +155,7 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     }
     let inEdges = 0;
     for (const l of ins[i].values()) inEdges += l.length;
-    return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges };
+    return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges, ...(r.place === undefined ? {} : { place: r.place }) };
   });
   const order = topologicalOrder(nodes, cfg);
   return { nodes, order, byName: new Map(nodes.map((n) => [n.parsed.name, n])) };

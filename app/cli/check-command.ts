@@ -1,7 +1,9 @@
 /**
  * `hetbox check CONFIG`: parse and validate (classes, arguments, ports) without running, and
  * ask each element class what its config refers to outside itself (FromDump's capture exists
- * and is one, ToDump's directory is writable), so check rejects what run would.
+ * and is one, ToDump's directory is writable), so check rejects what run would. A `PLACE`
+ * pin is accepted (its backend name checked) by the graph builder; whether it can be honoured
+ * is `hetbox plan`'s question.
  */
 import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';

@@ -89,15 +89,16 @@ async function backendOptions(names: readonly string[], calibration: Calibration
 
 /**
  * The backends to consider: --backends, else every declared one but null. The null backend is
- * a stand-in with configured costs: it is a candidate only when asked for by name or given a
- * profile in the costs file (modelling a device), never by default on a real machine.
+ * a stand-in with configured costs: it is a candidate only when asked for by name, given a
+ * profile in the costs file (modelling a device) or named by a pin (PLACE null), never by
+ * default on a real machine. A pin on a backend --backends leaves out is an error (the planner's).
  */
-function backendList(text: string | undefined, costs: CostsFile | undefined): string[] {
+function backendList(text: string | undefined, costs: CostsFile | undefined, pinned: ReadonlySet<string>): string[] {
   const known = backendNames();
   let names: string[];
   if (text === undefined) {
     const modelled = new Set((costs?.profiles ?? []).map((p) => p.backend));
-    names = known.filter((n) => n !== NULL_BACKEND || modelled.has(n));
+    names = known.filter((n) => n !== NULL_BACKEND || modelled.has(n) || pinned.has(n));
   } else {
     names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
     for (const n of names) if (!known.includes(n)) throw new UsageError(`--backends: unknown backend '${n}' (expected ${known.join(', ')})`);
@@ -140,9 +141,8 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     costs = parseCostsFile(text, values.costs);
   }
   const book = new CostBook(costs);
-  const names = backendList(values.backends, costs);
-
   const router = Router.fromFile(config, elementLibrary);
+  const names = backendList(values.backends, costs, new Set(router.graph.nodes.flatMap((n) => (n.place === undefined ? [] : [n.place.backend]))));
   try {
     const storeFile = calibrationFile(env);
     const stored = readCalibrationStore(storeFile);

@@ -7,7 +7,7 @@
  */
 import { elementCost, type Placement, type Prediction } from './cost-model.js';
 import type { ProfileSource } from './cost-profile.js';
-import { formatBytes, type CandidateStatus, type PlacementProblem } from './placement-problem.js';
+import { describePin, formatBytes, type CandidateStatus, type PlacementProblem } from './placement-problem.js';
 import {
   allAcceleratorPlacement,
   allCpuPlacement,
@@ -50,6 +50,8 @@ export interface ElementReport {
   /** Share of the source packets it sees. */
   share: number;
   backend: string;
+  /** `pinned by PLACE at file:line:column` (or BACKEND) when the configuration fixes it. */
+  pinned?: string;
   candidates: CandidateReport[];
 }
 
@@ -122,7 +124,15 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
       const placementFigures = { placementThroughputPps: moved.prediction.throughputPps, placementLatencyNs: moved.prediction.latencyNs };
       if (isChosen) {
         const only = e.candidates.filter((x) => x.status === 'ok').length === 1;
-        const why = e.host !== undefined ? 'host element (no kernels): runs on the CPU' : only ? 'the only usable candidate' : `best for ${opts.objective} in the ${result.method} search`;
+        const searched = `best for ${opts.objective} in the ${result.method} search`;
+        const why =
+          e.pin !== undefined
+            ? `${describePin(e.pin)}${only ? '' : `; ${searched} among its variants`}`
+            : e.host !== undefined
+              ? 'host element (no kernels): runs on the CPU'
+              : only
+                ? 'the only usable candidate'
+                : searched;
         return { ...base, ...figures, ...placementFigures, why };
       }
       return { ...base, ...figures, ...placementFigures, why: whyLost(problem, moved, chosen, opts) };
@@ -134,6 +144,7 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
       structureBytes: e.structureBytes,
       share: e.share,
       backend: e.candidates[chosen.placement[i]].label,
+      ...(e.pin === undefined ? {} : { pinned: describePin(e.pin) }),
       candidates,
     };
   });
@@ -176,7 +187,7 @@ export function formatPlanReport(r: PlanReport, config: string): string {
   lines.push('');
   for (const e of r.elements) {
     const what = e.kernels.length === 0 ? 'host element' : `kernels ${e.kernels.join(', ')}${e.structureBytes > 0 ? `, structures ${formatBytes(e.structureBytes)}` : ''}`;
-    lines.push(`${e.name} (${e.className}; ${what}; sees ${(e.share * 100).toFixed(0)}% of packets) -> ${e.backend}`);
+    lines.push(`${e.name} (${e.className}; ${what}; sees ${(e.share * 100).toFixed(0)}% of packets) -> ${e.backend}${e.pinned === undefined ? '' : ` (${e.pinned})`}`);
     if (e.kernels.length === 0) continue;
     for (const c of e.candidates) {
       const mark = c.chosen ? '*' : ' ';

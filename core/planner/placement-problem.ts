@@ -6,10 +6,17 @@
  * The planner reads elements only through what they declare (`static declares`: kernels and
  * structures) and the built graph (a structure's image size), so it needs nothing from an
  * element's code. Elements without kernels are host elements: always on the CPU.
+ *
+ * A pin (`PLACE backend` on any element, or a kernel element's own `BACKEND`) leaves the
+ * element only the pinned candidate(s); a pin that cannot be honoured is a ConfigError at the
+ * pin, naming the element and why.
  */
 import type { BackendName } from '../backend.js';
-import type { Graph } from '../graph.js';
+import type { Graph, GraphNode } from '../graph.js';
 import { kernelRegistry } from '../kernel.js';
+import { splitKeyword } from '../config/args.js';
+import { ConfigError, formatLocation, type SourceLocation } from '../config/source-location.js';
+import { quoteUserText } from '../quote-user-text.js';
 import type { CostBook, CostProfile, HostCost } from './cost-profile.js';
 
 /** A backend (and variant) the planner may place kernels on, as the app layer found it. */
@@ -54,6 +61,20 @@ export interface PlannerElement {
   share: number;
   /** Every output carries a copy of every packet (Tee); otherwise packets split evenly. */
   copies: boolean;
+  /** The configuration pins it (PLACE, or a kernel element's BACKEND): `candidates` are the pinned ones only. */
+  pin?: Pin;
+}
+
+/** A placement the configuration fixes: `PLACE backend` (any element) or `BACKEND backend` (elements that run kernels). */
+export interface Pin {
+  by: 'PLACE' | 'BACKEND';
+  backend: BackendName;
+  variant?: string;
+  loc: SourceLocation;
+}
+
+export function describePin(pin: Pin): string {
+  return `pinned by ${pin.by} at ${formatLocation(pin.loc)}`;
 }
 
 export interface PlacementProblem {
@@ -111,10 +132,34 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
       share: 0,
       copies: COPYING_CLASSES.has(node.cls.className),
     };
+    const pin = pinOf(node, kernels.length > 0);
+    const impossible = (reason: string): ConfigError =>
+      new ConfigError(pin!.loc, `${quoteUserText(base.name)} (${base.className}) cannot be pinned to ${quoteUserText(pinLabel(pin!))} by ${pin!.by}: ${reason}`);
     if (kernels.length === 0) {
-      return { ...base, host: book.hostCost(node.cls.className), candidates: [{ label: CPU, backend: CPU, status: 'ok' as const, profiles: [] }] };
+      if (pin !== undefined && (pin.backend !== CPU || pin.variant !== undefined)) throw impossible('it runs no kernels (a host element runs on the CPU)');
+      return {
+        ...base,
+        host: book.hostCost(node.cls.className),
+        candidates: [{ label: CPU, backend: CPU, status: 'ok' as const, profiles: [] }],
+        ...(pin === undefined ? {} : { pin }),
+      };
     }
-    const candidates = backends.map((b) => candidateFor(base.name, kernels, structureBytes, b, book, hasForm));
+    const all = backends.map((b) => candidateFor(base.name, kernels, structureBytes, b, book, hasForm));
+    if (pin !== undefined) {
+      const named = all.filter((c) => c.backend === pin.backend && (pin.variant === undefined || c.variant === pin.variant));
+      if (named.length === 0) {
+        const variants = all.filter((c) => c.backend === pin.backend).map((c) => c.label);
+        throw impossible(
+          variants.length > 0
+            ? `no such variant (planned over ${variants.join(', ')})`
+            : `${pin.backend} is not among the backends planned over (${[...new Set(all.map((c) => c.backend))].join(', ')}; see --backends)`,
+        );
+      }
+      const usable = named.filter((c) => c.status === 'ok');
+      if (usable.length === 0) throw impossible(named.map((c) => `${named.length > 1 ? `${c.label}: ` : ''}${statusWords(c)}`).join('; '));
+      return { ...base, candidates: usable, pin };
+    }
+    const candidates = all;
     if (!candidates.some((c) => c.status === 'ok')) {
       const why = candidates.map((c) => `${c.label}: ${c.reason ?? c.status}`).join('; ');
       throw new PlanningError(`${base.name} (${base.className}): no backend can run it (${why})`);
@@ -124,6 +169,46 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
   const order = graph.order.slice();
   assignShares(elements, order);
   return { elements, order };
+}
+
+function pinLabel(pin: Pin): string {
+  return candidateLabel(pin.backend, pin.variant);
+}
+
+function statusWords(c: Candidate): string {
+  const reason = c.reason ?? c.status;
+  if (c.status === 'unavailable') return `unavailable: ${reason}`;
+  if (c.status === 'no-form') return `cannot run it: ${reason}`;
+  return `does not fit: ${reason}`;
+}
+
+/**
+ * The node's pin: PLACE (taken out of its arguments by the graph builder), else a kernel
+ * element's own BACKEND argument (where it runs its kernel at run time). Both, naming different
+ * backends, contradict each other.
+ */
+function pinOf(node: GraphNode, runsKernels: boolean): Pin | undefined {
+  const place: Pin | undefined =
+    node.place === undefined ? undefined : { by: 'PLACE', backend: node.place.backend, ...(node.place.variant === undefined ? {} : { variant: node.place.variant }), loc: node.place.loc };
+  const backendArg = runsKernels ? backendArgument(node) : undefined;
+  if (place !== undefined && backendArg !== undefined && (place.backend !== backendArg.backend || place.variant !== undefined)) {
+    throw new ConfigError(
+      place.loc,
+      `${quoteUserText(node.parsed.name)} (${node.cls.className}): PLACE ${quoteUserText(pinLabel(place))} contradicts its BACKEND ${quoteUserText(backendArg.backend)} at ${formatLocation(backendArg.loc)} (run places it by BACKEND)`,
+    );
+  }
+  return place ?? backendArg;
+}
+
+/** `BACKEND x` written in the arguments of a class that declares the keyword. */
+function backendArgument(node: GraphNode): Pin | undefined {
+  const keywords = node.cls.args?.keywords ?? [];
+  if (!keywords.includes('BACKEND')) return undefined;
+  for (const a of node.parsed.args.list) {
+    const { keyword, value } = a.keyword !== undefined ? { keyword: a.keyword, value: a.value } : splitKeyword(a.raw, keywords);
+    if (keyword === 'BACKEND') return { by: 'BACKEND', backend: value.trim(), loc: a.loc };
+  }
+  return undefined;
 }
 
 function candidateFor(

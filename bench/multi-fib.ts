@@ -42,7 +42,7 @@ function xorshift(seed: number): () => number {
 }
 
 /** IPv4 destinations of the packets in example.pcap (Ethernet), repeated to `n`. */
-function pcapDestinations(n: number): Int32Array {
+export function pcapDestinations(n: number): Int32Array {
   const reader = PcapReader.open(sharedData('pcaps/pcapplusplus/example.pcap'));
   const found: number[] = [];
   for (let b = reader.nextBatch(0, 4096); b !== null; b = reader.nextBatch(0, 4096)) {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark section, each with a baseline measured in the same run,
  * printed and written to bench/out/report.json with the machine it ran on.
- *   node dist/bench/run.js [--only NAME[,NAME]]   sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, backends, fpga, live, flows, migration)
+ *   node dist/bench/run.js [--only NAME[,NAME]]   sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, backends, fpga, live, flows, migration, datapath)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -9,6 +9,7 @@ import { run as fpga } from './fpga.js';
 import { run as live } from './live.js';
 import { run as flows } from './flows.js';
 import { run as migration } from './migration.js';
+import { run as datapath } from './datapath.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -25,4 +26,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'live', run: live },
   { name: 'flows', run: flows },
   { name: 'migration', run: migration },
+  { name: 'datapath', run: datapath },
 ];

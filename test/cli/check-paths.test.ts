@@ -3,21 +3,17 @@
  * a directory, not a capture, a device, an output directory that does not exist), each error
  * at the FILE argument's file:line:column; good paths, relative to the config, pass.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+import { PCAP_DIR } from '../pcap/pcap-test-support.js';
+import { requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hetbox-check-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function hetbox(args: string[]): { status: number; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: PROJECT_ROOT, timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const hetbox = (args: string[]): CliResult => runHetbox(args);
 
 /** A config whose second line holds `element`; its path and the column of the last element's FILE argument. */
 function config(name: string, element: string): { file: string; column: number } {
@@ -31,7 +27,7 @@ const example = path.join(PCAP_DIR, 'pcapplusplus/example.pcap');
 
 describe('hetbox check on capture paths', () => {
   beforeAll(() => {
-    if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+    requireBuiltCli();
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a capture at all');
     fs.mkdirSync(path.join(dir, 'adir'));
     fs.copyFileSync(example, path.join(dir, 'in.pcap'));

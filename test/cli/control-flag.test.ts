@@ -3,22 +3,19 @@
  * builds first): a port out of range is a usage error, a relative socket path works.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
+const CLI = HETBOX_CLI;
 
-function hetbox(args: string[], cwd: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const hetbox = (args: string[], cwd: string): CliResult => runHetbox(args, { cwd });
 
 describe('hetbox --control addresses', () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+    requireBuiltCli();
   });
 
   it('a port out of range is a one-line usage error (exit 2)', () => {

@@ -3,20 +3,18 @@
  * `npm test` builds first): check, elements, run --json, run --control with ctl, backends.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
 import type { RunSummary } from '../../core/router.js';
 import { expectBalanced } from '../support/accounting.js';
+import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
+const CLI = HETBOX_CLI;
 
-function hetbox(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input, cwd: PROJECT_ROOT, timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const hetbox = (args: string[], input?: string): CliResult => runHetbox(args, { input });
 
 function tmpFile(name: string, text: string): string {
   const p = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetbox-cli-')), name);
@@ -26,7 +24,7 @@ function tmpFile(name: string, text: string): string {
 
 describe('hetbox CLI', () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+    requireBuiltCli();
   });
 
   it('check: OK for a valid configuration, file:line:column for a bad one', () => {

@@ -5,26 +5,24 @@
  * lingering run, and a refused migration is an error reply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+import { PCAP_DIR } from '../pcap/pcap-test-support.js';
 import { backendAvailability } from '../../core/backend-registry.js';
 import { requireOrWarn } from '../backends/availability.js';
 import { parseMigrateFlag } from '../../app/cli/migrate-flag.js';
 import { clickRouteFile } from './support.js';
+import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
+const CLI = HETBOX_CLI;
 
-function hetbox(args: string[], cwd: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const hetbox = (args: string[], cwd: string): CliResult => runHetbox(args, { cwd });
 
 describe('migration from the command line', () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+    requireBuiltCli();
   });
 
   it('--migrate ELEMENT=BACKEND@PACKETS is parsed, and refused when malformed', () => {

@@ -4,7 +4,6 @@
  * element and file:line, and no packet disappears uncounted.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +14,8 @@ import type { ConfigArgs } from '../../core/config/args.js';
 import type { RuntimeEnv } from '../../core/runtime-env.js';
 import { parseAddress } from '../../core/routes/ipv4.js';
 import { loadRouteFile, parseRoutes, RouteFileError } from '../../core/routes/load-routes.js';
-import { PROJECT_ROOT } from '../pcap/pcap-test-support.js';
+import { requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = path.join(PROJECT_ROOT, 'dist', 'app', 'cli', 'hetbox.js');
 const loc = { file: 't.click', line: 1, column: 1 };
 const args = (...list: string[]): ConfigArgs => ({ loc, list: list.map((raw, i) => ({ raw, value: raw, loc: { ...loc, column: 10 + i } })) });
 const env = (baseDir: string): RuntimeEnv => ({ baseDir, log: { info: () => {}, warn: () => {} }, strictBackends: false, backend: () => Promise.reject(new Error('no backends')) });
@@ -45,10 +43,7 @@ function batchTo(dsts: string[]): PacketBatch {
   return b;
 }
 
-function hetbox(argv: string[], input = ''): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', input, cwd: PROJECT_ROOT, timeout: 60_000 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const hetbox = (argv: string[], input = ''): CliResult => runHetbox(argv, { input });
 
 describe('route files: output ports', () => {
   it('a FIB file route to an output the element lacks is an error naming element, file and line', () => {
@@ -124,7 +119,7 @@ describe('route files: bounds and wrong paths', () => {
 
 describe('route files through the CLI', () => {
   beforeAll(() => {
-    if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: run 'npm run build' (npm test does)`);
+    requireBuiltCli();
   });
 
   it('check rejects a FIB file whose port names no output, naming element, file and line', () => {

@@ -3,13 +3,11 @@
  * builds first): a port out of range is a usage error, a relative socket path works.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
+import { requireBuiltCli, runHetbox, startServingRun, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = HETBOX_CLI;
 
 const hetbox = (args: string[], cwd: string): CliResult => runHetbox(args, { cwd });
 
@@ -32,21 +30,11 @@ describe('hetbox --control addresses', () => {
   it('run --control s.sock listens on a socket relative to the current directory, and ctl s.sock reaches it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-ctlflag-'));
     writeFileSync(path.join(dir, 'c.click'), 'Idle -> c :: Counter -> Discard;\n');
-    const child = spawn(process.execPath, [CLI, 'run', 'c.click', '--control', 's.sock', '--linger', '--quiet'], { cwd: dir });
-    let err = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('serving handlers')) resolve();
-      });
-      child.on('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-    await ready;
-    expect(err).toContain('control socket listening on s.sock');
+    const run = await startServingRun(['run', 'c.click', '--control', 's.sock', '--linger', '--quiet'], dir);
+    expect(run.stderr()).toContain('control socket listening on s.sock');
     expect(existsSync(path.join(dir, 's.sock'))).toBe(true);
     expect(hetbox(['ctl', 's.sock', 'read', 'c.count'], dir).stdout).toBe('0\n');
     expect(hetbox(['ctl', 's.sock', 'write', 'stop', ''], dir).status).toBe(0);
-    expect(await exited).toBe(0);
+    expect(await run.exited).toBe(0);
   });
 });

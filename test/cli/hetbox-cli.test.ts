@@ -3,16 +3,14 @@
  * `npm test` builds first): check, elements, run --json, run --control with ctl, backends.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PCAP_DIR, PROJECT_ROOT } from '../pcap/pcap-test-support.js';
 import type { RunSummary } from '../../core/router.js';
 import { expectBalanced } from '../support/accounting.js';
-import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
+import { requireBuiltCli, runHetbox, startServingRun, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = HETBOX_CLI;
 
 const hetbox = (args: string[], input?: string): CliResult => runHetbox(args, { input });
 
@@ -76,14 +74,8 @@ describe('hetbox CLI', () => {
   it('run --control --linger serves handlers to hetbox ctl until WRITE stop', async () => {
     const sock = path.join(mkdtempSync(path.join(os.tmpdir(), 'hetbox-sock-')), 'ctl.sock');
     const cfg = tmpFile('c.click', `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus/example.pcap')}") -> c :: Counter -> q :: Queue(100) -> Discard;\n`);
-    const child = spawn(process.execPath, [CLI, 'run', cfg, '--control', sock, '--linger', '--json'], { cwd: PROJECT_ROOT });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-    for (let i = 0; i < 200 && !err.includes('serving handlers'); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(err).toContain('serving handlers');
+    const run = await startServingRun(['run', cfg, '--control', sock, '--linger', '--json']);
+    expect(run.stderr()).toContain('serving handlers');
     expect(hetbox(['ctl', sock, 'read', 'c.count']).stdout).toBe('4631\n');
     expect(hetbox(['ctl', sock, 'list']).stdout).toMatch(/^q\.capacity rw$/m);
     expect(hetbox(['ctl', sock, 'write', 'q.capacity', '7']).status).toBe(0);
@@ -93,8 +85,8 @@ describe('hetbox CLI', () => {
     expect(bad.stderr).toMatch(/^520 /);
     expect(hetbox(['ctl', sock, 'read', 'nope.count']).stderr).toMatch(/^510 /);
     expect(hetbox(['ctl', sock, 'write', 'stop', '']).status).toBe(0);
-    expect(await exited).toBe(0);
-    const summary = JSON.parse(out) as RunSummary;
+    expect(await run.exited).toBe(0);
+    const summary = JSON.parse(run.stdout()) as RunSummary;
     expect(summary.packetsIn).toBe(4631);
     expectBalanced(summary);
   });

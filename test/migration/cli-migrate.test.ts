@@ -5,7 +5,6 @@
  * lingering run, and a refused migration is an error reply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,9 +13,8 @@ import { backendAvailability } from '../../core/backend-registry.js';
 import { requireOrWarn } from '../backends/availability.js';
 import { parseMigrateFlag } from '../../app/cli/migrate-flag.js';
 import { clickRouteFile } from './support.js';
-import { HETBOX_CLI, requireBuiltCli, runHetbox, type CliResult } from '../support/hetbox-cli.js';
+import { requireBuiltCli, runHetbox, startServingRun, type CliResult } from '../support/hetbox-cli.js';
 
-const CLI = HETBOX_CLI;
 
 const hetbox = (args: string[], cwd: string): CliResult => runHetbox(args, { cwd });
 
@@ -55,17 +53,7 @@ describe('migration from the command line', () => {
     if (!requireOrWarn('gpujs', await backendAvailability('gpujs'))) return;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-migctl-'));
     writeFileSync(path.join(dir, 'c.click'), 'Idle -> rt :: IPLookup(10.0.0.0/8 0, 0/0 1) -> Discard;\n');
-    const child = spawn(process.execPath, [CLI, 'run', 'c.click', '--control', 's.sock', '--linger', '--quiet'], { cwd: dir });
-    let err = '';
-    const ready = new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('serving handlers')) resolve();
-      });
-      child.on('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-    await ready;
+    const run = await startServingRun(['run', 'c.click', '--control', 's.sock', '--linger', '--quiet'], dir);
     const w = hetbox(['ctl', 's.sock', 'write', 'rt.migrate', 'gpujs'], dir);
     expect(w.stderr).toBe('');
     expect(w.status).toBe(0);
@@ -75,6 +63,6 @@ describe('migration from the command line', () => {
     expect(again.stderr).toMatch(/runs on gpujs already/);
     expect(hetbox(['ctl', 's.sock', 'read', 'rt.migrations'], dir).stdout).toMatch(/^#1 cpu -> gpujs done bytes \d+/);
     hetbox(['ctl', 's.sock', 'write', 'stop', ''], dir);
-    expect(await exited).toBe(0);
+    expect(await run.exited).toBe(0);
   }, 60_000);
 });

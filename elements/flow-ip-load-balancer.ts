@@ -132,8 +132,10 @@ Handlers:
   private forward = 0;
   private reply = 0;
   private passed = 0;
-  /** Drops by reason (untracked covers packets without a flow or an IPv4 header). */
-  private readonly drops: Record<LbDropReason, number> = { untracked: 0, no_backends: 0, table_full: 0 };
+  /** Packets dropped for `reason` (untracked covers packets without a flow or an IPv4 header): the ledger's count. */
+  private drops(reason: LbDropReason): number {
+    return this.ledger.dropped[reason] ?? 0;
+  }
 
   constructor(init: ElementInit<FlowIPLoadBalancerConfig>) {
     super(init);
@@ -166,7 +168,6 @@ Handlers:
       const start = batch.offset[i];
       const ip = e < 0 ? -1 : ipHeaderOffset(data, start, batch.length[i], batch.linkType);
       if (ip < 0 || !parseIpPacket(data, ip, start + batch.length[i], this.info, this.key, 0) || this.info.version !== 4) {
-        this.drops.untracked++;
         this.ledger.drop('untracked', 1);
         continue;
       }
@@ -175,7 +176,6 @@ Handlers:
       let role = t.get(e, f.role);
       if (role === ROLE_NONE && dir[i] === 0 && this.key[4] === vip) {
         if (this.backends.length === 0) {
-          this.drops.no_backends++;
           this.ledger.drop('no_backends', 1);
           continue;
         }
@@ -184,7 +184,6 @@ Handlers:
         const backend = this.backends[this.maglev[flowKeyHash(this.canon, 0, 0x4d41474c) % this.maglev.length]] >>> 0;
         const g = b.bind(e, this.key[0], vip, this.key[8], this.key[0], backend, this.key[8], proto, (this.key[9] & KEY_HAS_PORTS) !== 0, batch.tsSec[i], batch.tsNsec[i]);
         if (g < 0) {
-          this.drops.table_full++;
           this.ledger.drop('table_full', 1);
           continue;
         }
@@ -221,15 +220,15 @@ Handlers:
       forward: counterHandler(() => this.forward, 'packets rewritten to their backend'),
       reply: counterHandler(() => this.reply, 'replies rewritten back to the VIP'),
       passed: counterHandler(() => this.passed, 'packets passed unchanged'),
-      drops: counterHandler(() => LB_DROP_REASONS.reduce((n, r) => n + this.drops[r], 0), 'packets dropped, all reasons'),
-      drops_untracked: counterHandler(() => this.drops.untracked, 'packets without a flow or an IPv4 header, dropped'),
-      drops_no_backends: counterHandler(() => this.drops.no_backends, 'new flows to the VIP with no backend configured, dropped'),
-      drops_table_full: counterHandler(() => this.drops.table_full, 'new flows whose reply alias found the flow table full, dropped'),
+      drops: counterHandler(() => LB_DROP_REASONS.reduce((n, r) => n + this.drops(r), 0), 'packets dropped, all reasons'),
+      drops_untracked: counterHandler(() => this.drops('untracked'), 'packets without a flow or an IPv4 header, dropped'),
+      drops_no_backends: counterHandler(() => this.drops('no_backends'), 'new flows to the VIP with no backend configured, dropped'),
+      drops_table_full: counterHandler(() => this.drops('table_full'), 'new flows whose reply alias found the flow table full, dropped'),
       per_backend: { read: () => [...this.perBackend].map(([a, c]) => `${formatIPv4(a)} ${c}`).join('\n'), doc: 'flows per backend' },
     };
   }
 
   override summary(): Record<string, number> {
-    return { assigned: this.assigned, forward: this.forward, reply: this.reply, passed: this.passed, drops: LB_DROP_REASONS.reduce((n, r) => n + this.drops[r], 0), drops_untracked: this.drops.untracked, drops_no_backends: this.drops.no_backends, drops_table_full: this.drops.table_full };
+    return { assigned: this.assigned, forward: this.forward, reply: this.reply, passed: this.passed, drops: LB_DROP_REASONS.reduce((n, r) => n + this.drops(r), 0), drops_untracked: this.drops('untracked'), drops_no_backends: this.drops('no_backends'), drops_table_full: this.drops('table_full') };
   }
 }

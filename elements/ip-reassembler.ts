@@ -125,25 +125,29 @@ Accounting: fragments = consumed + held + drops; packets out = packets in - frag
 
   /** End of stream: fragments of datagrams that can no longer complete are dropped and counted. */
   override flush(): ElementOutput {
-    const r = this.reassembly;
-    const drops = r.drops.incomplete;
-    r.dropIncomplete();
-    this.ledger.drop('incomplete', r.drops.incomplete - drops);
+    this.reassembly.dropIncomplete();
+    this.book();
     return [];
   }
 
   process(batch: PacketBatch): ElementOutput {
-    const r = this.reassembly;
-    const consumed = r.consumed;
-    const datagrams = r.datagrams;
-    const drops = REASSEMBLY_DROP_REASONS.map((k) => r.drops[k]);
     const out = this.reassemble(batch);
-    // The books: fragments that went into a datagram are consumed, each datagram is a packet made
-    // here (it leaves in its last fragment's place), and dropped fragments count by reason.
-    this.ledger.consume('reassembled', r.consumed - consumed);
-    this.ledger.create('datagrams', r.datagrams - datagrams);
-    REASSEMBLY_DROP_REASONS.forEach((k, i) => this.ledger.drop(k, r.drops[k] - drops[i]));
+    this.book();
     return out;
+  }
+
+  /**
+   * Brings the books up to the reassembly's own counters (both only grow, so the difference is
+   * what happened since the last call): fragments that went into a datagram are consumed, each
+   * datagram is a packet made here (it leaves in its last fragment's place), and dropped
+   * fragments count by reason.
+   */
+  private book(): void {
+    const r = this.reassembly;
+    const l = this.ledger;
+    l.consume('reassembled', r.consumed - (l.consumed.reassembled ?? 0));
+    l.create('datagrams', r.datagrams - (l.created.datagrams ?? 0));
+    for (const k of REASSEMBLY_DROP_REASONS) l.drop(k, r.drops[k] - (l.dropped[k] ?? 0));
   }
 
   private reassemble(batch: PacketBatch): ElementOutput {

@@ -166,7 +166,10 @@ Handlers:
   private forward = 0;
   private reply = 0;
   private passed = 0;
-  private readonly drops: Record<DropReason, number> = { untracked: 0, not_ipv4: 0, no_ports: 0, table_full: 0, spec: 0 };
+  /** Packets dropped for `reason`: the ledger's count (packets routed to -1 are recorded there as they drop). */
+  private drops(reason: DropReason): number {
+    return this.ledger.dropped[reason] ?? 0;
+  }
 
   constructor(init: ElementInit<IPRewriterConfig>) {
     super(init);
@@ -174,21 +177,13 @@ Handlers:
   }
 
   process(batch: PacketBatch): ElementOutput {
-    const before = { ...this.drops };
-    const out = this.route(batch);
-    // Packets routed to -1 are dropped: the ledger gets them by reason.
-    for (const r of REASONS) this.ledger.drop(r, this.drops[r] - before[r]);
-    return out;
-  }
-
-  private route(batch: PacketBatch): ElementOutput {
     const spec = this.config.INPUTSPEC;
     const n = batch.count;
     const out = new Int32Array(n);
     if (spec.kind !== 'pattern') {
       out.fill(spec.kind === 'pass' ? spec.output : -1);
       if (spec.kind === 'pass') this.passed += n;
-      else this.drops.spec += n;
+      else this.ledger.drop('spec', n);
       return batch.split(out, this.noutputs);
     }
     this.binder ??= new NatBinder(flowSpaceOf(this.env).table(this.name, this.config.MANAGER), this.fields);
@@ -202,14 +197,14 @@ Handlers:
       out[i] = -1;
       const e = flow[i];
       if (e < 0) {
-        this.drops.untracked++;
+        this.ledger.drop('untracked', 1);
         continue;
       }
       const start = batch.offset[i];
       const end = start + batch.length[i];
       const ip = ipHeaderOffset(data, start, batch.length[i], batch.linkType);
       if (ip < 0 || !parseIpPacket(data, ip, end, this.info, this.key, 0) || this.info.version !== 4) {
-        this.drops.not_ipv4++;
+        this.ledger.drop('not_ipv4', 1);
         continue;
       }
       const proto = this.info.proto;
@@ -266,14 +261,14 @@ Handlers:
         }
       }
       if (found < 0) {
-        this.drops.no_ports++;
+        this.ledger.drop('no_ports', 1);
         return null;
       }
       nPorts = ((found << 16) | dport) >>> 0;
     } else if (realPorts) nPorts = ((oPorts & 0xffff0000) | dport) >>> 0;
     const g = b.bind(e, oSrc, oDst, oPorts, nSrc, nDst, nPorts, proto, hasPorts, sec, nsec);
     if (g < 0) {
-      this.drops.table_full++;
+      this.ledger.drop('table_full', 1);
       return null;
     }
     this.mappings++;
@@ -286,15 +281,15 @@ Handlers:
       forward: counterHandler(() => this.forward, 'packets rewritten forward'),
       reply: counterHandler(() => this.reply, 'replies rewritten back'),
       passed: counterHandler(() => this.passed, 'packets passed unchanged'),
-      drops: counterHandler(() => REASONS.reduce((s, r) => s + this.drops[r], 0), 'packets dropped, all reasons'),
+      drops: counterHandler(() => REASONS.reduce((s, r) => s + this.drops(r), 0), 'packets dropped, all reasons'),
     };
-    for (const r of REASONS) table[`drops_${r}`] = counterHandler(() => this.drops[r], `packets dropped: ${r}`);
+    for (const r of REASONS) table[`drops_${r}`] = counterHandler(() => this.drops(r), `packets dropped: ${r}`);
     return table;
   }
 
   override summary(): Record<string, number> {
     const s: Record<string, number> = { mappings: this.mappings, forward: this.forward, reply: this.reply, passed: this.passed };
-    for (const r of REASONS) if (this.drops[r] > 0) s[`drops_${r}`] = this.drops[r];
+    for (const r of REASONS) if (this.drops(r) > 0) s[`drops_${r}`] = this.drops(r);
     return s;
   }
 }

@@ -1,5 +1,8 @@
 /**
- * Builds the lookup engine's simulator (Verilator model + C++ harness) once per distinct input.
+ * Builds our designs' simulators (Verilator model + C++ harness) once per distinct input: the
+ * ip_lookup engine (`buildSimulator`) and the flow kernels' flow_lookup and flow_hash
+ * (`buildFlowSimulator`). Each design is its own model, built from the RTL files named after
+ * its top module and its own harness.
  *
  * The cache key hashes the RTL and harness sources, the Verilator/compiler flags, the design
  * parameters and both tool versions, so any change rebuilds and nothing else does. A build runs
@@ -45,15 +48,51 @@ export function pipelineShape(p: { recordSteps: number; memoryLatency: number })
   return { stages, latency: stages * p.memoryLatency, maxRecordPairs: 2 ** p.recordSteps - 1, readPorts };
 }
 
-export interface SimBuild {
+export interface SimBuild<P = ResolvedSimParams> {
   key: string;
   dir: string;
   binary: string;
   /** True when the model came from the cache. */
   cached: boolean;
   ms: number;
-  params: ResolvedSimParams;
+  params: P;
   tools: ToolVersions;
+}
+
+/** The flow kernels' designs: hwsim/rtl/flow_lookup*.v and flow_hash.v, both driven by hwsim/harness/flow_harness.cpp. */
+export const FLOW_DESIGNS = ['flow_lookup', 'flow_hash'] as const;
+export type FlowDesign = (typeof FLOW_DESIGNS)[number];
+
+export const flowSimParamsSchema = z.object({
+  /** flow_lookup's memory of 2**addressBits words (22: a 256k-flow table of 16-word entries). */
+  addressBits: z.number().int().min(10).max(26),
+  /** Slots per bucket flow_lookup's unrolled compare covers (the host's flow table uses 8). */
+  maxSlots: z.number().int().min(1).max(32),
+  /** One image array (simulation, the default) or the hardware's banked copy per issuing stage. */
+  sharedMemory: z.boolean().default(true),
+});
+export type FlowSimParams = z.input<typeof flowSimParamsSchema>;
+export type ResolvedFlowSimParams = z.output<typeof flowSimParamsSchema>;
+
+export const DEFAULT_FLOW_SIM_PARAMS: FlowSimParams = { addressBits: 22, maxSlots: 8, sharedMemory: true };
+
+/** Pipeline figures of a flow design (flow_harness.cpp reports the same numbers). */
+export function flowPipelineShape(design: FlowDesign, p: { maxSlots: number }): { stages: number; latency: number; wordsReadPerCycle: number } {
+  // flow_lookup: 10 murmur3 rounds, finalizer, buckets, 2*maxSlots compares and the last compare;
+  // each compare stage reads an entry's status and 10 key words. flow_hash: two stages, no memory.
+  if (design === 'flow_lookup') return { stages: 13 + 2 * p.maxSlots, latency: 12 + 2 * p.maxSlots, wordsReadPerCycle: 11 * 2 * p.maxSlots };
+  return { stages: 2, latency: 1, wordsReadPerCycle: 0 };
+}
+
+/** What one Verilator model is made of: its top module, sources, and flags for given files. */
+interface ModelSpec {
+  top: string;
+  /** RTL and harness files (headers included) the model depends on: its cache key hashes them. */
+  sources: string[];
+  /** Verilator's arguments for compiling `files` into `mdir`. */
+  args: (files: string[], mdir: string) => string[];
+  /** Parameters kept in the memo key and the manifest. */
+  params: object;
 }
 
 export interface ToolVersions {
@@ -76,18 +115,20 @@ export function rtlDir(root = projectRoot()): string {
   return path.join(root, 'hwsim', 'rtl');
 }
 
-export function rtlFiles(root = projectRoot()): string[] {
+/** The RTL files of design `top`: hwsim/rtl/<top>*.v (file names follow module names). */
+export function rtlFiles(root = projectRoot(), top: string = TOP_MODULE): string[] {
   const dir = rtlDir(root);
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.v'))
+    .filter((f) => f.endsWith('.v') && f.startsWith(top))
     .sort()
     .map((f) => path.join(dir, f));
 }
 
-function harnessFiles(root: string): string[] {
+/** The harness files whose names start with `prefix` (ip_lookup_harness, flow_harness). */
+function harnessFiles(root: string, prefix = 'ip_lookup_harness'): string[] {
   const dir = path.join(root, 'hwsim', 'harness');
   return readdirSync(dir)
-    .filter((f) => /\.(cpp|h)$/.test(f))
+    .filter((f) => /\.(cpp|h)$/.test(f) && f.startsWith(prefix))
     .sort()
     .map((f) => path.join(dir, f));
 }
@@ -135,31 +176,71 @@ function verilatorArgs(p: ResolvedSimParams, files: string[], mdir: string): str
   ];
 }
 
-/** The cache key: sources, flags, parameters and tool versions. */
-export async function buildKey(params: SimParams, root = projectRoot()): Promise<string> {
-  const p = simParamsSchema.parse(params);
+function ipLookupSpec(p: ResolvedSimParams, root: string): ModelSpec {
+  return { top: TOP_MODULE, sources: [...rtlFiles(root), ...harnessFiles(root)], args: (files, mdir) => verilatorArgs(p, files, mdir), params: p };
+}
+
+/** Verilator's arguments for a flow design (the same optimisation flags as ip_lookup's). */
+function flowVerilatorArgs(design: FlowDesign, p: ResolvedFlowSimParams, files: string[], mdir: string): string[] {
+  const lookup = design === 'flow_lookup';
+  const defs = lookup ? `-O2 -DHB_FLOW_LOOKUP -DHB_AW=${p.addressBits} -DHB_MAX_SLOTS=${p.maxSlots}` : '-O2 -DHB_FLOW_HASH';
+  const gen = lookup ? [`-GAW=${p.addressBits}`, `-GMAX_SLOTS=${p.maxSlots}`, `-GSHARED_MEM=${p.sharedMemory ? 1 : 0}`] : [];
+  return [
+    '--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', ...gen,
+    '-CFLAGS', defs, '-MAKEFLAGS', 'OPT_FAST=-O2 OPT_SLOW=-O2 OPT_GLOBAL=-O2',
+    '--top-module', design, '--Mdir', mdir, '-o', SIM_BINARY, ...files,
+  ];
+}
+
+function flowSpec(design: FlowDesign, p: ResolvedFlowSimParams, root: string): ModelSpec {
+  // flow_hash has no memory: its model does not depend on the memory parameters.
+  const params = design === 'flow_lookup' ? p : {};
+  return { top: design, sources: [...rtlFiles(root, design), ...harnessFiles(root, 'flow_harness')], args: (files, mdir) => flowVerilatorArgs(design, p, files, mdir), params };
+}
+
+async function specKey(spec: ModelSpec, root: string): Promise<string> {
   const tools = await toolVersions();
   const h = createHash('sha256');
-  for (const f of [...rtlFiles(root), ...harnessFiles(root)]) {
+  for (const f of spec.sources) {
     h.update(path.relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
   }
-  h.update(JSON.stringify(verilatorArgs(p, [], 'obj'))).update(tools.verilator).update(tools.compiler);
+  h.update(JSON.stringify(spec.args([], 'obj'))).update(tools.verilator).update(tools.compiler);
   return h.digest('hex').slice(0, 20);
+}
+
+/** The cache key: sources, flags, parameters and tool versions. */
+export async function buildKey(params: SimParams, root = projectRoot()): Promise<string> {
+  return specKey(ipLookupSpec(simParamsSchema.parse(params), root), root);
+}
+
+/** A flow design's cache key (sources, flags, parameters, tool versions). */
+export async function flowBuildKey(design: FlowDesign, params: FlowSimParams = DEFAULT_FLOW_SIM_PARAMS, root = projectRoot()): Promise<string> {
+  return specKey(flowSpec(design, flowSimParamsSchema.parse(params), root), root);
 }
 
 export function cacheRoot(root = projectRoot()): string {
   return path.join(root, '.cache', 'hwsim');
 }
 
-const buildMemo = new Map<string, Promise<SimBuild>>();
+const buildMemo = new Map<string, Promise<SimBuild<object>>>();
 
-/** The simulator binary for `params`, built now or taken from the cache. */
+/** The ip_lookup simulator binary for `params`, built now or taken from the cache. */
 export function buildSimulator(params: SimParams = DEFAULT_SIM_PARAMS, root = projectRoot()): Promise<SimBuild> {
   const p = simParamsSchema.parse(params);
-  const memoKey = `${root}|${JSON.stringify(p)}`;
+  return buildModel(ipLookupSpec(p, root), root).then((b) => ({ ...b, params: p }));
+}
+
+/** A flow design's simulator binary for `params`, built now or taken from the cache. */
+export function buildFlowSimulator(design: FlowDesign, params: FlowSimParams = DEFAULT_FLOW_SIM_PARAMS, root = projectRoot()): Promise<SimBuild<ResolvedFlowSimParams>> {
+  const p = flowSimParamsSchema.parse(params);
+  return buildModel(flowSpec(design, p, root), root).then((b) => ({ ...b, params: p }));
+}
+
+function buildModel(spec: ModelSpec, root: string): Promise<SimBuild<object>> {
+  const memoKey = `${root}|${spec.top}|${JSON.stringify(spec.params)}`;
   let b = buildMemo.get(memoKey);
   if (b === undefined) {
-    b = buildUncached(p, root);
+    b = buildUncached(spec, root);
     buildMemo.set(memoKey, b);
     // A failed build may succeed later (tool installed): do not memoize the failure.
     b.catch(() => buildMemo.delete(memoKey));
@@ -172,10 +253,11 @@ export function forgetBuilds(): void {
   buildMemo.clear();
 }
 
-async function buildUncached(p: ResolvedSimParams, root: string): Promise<SimBuild> {
+async function buildUncached(spec: ModelSpec, root: string): Promise<SimBuild<object>> {
   const t0 = performance.now();
   const tools = await toolVersions();
-  const key = await buildKey(p, root);
+  const key = await specKey(spec, root);
+  const p = spec.params;
   const dir = path.join(cacheRoot(root), key);
   const binary = path.join(dir, SIM_BINARY);
   if (existsSync(binary)) return { key, dir, binary, cached: true, ms: performance.now() - t0, params: p, tools };
@@ -185,13 +267,13 @@ async function buildUncached(p: ResolvedSimParams, root: string): Promise<SimBui
   await fs.mkdir(tmp);
   try {
     const mdir = path.join(tmp, 'obj');
-    const files = [...rtlFiles(root), ...harnessFiles(root).filter((f) => f.endsWith('.cpp'))];
+    const files = spec.sources.filter((f) => f.endsWith('.v') || f.endsWith('.cpp'));
     try {
-      await run('verilator', verilatorArgs(p, files, mdir), { cwd: tmp, timeout: 300_000, maxBuffer: 64 << 20 });
+      await run('verilator', spec.args(files, mdir), { cwd: tmp, timeout: 300_000, maxBuffer: 64 << 20 });
     } catch (e) {
       const err = e as Error & { stderr?: string };
       const tail = (err.stderr ?? err.message).trim().split('\n').slice(-15).join('\n');
-      throw new Error(`hwsim: Verilator build failed:\n${tail}`);
+      throw new Error(`hwsim: Verilator build of ${spec.top} failed:\n${tail}`);
     }
     await fs.rename(path.join(mdir, SIM_BINARY), path.join(tmp, SIM_BINARY));
     await fs.rm(mdir, { recursive: true, force: true });
@@ -215,6 +297,22 @@ export async function lintRtl(params: SimParams = DEFAULT_SIM_PARAMS, root = pro
   await toolVersions();
   const p = simParamsSchema.parse(params);
   const args = ['--lint-only', '-Wall', '--top-module', TOP_MODULE, `-GAW=${p.addressBits}`, `-GMEM_LAT=${p.memoryLatency}`, `-GREC_STEPS=${p.recordSteps}`, `-GSHARED_MEM=${p.sharedMemory ? 1 : 0}`, ...rtlFiles(root)];
+  try {
+    const { stdout, stderr } = await run('verilator', args, { timeout: 60_000 });
+    const output = (stdout + stderr).trim();
+    return { ok: output === '', output };
+  } catch (e) {
+    const err = e as Error & { stdout?: string; stderr?: string };
+    return { ok: false, output: ((err.stdout ?? '') + (err.stderr ?? err.message)).trim() };
+  }
+}
+
+/** `verilator --lint-only -Wall` over a flow design's RTL; `ok` is true when it printed nothing. */
+export async function lintFlowRtl(design: FlowDesign, params: FlowSimParams = DEFAULT_FLOW_SIM_PARAMS, root = projectRoot()): Promise<{ ok: boolean; output: string }> {
+  await toolVersions();
+  const p = flowSimParamsSchema.parse(params);
+  const gen = design === 'flow_lookup' ? [`-GAW=${p.addressBits}`, `-GMAX_SLOTS=${p.maxSlots}`, `-GSHARED_MEM=${p.sharedMemory ? 1 : 0}`] : [];
+  const args = ['--lint-only', '-Wall', '--top-module', design, ...gen, ...rtlFiles(root, design)];
   try {
     const { stdout, stderr } = await run('verilator', args, { timeout: 60_000 });
     const output = (stdout + stderr).trim();

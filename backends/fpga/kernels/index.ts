@@ -1,2 +1,4 @@
 /** The fpga backend's kernel forms, one file per kernel. */
 import './ip-lookup.js';
+import './flow-lookup.js';
+import './flow-hash.js';

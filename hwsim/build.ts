@@ -23,6 +23,8 @@ const run = promisify(execFile);
 
 export const TOP_MODULE = 'ip_lookup';
 export const SIM_BINARY = 'hb-sim';
+/** A Verilator build taking longer than this is killed (flow_lookup takes about 3 minutes on a busy 2-core machine). */
+const BUILD_TIMEOUT_MS = 600_000;
 
 export const simParamsSchema = z.object({
   /** Memory of 2**addressBits words; 22 holds the 2023 full table (1.63 M words) with room for deltas. */
@@ -183,7 +185,7 @@ function ipLookupSpec(p: ResolvedSimParams, root: string): ModelSpec {
 /** Verilator's arguments for a flow design (the same optimisation flags as ip_lookup's). */
 function flowVerilatorArgs(design: FlowDesign, p: ResolvedFlowSimParams, files: string[], mdir: string): string[] {
   const lookup = design === 'flow_lookup';
-  const defs = lookup ? `-O2 -DHB_FLOW_LOOKUP -DHB_AW=${p.addressBits} -DHB_MAX_SLOTS=${p.maxSlots}` : '-O2 -DHB_FLOW_HASH';
+  const defs = lookup ? `-O2 -DHB_FLOW_LOOKUP -DHB_AW=${p.addressBits} -DHB_MAX_SLOTS=${p.maxSlots} -DHB_SHARED_MEM=${p.sharedMemory ? 1 : 0}` : '-O2 -DHB_FLOW_HASH';
   const gen = lookup ? [`-GAW=${p.addressBits}`, `-GMAX_SLOTS=${p.maxSlots}`, `-GSHARED_MEM=${p.sharedMemory ? 1 : 0}`] : [];
   return [
     '--cc', '--exe', '--build', '-j', '2', '-O3', '--x-assign', 'fast', '--x-initial', 'fast', ...gen,
@@ -269,10 +271,12 @@ async function buildUncached(spec: ModelSpec, root: string): Promise<SimBuild<ob
     const mdir = path.join(tmp, 'obj');
     const files = spec.sources.filter((f) => f.endsWith('.v') || f.endsWith('.cpp'));
     try {
-      await run('verilator', spec.args(files, mdir), { cwd: tmp, timeout: 300_000, maxBuffer: 64 << 20 });
+      await run('verilator', spec.args(files, mdir), { cwd: tmp, timeout: BUILD_TIMEOUT_MS, maxBuffer: 64 << 20 });
     } catch (e) {
-      const err = e as Error & { stderr?: string };
-      const tail = (err.stderr ?? err.message).trim().split('\n').slice(-15).join('\n');
+      const err = e as Error & { stderr?: string; killed?: boolean };
+      // A build killed by the timeout prints nothing: say so rather than an empty tail.
+      const why = err.killed === true ? `killed after ${BUILD_TIMEOUT_MS / 1000} s (a loaded machine; the next call retries)` : err.stderr || err.message;
+      const tail = why.trim().split('\n').slice(-15).join('\n');
       throw new Error(`hwsim: Verilator build of ${spec.top} failed:\n${tail}`);
     }
     await fs.rename(path.join(mdir, SIM_BINARY), path.join(tmp, SIM_BINARY));

@@ -30,6 +30,9 @@ export interface WebGpuOptions {
   powerPreference?: 'low-power' | 'high-performance';
   /** Cap on one structure's buffer below the adapter's own limits (bytes), e.g. to share the GPU. */
   maxStructureBytes?: number;
+  /** Storage bindings per shader stage to ask for, below the adapter's (8 is the WebGPU spec's
+   * default: a device that offers no more, which every program must run on). */
+  maxStorageBuffersPerShaderStage?: number;
 }
 
 interface GpuStructure {
@@ -79,7 +82,10 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     this.ringSize = Math.max(1, options.ringSize ?? 3);
     this.powerPreference = options.powerPreference ?? 'high-performance';
     this.maxStructureBytes = options.maxStructureBytes ?? Infinity;
+    this.storageBufferCap = options.maxStorageBuffersPerShaderStage ?? Infinity;
   }
+
+  private readonly storageBufferCap: number;
 
   detect(): Promise<Availability> {
     this.detection ??= this.open();
@@ -98,7 +104,7 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
         requiredLimits: {
           maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
           maxBufferSize: lim.maxBufferSize,
-          maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+          maxStorageBuffersPerShaderStage: Math.min(lim.maxStorageBuffersPerShaderStage, this.storageBufferCap),
           maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
         },
       });
@@ -285,9 +291,10 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
   }
 
   private pipeline(device: GPUDevice, program: WgslProgram): Promise<GPUComputePipeline> {
-    // A program wider than the device's storage bindings (flow-lookup binds 12; WebGPU's default
-    // is 8) cannot run there: refused with both numbers, so the runner falls back to the CPU.
-    const storage = program.inputs.length + program.outputs.length + program.extra.length;
+    // A program wider than the device's storage bindings (WebGPU's default is 8; a program with
+    // many input columns packs them, see WgslProgram.packInputs) cannot run there: refused with
+    // both numbers, so the runner falls back to the CPU.
+    const storage = (program.packInputs === true ? 1 : program.inputs.length) + program.outputs.length + program.extra.length;
     const maxStorage = device.limits.maxStorageBuffersPerShaderStage;
     if (storage > maxStorage) throw new BackendRefusal('webgpu', `${program.key} binds ${storage} storage buffers, above this device's maxStorageBuffersPerShaderStage ${maxStorage}`);
     const cached = this.pipelines.get(program.key);
@@ -340,7 +347,10 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     slot.staging?.destroy();
     const cap = Math.max(256, 2 ** Math.ceil(Math.log2(count)));
     slot.capacity = cap;
-    slot.inputs = program.inputs.map(() => device.createBuffer({ size: cap * 4, usage: USAGE.STORAGE | USAGE.COPY_DST }));
+    slot.inputs =
+      program.packInputs === true
+        ? [device.createBuffer({ size: cap * 4 * program.inputs.length, usage: USAGE.STORAGE | USAGE.COPY_DST })]
+        : program.inputs.map(() => device.createBuffer({ size: cap * 4, usage: USAGE.STORAGE | USAGE.COPY_DST }));
     slot.outputs = program.outputs.map(() => device.createBuffer({ size: cap * 4, usage: USAGE.STORAGE | USAGE.COPY_SRC }));
     slot.staging = device.createBuffer({ size: cap * 4 * program.outputs.length, usage: USAGE.MAP_READ | USAGE.COPY_DST });
     slot.uniform ??= device.createBuffer({ size: 16, usage: USAGE.UNIFORM | USAGE.COPY_DST });
@@ -356,7 +366,8 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     const bytes = count * 4;
     const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: slot.uniform as GPUBuffer } }];
     let b = 1;
-    for (const buf of slot.inputs) entries.push({ binding: b++, resource: { buffer: buf, size: bytes } });
+    const inputBytes = run.program.packInputs === true ? bytes * run.program.inputs.length : bytes;
+    for (const buf of slot.inputs) entries.push({ binding: b++, resource: { buffer: buf, size: inputBytes } });
     for (const buf of slot.outputs) entries.push({ binding: b++, resource: { buffer: buf, size: bytes } });
     for (const buf of run.extras) entries.push({ binding: b++, resource: { buffer: buf } });
     const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
@@ -376,7 +387,9 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
     program.inputs.forEach((name, k) => {
       const col = io.inputs[name];
       if (col === undefined || col.length < io.count) throw new Error(`webgpu: ${program.key}: input column '${name}' is missing or shorter than ${io.count}`);
-      device.queue.writeBuffer(slot.inputs[k], 0, col.buffer, col.byteOffset, io.count * 4);
+      // Packed: column k at words [k * count, (k + 1) * count) of the one input buffer.
+      if (program.packInputs === true) device.queue.writeBuffer(slot.inputs[0], k * io.count * 4, col.buffer, col.byteOffset, io.count * 4);
+      else device.queue.writeBuffer(slot.inputs[k], 0, col.buffer, col.byteOffset, io.count * 4);
     });
   }
 

@@ -17,6 +17,12 @@ export interface WgslProgram {
   outputs: readonly string[];
   /** Extra read-only storage bindings after the columns (structures, tables). */
   extra: readonly string[];
+  /**
+   * The input columns share one storage binding, `inputs` (u32), column k at words
+   * [k * count, (k + 1) * count) with count = params.count (`packedInput`): a program with more
+   * input columns than a device's storage bindings allow (WebGPU's default is 8) still fits.
+   */
+  packInputs?: boolean;
   source: string;
 }
 
@@ -87,8 +93,25 @@ export function columnBindings(contract: KernelContract): string {
 }
 
 /** Binding number of the first extra (structure / table) binding after a contract's columns. */
-export function firstExtraBinding(contract: KernelContract): number {
-  return 1 + contract.inputs.length + contract.outputs.length;
+export function firstExtraBinding(contract: KernelContract, packInputs = false): number {
+  return 1 + (packInputs ? 1 : contract.inputs.length) + contract.outputs.length;
+}
+
+/**
+ * The column bindings of a program with packed inputs (`WgslProgram.packInputs`): binding 1 is
+ * every input column in one read-only `array<u32>` named `inputs`, then the outputs as
+ * `columnBindings` declares them. Inputs read as u32 bit patterns.
+ */
+export function packedColumnBindings(contract: KernelContract): string {
+  const lines = ['@group(0) @binding(1) var<storage, read> inputs: array<u32>;'];
+  let b = 2;
+  for (const c of contract.outputs) lines.push(`@group(0) @binding(${b++}) var<storage, read_write> ${c.name}: array<${c.type}>;`);
+  return lines.join('\n');
+}
+
+/** WGSL for item `i` of packed input column `k` (after `itemIndex()`). */
+export function packedInput(k: number): string {
+  return `inputs[${k}u * params.count + i]`;
 }
 
 /** A program's fields that come from its contract. */

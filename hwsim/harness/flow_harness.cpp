@@ -30,6 +30,9 @@
 #include "verilated.h"
 
 #if defined(HB_FLOW_LOOKUP)
+#ifndef HB_SHARED_MEM
+#error HB_SHARED_MEM must be defined for flow_lookup
+#endif
 #include "Vflow_lookup.h"
 #include "Vflow_lookup___024root.h"
 using Top = Vflow_lookup;
@@ -288,11 +291,15 @@ void handle(uint32_t type, uint32_t id, const uint8_t* p, size_t n) {
       uint32_t off = word_at(p), count = word_at(p + 4);
       if (uint64_t(off) + count > MEM_WORDS) return reply_error(id, "READ past the memory");
       while (!writes.empty()) step();
+#if HB_SHARED_MEM
       size_t at = begin_frame(T_READ, id);
       put(count);
       const auto& mem = top->rootp->flow_lookup__DOT__g_shared__DOT__mem;
       for (uint32_t i = 0; i < count; i++) put(mem[off + i]);
       end_frame(at);
+#else
+      reply_error(id, "reading the image back needs the shared-memory model (HB_SHARED_MEM=1)");
+#endif
       break;
     }
 #endif

@@ -72,6 +72,19 @@ export function generatedKey(n: number): Uint32Array {
   return k;
 }
 
+/** A generated TCP-over-IPv6 key for flow number n (distinct for distinct n below 2^32): 2001:db8::/32 addresses. */
+export function generatedKey6(n: number): Uint32Array {
+  const k = new Uint32Array(KEY_WORDS);
+  k[0] = 0x20010db8;
+  k[3] = n >>> 0;
+  k[4] = 0x20010db8;
+  k[5] = 0xffff0000;
+  k[7] = (n * 2654435761) >>> 0;
+  k[8] = ((1024 + (n % 60000)) << 16) | 443;
+  k[9] = (6 << 8) | 6 | KEY_HAS_PORTS;
+  return k;
+}
+
 /** `n` seeded random keys (every word random: most are not real 5-tuples, all must miss or hit exactly). */
 export function randomKeys(n: number, seed: number): Uint32Array {
   const r = rng(seed);

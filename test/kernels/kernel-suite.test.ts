@@ -21,7 +21,7 @@ import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup/index
 import type { ImageDelta } from '../../core/structures/image.js';
 import type { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
 import { boundaryAddresses, edgeCaseFibs, loadRoutes, multiFibOf, pcapAddresses, rng, type Route } from './fixtures.js';
-import { capturePackets, generatedKey, keysInBuckets, lookupBatch, oneWordOff, randomKeys, type CapturePackets } from './flow-fixtures.js';
+import { capturePackets, generatedKey, generatedKey6, keysInBuckets, lookupBatch, oneWordOff, randomKeys, type CapturePackets } from './flow-fixtures.js';
 
 await loadAllBackends();
 
@@ -79,6 +79,20 @@ function generatedKeys(n0: number, count: number): Uint32Array {
   return out;
 }
 
+/** Generated IPv6 keys n0 .. n0+count-1, flat. */
+function generatedKeys6(n0: number, count: number): Uint32Array {
+  const out = new Uint32Array(count * KEY_WORDS);
+  for (let n = 0; n < count; n++) out.set(generatedKey6(n0 + n), n * KEY_WORDS);
+  return out;
+}
+
+/** IPv6 keys among `count` flat keys (version 6 in word 9). */
+function ipv6Count(keys: Uint32Array, count: number): number {
+  let n = 0;
+  for (let i = 0; i < count; i++) if (((keys[i * KEY_WORDS + 9] >>> 8) & 0xff) === 6) n++;
+  return n;
+}
+
 /** Classify every key of `keys` into `t`, one packet each at (sec, nsec0 + i): 1 ns apart, so nothing idles out. */
 function insertAll(t: FlowTable, keys: Uint32Array, sec: number, nsec0: number): void {
   for (let i = 0; i < keys.length / KEY_WORDS; i++) t.classify(keys, i * KEY_WORDS, false, sec, nsec0 + i, 0);
@@ -106,6 +120,9 @@ function flowTables(): { name: string; table: FlowTable; pools: Uint32Array[] }[
   for (let i = 0; i < c.count; i++) real.classify(c.keys, i * KEY_WORDS, c.reversed[i] === 1, 0, i * 1000, c.tcpFlags[i]);
   const gen = generatedKeys(0, 2000);
   insertAll(real, gen, 1, 0);
+  // IPv6 flows beside the captures' (which hold few): hits on every key word, and misses.
+  const gen6 = generatedKeys6(0, 300);
+  insertAll(real, gen6, 1, 5000);
   const edge = new Uint32Array(2 * KEY_WORDS).fill(0xffffffff, KEY_WORDS);
   insertAll(real, edge, 2, 0);
   const live = [...real.live()].slice(0, 40).map((e) => real.image.slice(real.base(e) + 1, real.base(e) + 1 + KEY_WORDS));
@@ -121,7 +138,7 @@ function flowTables(): { name: string; table: FlowTable; pools: Uint32Array[] }[
   insertAll(one, few, 0, 0);
 
   return [
-    { name: `the shared captures' ${c.count} IP packets (${c.files.length} files) + 2,000 generated flows`, table: real, pools: [c.keys, gen, edge, generatedKeys(100_000, 1000), randomKeys(2000, 9), ...off] },
+    { name: `the shared captures' ${c.count} IP packets (${c.files.length} files) + 2,000 generated IPv4 and 300 IPv6 flows`, table: real, pools: [c.keys, gen, gen6, generatedKeys6(50_000, 300), edge, generatedKeys(100_000, 1000), randomKeys(2000, 9), ...off] },
     { name: 'two full buckets (24 keys for 16 slots: 8 evicted)', table: full, pools: [crowd, strangers, oneWordOff(crowd, 0)] },
     { name: 'one bucket (capacity 4, 7 keys)', table: one, pools: [few, generatedKeys(600, 5)] },
   ];
@@ -162,6 +179,7 @@ it('flow-lookup fixtures: two buckets full to the last slot, a one-bucket table,
   expect(one.table.counters.evictions).toBe(3);
   expect(real.table.counters.size).toBeGreaterThan(2000 + 400);
   expect(captures().files.length).toBeGreaterThan(10);
+  expect(ipv6Count(captures().keys, captures().count), "IPv6 packets in the shared captures").toBeGreaterThan(0);
 });
 
 for (const contract of kernelRegistry.kernels()) {

@@ -1,14 +1,14 @@
 /**
  * The webgpu backend's form of kernel `flow-lookup`: the WGSL program FLOW_LOOKUP_WGSL over the
- * flow-table image in a storage buffer (loaded like any registered structure kind). Column
- * bindings and names come from the contract: ten key-word columns, the `entry` output, then the
- * image, 12 storage bindings in all (the backend refuses a device that allows fewer).
+ * flow-table image in a storage buffer (loaded like any registered structure kind). The ten
+ * key-word columns are packed into one binding (`packInputs`: column w at words [w * count, ...)),
+ * then the `entry` output and the image: 3 storage bindings, within WebGPU's default limit of 8.
  */
 import type { StructureHandle } from '../../../core/backend.js';
 import { KEY_WORDS } from '../../../core/flows/flow-key.js';
 import { FLOW_KEY_COLUMNS, FLOW_LOOKUP, FLOW_LOOKUP_COLUMNS as C, flowLookupContract } from '../../../core/kernels/flow-lookup/index.js';
 import { E_KEY, ENTRY_USED, FLOW_MISS, H_BUCKETS, H_ENTRY_WORDS, H_SEED, H_SLOTS, HEADER_WORDS } from '../../../core/structures/flow-table/flow-table-image.js';
-import { registerWgslKernel, columnBindings, firstExtraBinding, itemIndex, PRELUDE, programColumns, WORKGROUP_SIZE, type ProgramHost, type ProgramRun, type WgslProgram } from '../wgsl-program.js';
+import { registerWgslKernel, packedColumnBindings, packedInput, firstExtraBinding, itemIndex, PRELUDE, programColumns, WORKGROUP_SIZE, type ProgramHost, type ProgramRun, type WgslProgram } from '../wgsl-program.js';
 
 const u = (n: number): string => `${n >>> 0}u`;
 
@@ -21,12 +21,13 @@ const u = (n: number): string => `${n >>> 0}u`;
  * no further (loadStructure checks the geometry anyway).
  */
 export const FLOW_LOOKUP_WGSL: WgslProgram = {
-  key: `${FLOW_LOOKUP}/wgsl/1`,
+  key: `${FLOW_LOOKUP}/wgsl/2`,
   ...programColumns(flowLookupContract),
   extra: ['image'],
+  packInputs: true,
   source: /* wgsl */ `${PRELUDE}
-${columnBindings(flowLookupContract)}
-@group(0) @binding(${firstExtraBinding(flowLookupContract)}) var<storage, read> image: array<u32>;
+${packedColumnBindings(flowLookupContract)}
+@group(0) @binding(${firstExtraBinding(flowLookupContract, true)}) var<storage, read> image: array<u32>;
 
 const KEY_WORDS: u32 = ${u(KEY_WORDS)};
 const HEADER_WORDS: u32 = ${u(HEADER_WORDS)};
@@ -91,7 +92,7 @@ fn lookup() -> i32 {
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${itemIndex()}
-  ${FLOW_KEY_COLUMNS.map((name, w) => `key[${w}] = ${name}[i];`).join('\n  ')}
+  ${FLOW_KEY_COLUMNS.map((name, w) => `key[${w}] = ${packedInput(w)}; // ${name}`).join('\n  ')}
   ${C.entry}[i] = lookup();
 }
 `,

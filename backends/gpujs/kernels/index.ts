@@ -1,2 +1,3 @@
-/** The gpujs backend's kernel forms, one file per kernel (flow-hash and flow-lookup have none: gpu.js's f32 cannot carry their 32-bit XOR, multiplies and compares). */
+/** The gpujs backend's kernel forms, one file per kernel (flow-lookup has none yet: see core/kernels/flow-lookup/README.md). */
 import './ip-lookup.js';
+import './flow-hash.js';

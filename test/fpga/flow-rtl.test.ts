@@ -18,9 +18,12 @@ import { FLOW_HASH, flowHashReference } from '../../core/kernels/flow-hash/index
 import { FlowTable } from '../../core/structures/flow-table/flow-table.js';
 import { FLOW_TABLE, FLOW_TABLE_LAYOUT, FLOW_TABLE_MAGIC, H_BUCKETS, H_ENTRY_WORDS, H_KEY_WORDS, H_LAYOUT, H_MAGIC, H_SEED, H_SLOTS, HEADER_WORDS, ENTRY_USED, E_KEY } from '../../core/structures/flow-table/flow-table-image.js';
 import { FpgaBackend } from '../../backends/fpga/index.js';
-import { buildKey, DEFAULT_FLOW_SIM_PARAMS, DEFAULT_SIM_PARAMS, flowBuildKey, flowPipelineShape, lintFlowRtl, projectRoot, toolVersions } from '../../hwsim/build.js';
+import { buildFlowSimulator, buildKey, DEFAULT_FLOW_SIM_PARAMS, DEFAULT_SIM_PARAMS, flowBuildKey, flowPipelineShape, lintFlowRtl, projectRoot, toolVersions } from '../../hwsim/build.js';
 import { generatedKey, generatedKey6, lookupBatch, randomKeys } from '../kernels/flow-fixtures.js';
 import { requireFpga } from './support.js';
+
+/** The hardware's memory form (16-bank copy per compare stage) at a small memory: what synthesis maps. */
+const BANKED = { addressBits: 18, maxSlots: 8, sharedMemory: false };
 
 let tools = false;
 beforeAll(async () => {
@@ -30,7 +33,10 @@ beforeAll(async () => {
   } catch (e) {
     tools = requireFpga({ available: false, reason: (e as Error).message });
   }
-});
+  // The models, built here (about 3 minutes each on a cold cache, nothing when cached) rather than
+  // inside a test's own time limit.
+  if (tools) await Promise.all([buildFlowSimulator('flow_lookup'), buildFlowSimulator('flow_hash'), buildFlowSimulator('flow_lookup', BANKED)]);
+}, 900_000);
 
 describe('flow RTL', () => {
   it('flow_lookup and flow_hash are verilator --lint-only -Wall clean in every memory form and at other parameters', async (ctx) => {
@@ -94,8 +100,26 @@ function mixedTable(): { table: FlowTable; pools: Uint32Array[] } {
 describe('flow_lookup pipeline (simulated)', () => {
   const plain = new FpgaBackend();
   const stalled = new FpgaBackend({ backPressure: { stallPermille: 300, gapPermille: 150, seed: 9 } });
+  const banked = new FpgaBackend({ flow: BANKED, backPressure: { stallPermille: 200, gapPermille: 100, seed: 3 } });
   afterAll(async () => {
-    await Promise.all([plain.dispose(), stalled.dispose()]);
+    await Promise.all([plain.dispose(), stalled.dispose(), banked.dispose()]);
+  });
+
+  it('the banked memory form (synthesis) answers like flowLookup under back-pressure, and cannot be read back', async (ctx) => {
+    if (!requireFpga(await banked.detect())) return ctx.skip();
+    const { table, pools } = mixedTable();
+    const h = await banked.loadStructure(FLOW_TABLE, table.image.slice(), 0);
+    try {
+      const { io } = lookupBatch(pools, 4000, 43);
+      const want = new Int32Array(io.count);
+      flowLookupReference(table.image, { ...io, outputs: { entry: want } });
+      expect(want.some((e) => e === FLOW_MISS) && want.some((e) => e !== FLOW_MISS)).toBe(true);
+      await banked.runKernel(FLOW_LOOKUP, io, [h]);
+      expect(Array.from(io.outputs.entry)).toEqual(Array.from(want));
+      await expect(banked.readStructure(h)).rejects.toThrow(/shared-memory model/);
+    } finally {
+      await banked.releaseStructure(h);
+    }
   });
 
   it('one lookup per clock at the latency it reports, and exact under random back-pressure', async (ctx) => {

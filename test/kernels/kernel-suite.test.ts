@@ -27,6 +27,10 @@ await loadAllBackends();
 
 const CI = process.env.CI === 'true';
 const BATCH_SIZES = [1, 7, 256, 4096, 65536];
+// The fpga flow forms' Verilator models build in the background from the backend's detect() on
+// and are awaited by their first run: on a cold cache (a fresh CI machine) that run waits for
+// the build, about 3 minutes on a busy 2-core machine; with the cache it costs nothing.
+const FIRST_USE_TIMEOUT_MS = 420_000;
 
 interface Table {
   name: string;
@@ -254,7 +258,7 @@ for (const contract of kernelRegistry.kernels()) {
       }
 
       if (contract.name === FLOW_LOOKUP) {
-        it(`matches flowLookup on flow tables of real and generated keys, batches ${BATCH_SIZES.join('/')}`, async (ctx) => {
+        it(`matches flowLookup on flow tables of real and generated keys, batches ${BATCH_SIZES.join('/')}`, { timeout: FIRST_USE_TIMEOUT_MS }, async (ctx) => {
           if (backend === null) return ctx.skip();
           for (const { name, table, pools } of flowTables()) {
             const h = await backend.loadStructure(FLOW_TABLE, table.image.slice(), 0);
@@ -273,7 +277,7 @@ for (const contract of kernelRegistry.kernels()) {
           }
         });
 
-        it('follows deltas between batches (inserts, hits, evictions, expiry) and reads back the same image', async (ctx) => {
+        it('follows deltas between batches (inserts, hits, evictions, expiry) and reads back the same image', { timeout: FIRST_USE_TIMEOUT_MS }, async (ctx) => {
           if (backend === null) return ctx.skip();
           const c = captures();
           const t = new FlowTable({ capacity: 256, seed: 3, sweepSeconds: 1 });
@@ -312,7 +316,7 @@ for (const contract of kernelRegistry.kernels()) {
       }
 
       if (contract.name === FLOW_HASH) {
-        it(`matches the reference on random tuples and every protocol kind, batches ${BATCH_SIZES.join('/')}`, async (ctx) => {
+        it(`matches the reference on random tuples and every protocol kind, batches ${BATCH_SIZES.join('/')}`, { timeout: FIRST_USE_TIMEOUT_MS }, async (ctx) => {
           if (backend === null) return ctx.skip();
           const pool = pcapAddresses('pcapplusplus/example.pcap');
           for (const [k, n] of BATCH_SIZES.entries()) {

@@ -4,6 +4,7 @@ import { BackendFailure } from '../../core/backend.js';
 import { backendAvailability, describeBackends, formatBackends, getBackend } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { FLOW_HASH } from '../../core/kernels/flow-hash/index.js';
+import { FLOW_LOOKUP } from '../../core/kernels/flow-lookup/index.js';
 import { IP_LOOKUP } from '../../core/kernels/ip-lookup/index.js';
 import { NullBackend } from '../../backends/null/null-backend.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -46,9 +47,12 @@ describe('backend registry', () => {
   it('knows which backends run each kernel once the backends are loaded', () => {
     const lookup = kernelRegistry.backendsFor(IP_LOOKUP).map((f) => (f.variant ? `${f.backend}/${f.variant}` : f.backend));
     expect(lookup).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'gpujs/cpu', 'gpujs/webasm', 'gpujs/webgpu']));
-    const hash = kernelRegistry.backendsFor(FLOW_HASH).map((f) => f.backend);
-    expect(hash).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu']));
-    expect(hash).not.toContain('gpujs');
+    const hash = kernelRegistry.backendsFor(FLOW_HASH).map((f) => (f.variant ? `${f.backend}/${f.variant}` : f.backend));
+    expect(hash).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'fpga', 'gpujs/cpu', 'gpujs/webasm', 'gpujs/webgpu']));
+    // flow-lookup has no gpujs form (core/kernels/flow-lookup/README.md says why).
+    const flow = kernelRegistry.backendsFor(FLOW_LOOKUP).map((f) => f.backend);
+    expect(flow).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'fpga']));
+    expect(flow).not.toContain('gpujs');
   });
 });
 

@@ -49,6 +49,10 @@
  *   fields (read)                  the flow-local fields declared by elements, with offsets
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the lookup runs
  *   kernel_stats (read)            lookup runs per (kernel, backend): batches, items, times
+ *   device_hits (read)             packets whose entry the backend's lookup found (the rest were
+ *                                  new flows, or entries the host had changed since)
+  device_hits (read)             packets whose entry the backend's lookup found (the rest were
+                                 new flows, or entries the host had changed since)
  *   migrate (write)                move the lookup to a backend while traffic flows (as IPLookup's:
  *                                  the table image is copied, deltas reach both sides, verified,
  *                                  switched between two batches); the reply comes once switched
@@ -169,6 +173,8 @@ Handlers:
   fields (read)                  the flow-local fields declared by elements, with offsets
   backend, backend_requested, backend_device, backend_fallback (read)   where the lookup runs
   kernel_stats (read)            lookup runs per (kernel, backend): batches, items, times
+  device_hits (read)             packets whose entry the backend's lookup found (the rest were
+                                 new flows, or entries the host had changed since)
   migrate (write)                move the lookup to a backend while traffic flows (as IPLookup's:
                                  the table image is copied, deltas reach both sides, verified,
                                  switched between two batches); the reply comes once switched
@@ -199,6 +205,8 @@ Handlers:
 
   private tableOrNull: FlowTable | null = null;
   private untracked = 0;
+  /** Packets whose entry the device's lookup found (checked on the host, used as is). */
+  private deviceHits = 0;
   private readonly key = new Uint32Array(KEY_WORDS);
   private readonly info = newPacketInfo();
   /** The offloaded lookup when the element runs on a backend other than inline cpu. */
@@ -413,6 +421,7 @@ Handlers:
       const e = t.classify(p.keys, i * KEY_WORDS, p.reversed[i] === 1, batch.tsSec[i], batch.tsNsec[i], p.tcpFlags[i], hints === null ? -1 : hints[i]);
       flow[i] = e;
       dir[i] = e >= 0 && t.lastReply ? 1 : 0;
+      if (t.lastHinted) this.deviceHits++;
       if (e === FLOW_DROPPED) dropped++;
     }
     this.publish();
@@ -446,6 +455,7 @@ Handlers:
       fields: { read: () => this.table.layout.describe(), doc: 'flow-local fields: owner.name type @word' },
       ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
+      device_hits: counterHandler(() => this.deviceHits, "packets whose entry the backend's lookup found (checked on the host, used as is)"),
       migrate: { write: (v) => this.migrateHandler(v), doc: 'move the lookup to BACKEND while traffic flows' },
       location: { read: () => this.migration.locationText(), doc: 'where the lookup runs now' },
       migrations: { read: () => this.migration.historyText(), doc: 'one line per migration: result, bytes, times, batches drained' },
@@ -454,7 +464,7 @@ Handlers:
 
   override summary(): Record<string, number | string> {
     const c = this.table.counters;
-    return { size: c.size, inserts: c.inserts, lookups: c.lookups, hits: c.hits, evictions: c.evictions, expirations: c.expirations, drops: c.drops_full, passed: c.passed_full, untracked: this.untracked, ...(this.runner?.summary() ?? {}), ...this.migration.summary() };
+    return { size: c.size, inserts: c.inserts, lookups: c.lookups, hits: c.hits, evictions: c.evictions, expirations: c.expirations, drops: c.drops_full, passed: c.passed_full, untracked: this.untracked, ...(this.runner === null && this.deviceHits === 0 ? {} : { device_hits: this.deviceHits }), ...(this.runner?.summary() ?? {}), ...this.migration.summary() };
   }
 
   private async migrateHandler(value: string): Promise<void> {

@@ -99,6 +99,8 @@ export class FlowTable {
   lastReply = false;
   /** Set by `classify`: the packet started a new flow. */
   lastNew = false;
+  /** Set by `classify`: the hint held the key (the lookup it came from was used as is). */
+  lastHinted = false;
 
   private readonly sweepSeconds: number;
   private clockStart = -1;
@@ -182,7 +184,8 @@ export class FlowTable {
     this.counters.lookups++;
     const img = this.image;
     const ew = this.entryWords;
-    const known = hint >= 0 && hint < this.entries && this.holds(hint, keys, k) ? hint : lookupOne(img, keys, k, this.buckets, this.slots, ew, this.seed);
+    this.lastHinted = hint >= 0 && hint < this.entries && this.holds(hint, keys, k);
+    const known = this.lastHinted ? hint : lookupOne(img, keys, k, this.buckets, this.slots, ew, this.seed);
     const proto = keys[k + 9] & 0xff;
     let free = -1;
     if (known >= 0) {

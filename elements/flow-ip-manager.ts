@@ -245,7 +245,7 @@ Handlers:
             this.deltaListeners.add(fn);
             return () => void this.deltaListeners.delete(fn);
           },
-          flush: () => this.publish(),
+          flush: () => this.publish(true),
         },
       ],
       latencies: this.latencies,
@@ -289,7 +289,7 @@ Handlers:
     const runner = await openElementOffload(this, FLOW_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (runner === null) return;
     // The device starts from the table as published: the writes so far go out first (to nobody yet).
-    this.publish();
+    this.publish(true);
     await runner.addStructure(FLOW_TABLE, t.image, t.publishedGeneration);
     this.runner = runner;
     this.concurrency = this.config.IN_FLIGHT;
@@ -308,15 +308,32 @@ Handlers:
    * delta, to the runner serving now and to whoever follows the image (a migration's target);
    * each gets each delta once, in commit order. Nothing to do while nobody holds an image.
    */
-  private publish(): void {
+  private publish(force = false): void {
     const t = this.table;
     const runner = this.runner;
     if (runner === null && this.deltaListeners.size === 0) return;
     if (!t.hasPendingWrites) return;
+    // While the device applies the last delta, the writes wait for the next batch's: a device
+    // slower at deltas than the traffic at batches gets fewer, larger ones instead of a backlog
+    // that every lookup would queue behind (its answers are hints: a lagging image costs only hits).
+    if (!force && runner !== null && this.deltaInFlight) return;
     const d = t.takeDelta();
-    if (runner !== null) runner.applyDelta(0, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
+    if (runner !== null) {
+      this.deltaInFlight = true;
+      runner.applyDelta(0, d).then(
+        () => {
+          this.deltaInFlight = false;
+        },
+        (e: unknown) => {
+          this.deltaInFlight = false;
+          this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`);
+        },
+      );
+    }
     for (const fn of this.deltaListeners) fn(d);
   }
+
+  private deltaInFlight = false;
 
   process(batch: PacketBatch): ElementOutput | Promise<ElementOutput> {
     const t0 = performance.now();

@@ -16,12 +16,16 @@
  *     the read's generation is exact), and keep two shadows current from then on: the source
  *     side (the image copied in step 1 plus every delta published since) and the target side
  *     (the read-back plus every delta forwarded after the read), each with a checksum that a
- *     delta updates in O(its words) (image-checksum.ts). Wait until the target has applied
- *     every delta forwarded; then, in the same synchronous step as the switch, check that the
- *     target's device and host copies are at the element's generation and that the two
- *     checksums agree: O(1) per structure, whatever the image's size. A delta published during
- *     the wait means wait again (bounded). Tests can ask for `verify: 'words'`: a fresh
- *     read-back each attempt, compared word for word in the stop phase (O(image)).
+ *     delta updates in O(its words) (image-checksum.ts). Then, in the same synchronous step as
+ *     the switch, check that the target has taken every delta the element published (its host
+ *     copy at the element's generation) and that the two checksums agree: O(1) per structure,
+ *     whatever the image's size. Deltas the device has not applied yet need no wait: the
+ *     runner applies them before the first batch it runs, and one that fails there makes the
+ *     target fall back visibly, as after any switch (under a steady source, a flow table
+ *     publishes a delta every batch, so waiting for the device to catch up would never end).
+ *     Tests can ask for `verify: 'words'`: a fresh read-back each attempt, at the element's
+ *     generation on the device too, compared word for word in the stop phase (O(image)); a
+ *     delta published during the read means read again (bounded).
  *  3. Switch: install the target at a batch boundary (batches already started finish on the
  *     source; the scheduler keeps outputs in batch sequence order), end the subscription (the
  *     element's own delta path now feeds the target), let the target fall back as any runner.
@@ -171,12 +175,37 @@ export class Migrator {
     /** Per structure: deltas forwarded to the target before its read-back came (the read's generation says which it holds). */
     const backlog: ImageDelta[][] = [];
 
+    /** Per structure: deltas published and not yet handed to the target, while it applies an earlier one. */
+    const queued: ImageDelta[][] = [];
+    const applying: boolean[] = [];
+    /**
+     * Hand the queued deltas of structure `index` to the target as one (a target that applies
+     * deltas slower than the element publishes them, a flow table's one per batch, catches up
+     * instead of falling further behind); the next ones go once it has applied this.
+     */
+    const sendQueued = (runner: OffloadRunner, index: number): void => {
+      const all = queued[index];
+      if (all.length === 0) return;
+      // The longest run that keeps one length (see mergeDeltas); the rest follow once it is applied.
+      let n = 1;
+      while (n < all.length && all[n].length === all[0].length) n++;
+      const q = all.splice(0, n);
+      applying[index] = true;
+      runner.applyDelta(index, mergeDeltas(q)).then(
+        () => {
+          applying[index] = false;
+          if (!cancelled) sendQueued(runner, index);
+        },
+        (e: unknown) => {
+          forwardFailure ??= e;
+        },
+      );
+    };
     const forward = (runner: OffloadRunner, index: number, d: ImageDelta): void => {
       rec.deltas++;
       rec.bytesCopied += deltaWords(d) * 4;
-      runner.applyDelta(index, d).catch((e: unknown) => {
-        forwardFailure ??= e;
-      });
+      queued[index].push(d);
+      if (!applying[index]) sendQueued(runner, index);
       if (mode !== 'checksum') return;
       const shadow = targets[index];
       if (shadow === null || shadow === undefined) backlog[index].push(d);
@@ -210,6 +239,8 @@ export class Migrator {
           sources.push(source);
           targets.push(null);
           backlog.push([]);
+          queued.push([]);
+          applying.push(false);
           const held: ImageDelta[] = [];
           let loaded = false;
           unsubscribe.push(
@@ -247,17 +278,21 @@ export class Migrator {
         if (forwardFailure !== null) throw forwardFailure;
         // Words mode (tests): a fresh read of the whole image each attempt, compared word for word.
         const reads = t === null || mode === 'checksum' ? [] : await Promise.all(site.structures.map((_s, i) => t.readStructureAtGeneration(i)));
-        // The target applies every delta forwarded so far before the check (its device generation).
+        // Let the target apply the deltas forwarded so far (words mode needs all of them; checksum mode
+        // switches with any still queued: the runner applies them before the first batch it runs).
         if (t !== null) await t.deltasApplied();
         if (forwardFailure !== null) throw forwardFailure;
         if (cancelled) throw new Error('cancelled');
         // Stop phase: from here to the switch nothing else runs (no batch starts, no delta lands).
         const p0 = performance.now();
+        // Deltas still queued go to the target now, in order: its host copy is then at the element's generation.
+        if (t !== null) site.structures.forEach((_s, i) => sendQueued(t, i));
         if (t !== null) {
           const lagging = site.structures.findIndex((s, i) => {
             const g = s.generation();
             const gens = t.generations(i);
-            return gens.device !== g || gens.host !== g || (reads[i] !== undefined && reads[i].generation !== g);
+            if (mode === 'checksum') return gens.host !== g;
+            return gens.device !== g || gens.host !== g || reads[i].generation !== g;
           });
           if (lagging >= 0) {
             // A delta was published after the wait: wait for it too (bounded).
@@ -324,6 +359,20 @@ export class Migrator {
     opts.onPhase?.('released', rec);
     return rec;
   }
+}
+
+/**
+ * Consecutive deltas as one: the writes in order (a later write over an earlier one wins, as
+ * applying them one by one would), from the first's generation to the last's. Only deltas that
+ * leave the image at one length merge (a shrink between them zeroes what it drops, which a
+ * merged write list would not); the caller keeps the others apart.
+ */
+function mergeDeltas(ds: readonly ImageDelta[]): ImageDelta {
+  const first = ds[0];
+  if (ds.length === 1) return first;
+  const last = ds[ds.length - 1];
+  if (ds.some((d) => d.length !== first.length)) throw new Error('mergeDeltas: deltas of different lengths');
+  return { kind: first.kind, fromGeneration: first.fromGeneration, toGeneration: last.toGeneration, length: last.length, writes: ds.flatMap((d) => d.writes) };
 }
 
 /**

@@ -51,8 +51,6 @@
  *   kernel_stats (read)            lookup runs per (kernel, backend): batches, items, times
  *   device_hits (read)             packets whose entry the backend's lookup found (the rest were
  *                                  new flows, or entries the host had changed since)
-  device_hits (read)             packets whose entry the backend's lookup found (the rest were
-                                 new flows, or entries the host had changed since)
  *   migrate (write)                move the lookup to a backend while traffic flows (as IPLookup's:
  *                                  the table image is copied, deltas reach both sides, verified,
  *                                  switched between two batches); the reply comes once switched

@@ -5,7 +5,8 @@
  * in the same run: stop the traffic, wait for it, load the target, release the source, restart.
  *
  * Figures: pause (live: the stop phase, the only time no batch can start; naive: from stop to
- * restart), total time, bytes copied, and the batch latency p50/p99 during the migration
+ * restart; the live pause with the stop phase's incremental-checksum compare against the same
+ * with a word-for-word compare of the whole image, interleaved in the same run), total time, bytes copied, and the batch latency p50/p99 during the migration
  * against steady state before it. HETBOX_BENCH_MIGRATION_SIZES (e.g. "1000,100000") limits the
  * sizes; the full table is "full".
  */
@@ -16,6 +17,7 @@ import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
 import { Migrator } from '../core/migration/migrator.js';
 import { percentile } from '../core/migration/batch-latencies.js';
 import type { MigrationSite } from '../core/migration/migration-site.js';
+import type { MigrationRecord } from '../core/migration/migration-record.js';
 import { OffloadRunner } from '../core/offload/offload-runner.js';
 import { MultiFib } from '../core/structures/multi-fib/multi-fib.js';
 import { MULTI_FIB_V4 } from '../core/structures/multi-fib/image-format.js';
@@ -24,6 +26,8 @@ import type { BenchReport, BenchSection } from './report.js';
 
 const BATCH = 256;
 const IN_FLIGHT = 3;
+/** Live migrations per pair and verification mode (HETBOX_BENCH_MIGRATION_REPEAT). */
+const REPEAT = Math.max(1, Number(process.env.HETBOX_BENCH_MIGRATION_REPEAT ?? 3));
 const ALL_PAIRS: [BackendName, BackendName][] = [
   ['cpu', 'webgpu'],
   ['webgpu', 'fpga'],
@@ -131,36 +135,66 @@ export async function run(report: BenchReport): Promise<void> {
     const label = n >= fullRoutes ? 'full' : n >= 1000 ? `${Math.round(n / 1000)}K` : String(n);
     const mib = (fib.image.byteLength / 2 ** 20).toFixed(1);
     for (const [from, to] of PAIRS) {
-      // Live: traffic runs throughout; only the stop phase holds batches back.
-      const live = new Bench(fib, ios);
-      await live.place(from);
-      live.start();
-      const before = await steady(live);
-      const rec = await live.migrator.migrate(to, { timeoutMs: 600_000, onPhase: (p) => void (process.env.HETBOX_BENCH_DEBUG === '1' && process.stdout.write(`  [${from}->${to} ${p}]\n`)) });
-      const during = live.take();
-      await live.stop();
-      await live.runner?.close();
       const name = `${from}->${to} ${label} routes (${mib} MiB)`;
-      if (rec.status !== 'done') {
-        report.note(section, `${name}: live migration rolled back: ${rec.reason ?? ''}`);
+      // A/B in the same run, interleaved: the stop phase's checksum compare (now) against its
+      // word-for-word compare of the whole image (before), REPEAT times each.
+      const runs: Record<'checksum' | 'words', LiveRun[]> = { checksum: [], words: [] };
+      let failed: string | null = null;
+      for (let k = 0; k < REPEAT && failed === null; k++) {
+        for (const verify of k % 2 === 0 ? (['words', 'checksum'] as const) : (['checksum', 'words'] as const)) {
+          const r = await liveOnce(fib, ios, from, to, verify);
+          if (r.rec.status !== 'done') failed = r.rec.reason ?? '';
+          else runs[verify].push(r);
+        }
+      }
+      if (failed !== null) {
+        report.note(section, `${name}: live migration rolled back: ${failed}`);
         continue;
       }
-      const interval = percentile(before, 50);
       report.add(section, {
         name: `naive ${name}`,
         value: await naive(fib, ios, from, to),
         unit: 'ms pause',
       });
+      const pauses = (v: 'checksum' | 'words'): number[] => runs[v].map((r) => r.rec.pauseMs);
       report.add(section, {
-        name: `live ${name}`,
-        value: rec.pauseMs,
+        name: `live, word compare ${name}`,
+        value: percentile(pauses('words'), 50),
         unit: 'ms pause',
         baseline: `naive ${name}`,
-        extra: { totalMs: rec.totalMs, precopyMs: rec.precopyMs, bytes: rec.bytesCopied, drained: rec.batchesDrained, batchMsP50: interval, steadyP99: percentile(before, 99), duringP50: percentile(during, 50), duringP99: percentile(during, 99), pauseUnderBatch: rec.pauseMs < interval },
+        extra: { runs: REPEAT, pauseMinMs: Math.min(...pauses('words')), pauseMaxMs: Math.max(...pauses('words')) },
+      });
+      const r = runs.checksum[runs.checksum.length >> 1];
+      const interval = percentile(r.before, 50);
+      report.add(section, {
+        name: `live ${name}`,
+        value: percentile(pauses('checksum'), 50),
+        unit: 'ms pause',
+        baseline: `live, word compare ${name}`,
+        extra: { runs: REPEAT, pauseMinMs: Math.min(...pauses('checksum')), pauseMaxMs: Math.max(...pauses('checksum')), totalMs: r.rec.totalMs, precopyMs: r.rec.precopyMs, bytes: r.rec.bytesCopied, drained: r.rec.batchesDrained, batchMsP50: interval, steadyP99: percentile(r.before, 99), duringP50: percentile(r.during, 50), duringP99: percentile(r.during, 99), pauseUnderBatch: r.rec.pauseMs < interval },
       });
     }
   }
-  report.note(section, 'pause: live = the stop phase (final generation check, word-for-word compare, switch); naive = traffic stopped, in-flight drained, target loaded, source released, traffic restarted. batchMsP50 is the steady batch interval per lane; during* are batch latencies while the live migration ran');
+  report.note(section, 'pause: live = the stop phase (final generation check, checksum compare, switch; "word compare": the same with the whole image compared word for word, as before the incremental checksum), median of HETBOX_BENCH_MIGRATION_REPEAT runs interleaved with the word-compare runs; naive = traffic stopped, in-flight drained, target loaded, source released, traffic restarted. batchMsP50 is the steady batch interval per lane; during* are batch latencies while the live migration ran');
+}
+
+interface LiveRun {
+  rec: MigrationRecord;
+  before: number[];
+  during: number[];
+}
+
+/** One live migration under traffic; verify says how the stop phase checks the target. */
+async function liveOnce(fib: MultiFib, ios: KernelIo[], from: BackendName, to: BackendName, verify: 'checksum' | 'words'): Promise<LiveRun> {
+  const live = new Bench(fib, ios);
+  await live.place(from);
+  live.start();
+  const before = await steady(live);
+  const rec = await live.migrator.migrate(to, { timeoutMs: 600_000, verify, onPhase: (p) => void (process.env.HETBOX_BENCH_DEBUG === '1' && process.stdout.write(`  [${from}->${to} ${verify} ${p}]\n`)) });
+  const during = live.take();
+  await live.stop();
+  await live.runner?.close();
+  return { rec, before, during };
 }
 
 /** Stop-copy-restart: the pause is everything from stopping the traffic to restarting it. */

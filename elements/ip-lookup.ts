@@ -141,6 +141,13 @@ const configSchema = z
   })
   .refine((c) => c.FIB === undefined || c.FIBS === undefined, { message: 'give FIB or FIBS, not both' });
 
+/** Next-hop gateways and ports by index at one version of the next-hop table. */
+interface HopTable {
+  version: number;
+  gateways: Int32Array;
+  ports: Int32Array;
+}
+
 /** IPLookup's exported FIBs: next hops by index, and each FIB's routes (next hops as indices). */
 interface IPLookupRoutes {
   /** By index; null for a free slot (indices are reused once no route holds them). */
@@ -234,7 +241,6 @@ Handlers:
 
   private readonly fib: MultiFib;
   private imageView: Int32Array;
-  private gateways = new Int32Array(0);
   /** Packets dropped for want of a route. */
   private dropped = 0;
   /** Packets whose next hop names an output this element does not have (a route table the checks missed, a bad backend answer): dropped and counted, never lost. */
@@ -356,6 +362,9 @@ Handlers:
     const nh = batch.anno('nextHop');
     const io = { count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } };
     const runner = this.runner;
+    // What next-hop indices mean when the batch starts: a route write while it is on a device may
+    // free an index and give it to another next hop, which must not re-route this batch.
+    const hops = this.hopTable();
     const t0 = performance.now();
     if (runner === null) {
       // Without a backend: the cpu backend's form function itself, on the element's own image.
@@ -366,11 +375,11 @@ Handlers:
       s.batches++;
       s.items += n;
       this.latencies.record(ms);
-      return this.route(batch, fromBytes);
+      return this.route(batch, fromBytes, hops);
     }
     return runner.run(io).then(() => {
       this.latencies.record(performance.now() - t0);
-      return this.route(batch, fromBytes);
+      return this.route(batch, fromBytes, hops);
     });
   }
 
@@ -395,7 +404,7 @@ Handlers:
   }
 
   /** After the lookup: unknown FIBs and short packets have no route; gateways; output ports. */
-  private route(batch: PacketBatch, fromBytes: boolean): ElementOutput {
+  private route(batch: PacketBatch, fromBytes: boolean, hops: HopTable): ElementOutput {
     const n = batch.count;
     const dst = batch.anno('dst');
     const vrf = batch.hasAnno('vrf') ? batch.anno('vrf') : null;
@@ -403,8 +412,7 @@ Handlers:
     if (vrf !== null) for (let i = 0; i < n; i++) if (!this.fib.isLive(vrf[i])) nh[i] = -1;
     // A packet too short to hold a destination has none to route.
     if (fromBytes) for (let i = 0; i < n; i++) if (batch.length[i] < 20) nh[i] = -1;
-    this.refreshGateways();
-    const gws = this.gateways;
+    const gws = hops.gateways;
     for (let i = 0; i < n; i++) {
       const h = nh[i];
       if (h >= 0 && gws[h] !== 0) dst[i] = gws[h];
@@ -412,7 +420,7 @@ Handlers:
     if (this.noutputs <= 1) return [batch];
     if (this.scratchPorts.length < n) this.scratchPorts = new Int32Array(Math.max(n, 64));
     const ports = this.scratchPorts;
-    const hopPorts = this.fib.nextHops.ports;
+    const hopPorts = hops.ports;
     const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
     const nouts = this.noutputs;
     let noRoute = 0;
@@ -555,17 +563,22 @@ Handlers:
     if (rec.status !== 'done') throw new HandlerError(`migration ${rec.from} -> ${rec.to} rolled back: ${rec.reason ?? ''}`);
   }
 
-  private refreshGateways(): void {
+  /**
+   * Gateways and output ports by next-hop index, as of now; a new pair of arrays whenever the
+   * next-hop table changes (indices are reused once freed, next-hops.ts), so a batch keeps the
+   * meaning its lookup had.
+   */
+  private hopTable(): HopTable {
     const hops = this.fib.nextHops;
-    // Indices are reused once freed (next-hops.ts): the table's version says when one changed meaning.
-    if (this.gateways.length === hops.size && this.gatewaysVersion === hops.version) return;
-    const g = new Int32Array(hops.size);
-    for (let i = 0; i < hops.size; i++) g[i] = hops.has(i) ? (hops.get(i).gateway ?? 0) : 0;
-    this.gateways = g;
-    this.gatewaysVersion = hops.version;
+    const t = this.hops;
+    if (t !== null && t.gateways.length === hops.size && t.version === hops.version) return t;
+    const gateways = new Int32Array(hops.size);
+    for (let i = 0; i < hops.size; i++) gateways[i] = hops.has(i) ? (hops.get(i).gateway ?? 0) : 0;
+    this.hops = { version: hops.version, gateways, ports: hops.ports.slice() };
+    return this.hops;
   }
 
-  private gatewaysVersion = -1;
+  private hops: HopTable | null = null;
 
   private hopOf(r: ClickRoute): number {
     return this.fib.nextHops.intern(r.gateway === undefined ? { port: r.port } : { gateway: r.gateway, port: r.port });

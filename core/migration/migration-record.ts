@@ -14,7 +14,7 @@ export interface MigrationRecord {
   deltas: number;
   /** From the request to the start of the stop phase (target opened, loaded, caught up, read back). */
   precopyMs: number;
-  /** Stop phase: final generation check, word-for-word compare and the switch; nothing else runs meanwhile. */
+  /** Stop phase: final generation check, checksum (or word-for-word) compare and the switch; nothing else runs meanwhile. */
   pauseMs: number;
   /** From the request to the source released (or to the rollback). */
   totalMs: number;
@@ -22,6 +22,8 @@ export interface MigrationRecord {
   batchesDrained: number;
   /** Structure generation at the switch (of the first structure). */
   generation: number;
+  /** How the stop phase checked the target: incremental checksums (O(1)) or a word-for-word compare (tests). */
+  verification: 'checksum' | 'words';
   /** Batch latency (ms) p50/p99 of the batches before the migration and of those that ran during it; null where the element records none. */
   delay: { steadyP50: number; steadyP99: number; duringP50: number; duringP99: number; batches: number } | null;
 }

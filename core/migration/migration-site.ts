@@ -16,6 +16,13 @@ export interface MigratedStructure {
   /** The element's image now: the host copy, the truth a target is verified against (a view: copy to keep). */
   image(): Uint32Array;
   generation(): number;
+  /**
+   * For an element that publishes its writes in batches (a flow table: classification and every
+   * flow element's fields write the image, the element publishes a delta once per batch):
+   * publish what is pending now, so image() is at generation(). Absent: every write is published
+   * as it is made.
+   */
+  flush?(): void;
   /** Every delta the element publishes from now on, in commit order; returns the unsubscribe. */
   onDelta(fn: (delta: ImageDelta) => void): () => void;
 }

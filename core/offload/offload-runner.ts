@@ -301,6 +301,33 @@ export class OffloadRunner {
     return this.backend.readStructure(s.handle);
   }
 
+  /**
+   * The structure as the backend holds it, and the generation it holds it at: the read is
+   * ordered with the deltas (those forwarded before it are applied first, those after it wait
+   * for it), so the generation is exact however many deltas arrive meanwhile (a migration's
+   * target reads once and follows the deltas after it, instead of reading until none came).
+   */
+  readStructureAtGeneration(index: number): Promise<{ words: Uint32Array; generation: number }> {
+    const s = this.structures[index];
+    if (s === undefined) return Promise.reject(new Error(`${this.opts.owner}: no structure #${index}`));
+    const before = this.barrier;
+    const read = (async () => {
+      await before;
+      const generation = s.handle.generation;
+      return { words: await this.backend.readStructure(s.handle), generation };
+    })();
+    this.barrier = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    return read;
+  }
+
+  /** Settles once every delta forwarded so far is applied on the backend (or failed). */
+  async deltasApplied(): Promise<void> {
+    await this.barrier;
+  }
+
   /** Where the kernel runs and why: for the element's handlers and the run summary. */
   status(): OffloadStatus {
     return {

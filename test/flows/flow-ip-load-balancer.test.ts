@@ -56,7 +56,7 @@ function tcpPacket(src: number, sport: number, dst: number, dport: number, flags
 function runBatch(fm: FlowIPManager, lb: FlowIPLoadBalancer, pkts: Uint8Array[], seq: number, t: number): (PacketBatch | null)[] {
   const b = batchOf(pkts, { seq });
   b.tsSec.fill(t, 0, pkts.length);
-  return lb.process(fm.process(b)[0]!);
+  return lb.process(fm.processInline(b)[0]!);
 }
 
 describe('FlowIPLoadBalancer', () => {
@@ -105,7 +105,7 @@ describe('FlowIPLoadBalancer', () => {
       const b = batchOf([input], { seq });
       b.tsSec[0] = p.sec;
       b.tsNsec[0] = p.nsec;
-      const outs = lb.process(fm.process(b)[0]!);
+      const outs = lb.process(fm.processInline(b)[0]!);
       seq++;
       if (toVip) {
         const o = tupleOf(outs[0]!.bytes(0))!;

@@ -31,7 +31,7 @@ describe('FlowIPManager', () => {
     let packets = 0;
     let tracked = 0;
     for (const b of readBatches(PcapReader.open(file))) {
-      const [out] = fm.process(b);
+      const [out] = fm.processInline(b);
       expect(out).toBe(b);
       const flow = b.anno('flow');
       for (let i = 0; i < b.count; i++) {
@@ -60,7 +60,7 @@ describe('FlowIPManager', () => {
   it('marks direction: the first packet of a flow is its originator, answers are replies', () => {
     const fm = make(FlowIPManager, []);
     const [b] = readBatches(PcapReader.open(path.join(PCAP_DIR, 'pcapplusplus/three_http_streams.pcap')), 100000);
-    fm.process(b);
+    fm.processInline(b);
     const flow = b.anno('flow');
     const dir = b.anno('flowdir');
     const seen = new Set<number>();
@@ -79,7 +79,7 @@ describe('FlowIPManager', () => {
     const fm = make(FlowIPManager, ['CAPACITY 3', 'POLICY drop'], 2, env);
     const [b] = readBatches(PcapReader.open(path.join(PCAP_DIR, 'pcapplusplus/example.pcap')), 100000);
     const n = b.count;
-    const [kept, dropped] = fm.process(b);
+    const [kept, dropped] = fm.processInline(b);
     expect(fm.table.counters.size).toBe(3);
     expect((kept?.count ?? 0) + (dropped?.count ?? 0)).toBe(n);
     expect(dropped!.count).toBe(fm.table.counters.drops_full);

@@ -53,7 +53,7 @@ describe('IPRewriter (NAPT) on example.pcap', () => {
         input = retuple(p.bytes, t.src, m.src, t.sport, m.sport);
       }
       const b = one({ ...p, bytes: input }, id++);
-      const [classified] = fm.process(b);
+      const [classified] = fm.processInline(b);
       const outs = nat.process(classified!);
       if (forward) {
         expect(outs[0]?.count, `packet ${id - 1} forward on output 0`).toBe(1);
@@ -127,7 +127,7 @@ describe('IPRewriter (NAPT) on example.pcap', () => {
     fm.initialize();
     const pkts = capturePackets('pcapplusplus/example.pcap').filter((p) => tupleOf(p.bytes) !== null);
     let id = 0;
-    for (const p of pkts.slice(0, 3000)) nat.process(fm.process(one(p, id++))[0]!);
+    for (const p of pkts.slice(0, 3000)) nat.process(fm.processInline(one(p, id++))[0]!);
     expect(Number(nat.handlers().mappings.read!())).toBeLessThanOrEqual(2 * 50);
     expect(Number(nat.handlers().drops_no_ports.read!())).toBeGreaterThan(0);
   });

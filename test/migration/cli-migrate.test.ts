@@ -1,11 +1,12 @@
 /**
  * The CLI triggers, end to end through the compiled CLI in dist/ (`npm test` builds it first):
- * `hetbox run --migrate rt=webgpu@PACKETS` moves the lookup mid-run and the summary says so;
+ * `hetbox run --migrate rt=webgpu@PACKETS` moves the lookup mid-run and the summary says so
+ * (and `--migrate fm=webgpu@PACKETS` the flow lookup, the NAT's capture unchanged);
  * a malformed flag is a usage error; `hetbox ctl ADDR write rt.migrate gpujs` moves it on a
  * lingering run, and a refused migration is an error reply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PCAP_DIR } from '../pcap/pcap-test-support.js';
@@ -47,6 +48,22 @@ describe('migration from the command line', () => {
     const summary = JSON.parse(r.stdout) as { elements: { name: string; counters: Record<string, unknown> }[] };
     expect(summary.elements.find((e) => e.name === 'rt')!.counters).toMatchObject({ location: 'webgpu', migrations: 1, migrations_rolled_back: 0 });
     expect(r.stderr).toMatch(/rt: #1 cpu -> webgpu done bytes \d+/);
+  }, 60_000);
+
+  it('run --migrate fm=webgpu@1000 moves the flow lookup mid-run; the NAT writes what it writes inline', async () => {
+    if (!requireOrWarn('webgpu', await backendAvailability('webgpu'))) return;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-migcli-'));
+    const nat = (out: string): string =>
+      `FromDump(FILE "${path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap')}", STOP true) -> IPReassembler -> fm :: FlowIPManager -> nat :: IPRewriter(pattern 192.0.2.1 20000-29999 - - 0 1);\nnat[0] -> ToDump(FILE ${out}); nat[1] -> Discard;\n`;
+    writeFileSync(path.join(dir, 'base.click'), nat('base.pcap'));
+    writeFileSync(path.join(dir, 'mig.click'), nat('mig.pcap'));
+    expect(hetbox(['run', 'base.click', '--quiet', '--batch', '64'], dir).status).toBe(0);
+    const r = hetbox(['run', 'mig.click', '--json', '--batch', '64', '--in-flight', '16', '--migrate', 'fm=webgpu@1000'], dir);
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout) as { elements: { name: string; counters: Record<string, unknown> }[] };
+    expect(summary.elements.find((e) => e.name === 'fm')!.counters).toMatchObject({ location: 'webgpu', migrations: 1, migrations_rolled_back: 0 });
+    expect(r.stderr).toMatch(/fm: #1 cpu -> webgpu done bytes \d+/);
+    expect(readFileSync(path.join(dir, 'mig.pcap')).equals(readFileSync(path.join(dir, 'base.pcap')))).toBe(true);
   }, 60_000);
 
   it('hetbox ctl ADDR write rt.migrate gpujs moves the lookup of a running router', async () => {

@@ -25,8 +25,13 @@ export class Gate extends Element<Record<string, never>> {
     return parseArgs(a, { schema: z.object({}) as z.ZodType<Record<string, never>> });
   }
   hold: (n: number) => Promise<void> | undefined = () => undefined;
+  /** Packets passed before the batch now being held (set before `hold` is asked). */
+  passedBefore = 0;
+  private passed = 0;
   private n = 0;
   process(b: PacketBatch): ElementOutput | Promise<ElementOutput> {
+    this.passedBefore = this.passed;
+    this.passed += b.count;
     const h = this.hold(this.n++);
     return h === undefined ? [b] : h.then(() => [b]);
   }

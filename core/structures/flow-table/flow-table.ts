@@ -63,6 +63,10 @@ export type FlowEndReason = 'expired' | 'evicted' | 'final';
 
 export const SLOTS_PER_BUCKET = 8;
 
+/** scanForRoom's answers when the table is full: the policy passes the packet, or drops it. */
+const FULL_NO_ROOM = -1;
+const FULL_DROP = -2;
+
 export interface FlowTableCounters {
   size: number;
   inserts: number;
@@ -95,6 +99,8 @@ export class FlowTable {
   lastReply = false;
   /** Set by `classify`: the packet started a new flow. */
   lastNew = false;
+  /** Set by `classify`: the hint held the key (the lookup it came from was used as is). */
+  lastHinted = false;
 
   private readonly sweepSeconds: number;
   private clockStart = -1;
@@ -134,6 +140,16 @@ export class FlowTable {
     h[H_SEED] = this.seed;
   }
 
+  /** The generation of the last delta taken (takeDelta): the image a mirror holds after applying it. */
+  get publishedGeneration(): number {
+    return this.generation;
+  }
+
+  /** Whether writes are pending for the next delta. */
+  get hasPendingWrites(): boolean {
+    return this.headerDirty || this.dirtyList.length > 0;
+  }
+
   /** Bytes the image holds (fixed at construction: the memory cap). */
   get bytes(): number {
     return this.image.byteLength;
@@ -154,15 +170,82 @@ export class FlowTable {
    * `reversed` telling that the packet ran against it), its time and TCP flags. Returns the
    * entry index (a new entry when the key missed), FLOW_UNTRACKED or FLOW_DROPPED when the
    * table is full (per policy). Sets lastReply and lastNew.
+   *
+   * `hint`: the entry a flow-lookup kernel found for the key, possibly on an older generation
+   * of the image (an offloaded lookup). It is trusted only when that entry holds the key now,
+   * which spares the hash and the bucket scan; otherwise (a miss, a stale entry) the table
+   * looks the key up itself. Either way the result and every side effect are the same: a hit
+   * ends no other entry (misses and the sweep end idle ones), so a hint changes nothing but
+   * the work done.
    */
-  classify(keys: Uint32Array, k: number, reversed: boolean, sec: number, nsec: number, tcpFlags: number): number {
+  classify(keys: Uint32Array, k: number, reversed: boolean, sec: number, nsec: number, tcpFlags: number, hint = -1): number {
     const now = sec + nsec * 1e-9;
     this.advanceClock(now);
     this.counters.lookups++;
     const img = this.image;
     const ew = this.entryWords;
+    this.lastHinted = hint >= 0 && hint < this.entries && this.holds(hint, keys, k);
+    const known = this.lastHinted ? hint : lookupOne(img, keys, k, this.buckets, this.slots, ew, this.seed);
+    const proto = keys[k + 9] & 0xff;
+    let free = -1;
+    if (known >= 0) {
+      const p = HEADER_WORDS + known * ew;
+      const t = img[p + E_LAST_SEC] + img[p + E_LAST_NSEC] * 1e-9;
+      if (now - t <= this.timeoutOf(known)) {
+        this.counters.hits++;
+        const reply = reversed !== ((img[p] & ENTRY_REVERSED) !== 0);
+        if (proto === PROTO_TCP) img[p] = (img[p] & ~TCP_STATE_MASK) | tcpStateAfter(img[p] & TCP_STATE_MASK, tcpFlags, reply);
+        else if (reply) img[p] |= tcpStateAfter(0, 0, true);
+        img[p + E_LAST_SEC] = sec;
+        img[p + E_LAST_NSEC] = nsec;
+        this.touch(known);
+        this.lastReply = reply;
+        this.lastNew = false;
+        return known;
+      }
+      // Its flow idled out: the key starts a new flow in the same slot (room is made by the end).
+      this.end(known, 'expired');
+      free = known;
+    } else free = this.scanForRoom(keys, k, now);
+    if (free === FULL_NO_ROOM) {
+      this.counters.passed_full++;
+      return FLOW_UNTRACKED;
+    }
+    if (free === FULL_DROP) {
+      this.counters.drops_full++;
+      return FLOW_DROPPED;
+    }
+    const p = HEADER_WORDS + free * ew;
+    img.fill(0, p, p + ew);
+    img[p] = ENTRY_USED | (reversed ? ENTRY_REVERSED : 0) | (proto === PROTO_TCP ? tcpStateAfter(0, tcpFlags, false) : 0);
+    for (let w = 0; w < KEY_WORDS; w++) img[p + E_KEY + w] = keys[k + w];
+    img[p + E_FIRST_SEC] = img[p + E_LAST_SEC] = sec;
+    img[p + E_FIRST_NSEC] = img[p + E_LAST_NSEC] = nsec;
+    this.touch(free);
+    this.counters.size++;
+    this.counters.inserts++;
+    this.lastReply = false;
+    this.lastNew = true;
+    return free;
+  }
+
+  /** Whether live entry `e` holds the key at keys[k..]. */
+  private holds(e: number, keys: Uint32Array, k: number): boolean {
+    const p = HEADER_WORDS + e * this.entryWords;
+    if ((this.image[p] & ENTRY_USED) === 0) return false;
+    for (let w = 0; w < KEY_WORDS; w++) if (this.image[p + E_KEY + w] !== keys[k + w]) return false;
+    return true;
+  }
+
+  /**
+   * Room for a key that missed: scan its two buckets, ending the idle entries met, and pick a
+   * free slot of the less loaded one; when none (or at CAPACITY) apply the policy. Returns the
+   * entry to fill, FULL_NO_ROOM (pass) or FULL_DROP.
+   */
+  private scanForRoom(keys: Uint32Array, k: number, now: number): number {
+    const img = this.image;
+    const ew = this.entryWords;
     const [b1, b2] = candidateBuckets(flowKeyHash(keys, k, this.seed), this.buckets);
-    let hit = -1;
     // First free slot and live entries of each candidate bucket: a new key goes to the less
     // loaded one (the power of two choices keeps buckets from overflowing below the cap).
     let free0 = -1;
@@ -171,7 +254,7 @@ export class FlowTable {
     let used1 = 0;
     let oldest = -1;
     let oldestT = Infinity;
-    for (let pass = 0; pass < 2 && hit < 0; pass++) {
+    for (let pass = 0; pass < 2; pass++) {
       const first = (pass === 0 ? b1 : b2) * this.slots;
       for (let e = first; e < first + this.slots; e++) {
         const p = HEADER_WORDS + e * ew;
@@ -180,12 +263,7 @@ export class FlowTable {
           else if (pass === 1 && free1 < 0) free1 = e;
           continue;
         }
-        let w = 0;
-        while (w < KEY_WORDS && img[p + E_KEY + w] === keys[k + w]) w++;
-        if (w === KEY_WORDS) {
-          hit = e;
-          break;
-        }
+        // No entry holds the key (the lookup missed): every live one met is idle or in the way.
         const t = img[p + E_LAST_SEC] + img[p + E_LAST_NSEC] * 1e-9;
         if (now - t > this.timeoutOf(e)) {
           this.end(e, 'expired');
@@ -202,50 +280,13 @@ export class FlowTable {
       }
     }
     let free = free0 >= 0 && (free1 < 0 || used0 <= used1) ? free0 : free1;
-    const proto = keys[k + 9] & 0xff;
-    if (hit >= 0) {
-      const p = HEADER_WORDS + hit * ew;
-      const t = img[p + E_LAST_SEC] + img[p + E_LAST_NSEC] * 1e-9;
-      if (now - t <= this.timeoutOf(hit)) {
-        this.counters.hits++;
-        const reply = reversed !== ((img[p] & ENTRY_REVERSED) !== 0);
-        if (proto === PROTO_TCP) img[p] = (img[p] & ~TCP_STATE_MASK) | tcpStateAfter(img[p] & TCP_STATE_MASK, tcpFlags, reply);
-        else if (reply) img[p] |= tcpStateAfter(0, 0, true);
-        img[p + E_LAST_SEC] = sec;
-        img[p + E_LAST_NSEC] = nsec;
-        this.touch(hit);
-        this.lastReply = reply;
-        this.lastNew = false;
-        return hit;
-      }
-      // Its flow idled out: the key starts a new flow in the same slot.
-      this.end(hit, 'expired');
-      free = hit;
-    }
     if (free < 0 || this.counters.size >= this.capacity) {
       if (this.policy === 'evict' && (oldest >= 0 || free >= 0)) {
         const victim = oldest >= 0 ? oldest : this.oldestLive();
         this.end(victim, 'evicted');
         if (free < 0) free = victim;
-      } else if (this.policy === 'pass') {
-        this.counters.passed_full++;
-        return FLOW_UNTRACKED;
-      } else {
-        this.counters.drops_full++;
-        return FLOW_DROPPED;
-      }
+      } else return this.policy === 'pass' ? FULL_NO_ROOM : FULL_DROP;
     }
-    const p = HEADER_WORDS + free * ew;
-    img.fill(0, p, p + ew);
-    img[p] = ENTRY_USED | (reversed ? ENTRY_REVERSED : 0) | (proto === PROTO_TCP ? tcpStateAfter(0, tcpFlags, false) : 0);
-    for (let w = 0; w < KEY_WORDS; w++) img[p + E_KEY + w] = keys[k + w];
-    img[p + E_FIRST_SEC] = img[p + E_LAST_SEC] = sec;
-    img[p + E_FIRST_NSEC] = img[p + E_LAST_NSEC] = nsec;
-    this.touch(free);
-    this.counters.size++;
-    this.counters.inserts++;
-    this.lastReply = false;
-    this.lastNew = true;
     return free;
   }
 

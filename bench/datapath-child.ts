@@ -9,7 +9,8 @@
  *                                                      waiting in the event loop (eventLoopUtilization)
  *   node dist/bench/datapath-child.js readloop FILE [CHUNK]  fs.readSync the whole file into one reused CHUNK-byte
  *                                                      buffer (default 4 MiB): the plain read loop; `bytes` read
- * `ms` is the time of the work itself, from just before it to just after (Node's start is not in it).
+ * `ms` is the time of the work itself, from just before it to just after (Node's start is not in it);
+ * router and readloop also print `cpuMs`, the CPU time of the run phase or the loop (all threads).
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +30,12 @@ async function main(): Promise<void> {
   let pps: number | undefined;
   let idle: number | undefined;
   let bytes: number | undefined;
+  /** CPU time (every thread: user + system) of the run phase or read loop alone. */
+  let cpuMs: number | undefined;
+  const cpuSince = (c0: NodeJS.CpuUsage): number => {
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000;
+  };
   if (mode === 'gunzip') {
     imageBytes = gunzipSync(readFileSync(file)).byteLength;
   } else if (mode === 'load') {
@@ -38,21 +45,25 @@ async function main(): Promise<void> {
     const r = Router.fromText(readFileSync(file, 'utf8'), file, elementLibrary, { batchSize: batch === undefined ? 1024 : Number(batch), maxInFlight: 8, log: { info: () => undefined, warn: (m) => process.stderr.write(`warning: ${m}\n`) } });
     await r.initialize();
     const elu = performance.eventLoopUtilization();
+    const c0 = process.cpuUsage();
     const s = await r.run();
+    cpuMs = cpuSince(c0);
     idle = 1 - performance.eventLoopUtilization(elu).utilization;
     await r.cleanup();
     packets = s.packetsIn;
     pps = s.packetsPerSecond;
   } else if (mode === 'readloop') {
     const buf = new Uint8Array(batch === undefined ? 4 << 20 : Number(batch));
+    const c0 = process.cpuUsage();
     const fd = openSync(file, 'r');
     let pos = 0;
     for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, pos)) pos += n;
     closeSync(fd);
+    cpuMs = cpuSince(c0);
     bytes = pos;
   } else throw new Error(`datapath-child: unknown mode ${mode}`);
   const ms = performance.now() - t0;
-  process.stdout.write(`${JSON.stringify({ ms, maxRssBytes: peakRss(), imageBytes, packets, pps, idle, bytes })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, maxRssBytes: peakRss(), imageBytes, packets, pps, idle, bytes, cpuMs })}\n`);
 }
 
 main().catch((e: unknown) => {

@@ -72,6 +72,8 @@ export interface ChildResult {
   idle?: number;
   /** readloop: bytes read. */
   bytes?: number;
+  /** Router run phase or read loop: CPU time of every thread of the process, ms. */
+  cpuMs?: number;
 }
 
 /** One fresh process of bench/datapath-child.ts (see there for the modes). */

@@ -30,7 +30,7 @@
  *              overlaps the pipeline; Click's FromDump maps the file instead). false reads
  *              synchronously, 256 KiB at a time as the parser reaches them, so the record headers
  *              it walks are still in this core's cache: measured here (bench sections pcap, ab)
- *              that made FromDump -> Discard over ~790 B packets about twice as fast, while the
+ *              that made FromDump -> Discard over ~790 B packets 1.2-2.1x as fast, while the
  *              router over 64-128 B packets ran faster with read-ahead.
  *
  * Handlers:
@@ -108,7 +108,7 @@ Keywords:
              overlaps the pipeline; Click's FromDump maps the file instead). false reads
              synchronously, 256 KiB at a time as the parser reaches them, so the record headers
              it walks are still in this core's cache: measured here (bench sections pcap, ab)
-             that made FromDump -> Discard over ~790 B packets about twice as fast, while the
+             that made FromDump -> Discard over ~790 B packets 1.2-2.1x as fast, while the
              router over 64-128 B packets ran faster with read-ahead.
 
 Handlers:

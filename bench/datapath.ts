@@ -61,16 +61,23 @@ function clickTable(table: string, outputs: number, dir: string): string {
   return file;
 }
 
-interface ChildResult {
+export interface ChildResult {
   ms: number;
   wallMs: number;
   maxRssBytes: number;
   imageBytes?: number;
   packets?: number;
   pps?: number;
+  /** Router runs: share of the run phase the main thread sat idle in the event loop. */
+  idle?: number;
+  /** readloop: bytes read. */
+  bytes?: number;
+  /** Router run phase or read loop: CPU time of every thread of the process, ms. */
+  cpuMs?: number;
 }
 
-function child(mode: string, file: string, ...more: string[]): ChildResult {
+/** One fresh process of bench/datapath-child.ts (see there for the modes). */
+export function child(mode: string, file: string, ...more: string[]): ChildResult {
   const script = path.join(projectRoot(), 'dist', 'bench', 'datapath-child.js');
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [script, mode, file, ...more], { encoding: 'utf8', maxBuffer: 1 << 20 });

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: every benchmark section, each with a baseline measured in the same run,
  * printed and written to bench/out/report.json with the machine it ran on.
- *   node dist/bench/run.js [--only NAME[,NAME]]   sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, backends, fpga, live, flows, migration, datapath)
+ *   node dist/bench/run.js [--only NAME[,NAME]] [--baseline REF]
+ *     sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, backends, fpga, live, flows, migration, datapath, ab)
+ *     --baseline: the git ref section ab compares against (default 2e5b97f, see bench/baseline-tree.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { registerBackends } from '../app/backend-catalog.js';
 
 async function main(): Promise<void> {
   registerBackends();
-  const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } } });
   const only = values.only?.split(',').map((s) => s.trim());
   const unknown = (only ?? []).filter((n) => !sections.some((s) => s.name === n));
   if (unknown.length) throw new Error(`unknown bench section(s) ${unknown.join(', ')}; known: ${sections.map((s) => s.name).join(', ')}`);
@@ -23,7 +25,7 @@ async function main(): Promise<void> {
     if (only && !only.includes(s.name)) continue;
     process.stdout.write(`\n== ${s.name} ==\n`);
     const t0 = performance.now();
-    await s.run(report);
+    await s.run(report, { baseline: values.baseline });
     process.stdout.write(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   }
   const out = values.out ?? path.join('bench', 'out', 'report.json');

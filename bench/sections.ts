@@ -10,10 +10,17 @@ import { run as live } from './live.js';
 import { run as flows } from './flows.js';
 import { run as migration } from './migration.js';
 import { run as datapath } from './datapath.js';
+import { run as ab } from './datapath-ab.js';
+
+/** Command-line settings a section may use. */
+export interface BenchOptions {
+  /** Git ref of the tree A/B sections compare against (`--baseline REF`). */
+  baseline?: string;
+}
 
 export interface BenchSectionModule {
   name: string;
-  run: (report: BenchReport) => Promise<void>;
+  run: (report: BenchReport, options: BenchOptions) => Promise<void>;
 }
 
 export const sections: readonly BenchSectionModule[] = [
@@ -27,4 +34,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'flows', run: flows },
   { name: 'migration', run: migration },
   { name: 'datapath', run: datapath },
+  { name: 'ab', run: ab },
 ];

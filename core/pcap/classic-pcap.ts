@@ -83,8 +83,10 @@ export class ClassicPcapParser implements RecordParser {
     while (n < max) {
       if (pos + PCAP_RECORD_HEADER_LENGTH > len) {
         if (!win.eof) {
-          if (n > 0) break;
-          pos = win.fill(pos, PCAP_RECORD_HEADER_LENGTH);
+          // Mid-batch the window may only grow in place (the batch points into this buffer).
+          if (n > 0) {
+            if (!win.extendInPlace(pos + PCAP_RECORD_HEADER_LENGTH)) break;
+          } else pos = win.fill(pos, PCAP_RECORD_HEADER_LENGTH);
           len = win.len;
           view = win.view;
           continue;
@@ -102,8 +104,9 @@ export class ClassicPcapParser implements RecordParser {
       const end = pos + PCAP_RECORD_HEADER_LENGTH + incl;
       if (end > len) {
         if (!win.eof) {
-          if (n > 0) break;
-          pos = win.fill(pos, PCAP_RECORD_HEADER_LENGTH + incl);
+          if (n > 0) {
+            if (!win.extendInPlace(end)) break;
+          } else pos = win.fill(pos, PCAP_RECORD_HEADER_LENGTH + incl);
           len = win.len;
           view = win.view;
           continue;

@@ -29,8 +29,10 @@ export interface PcapReaderOptions {
   name?: string;
   /** How many bad records to keep in `badRecords` (all are counted). Default 1000. */
   maxBadRecords?: number;
-  /** Window size for files read in chunks (default 32 MiB; tests use small ones). */
+  /** Window size for files read in chunks (default 4 MiB, CHUNK_BYTES; tests use small ones). */
   chunkBytes?: number;
+  /** How much one synchronous read appends to the window (default 256 KiB, PIECE_BYTES; see FileWindow). */
+  pieceBytes?: number;
   /** Read the next chunk of a large file asynchronously while this one is parsed (see FileWindow). */
   readAhead?: boolean;
   /** Called once for every bad record as it is found. */
@@ -106,7 +108,7 @@ export class PcapReader {
 
   /** Open a capture file; throws PcapFormatError naming the file for a missing or bad header. */
   static open(path: string, opts: PcapReaderOptions = {}): PcapReader {
-    const win = FileWindow.open(path, opts.name ?? path, opts.chunkBytes, opts.readAhead ?? false);
+    const win = FileWindow.open(path, opts.name ?? path, opts.chunkBytes, opts.readAhead ?? false, opts.pieceBytes);
     try {
       return new PcapReader(win, opts);
     } catch (e) {

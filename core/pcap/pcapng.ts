@@ -93,8 +93,10 @@ export class PcapngParser implements RecordParser {
     while (n < max) {
       if (pos + 12 > len) {
         if (!win.eof) {
-          if (n > 0) break;
-          pos = win.fill(pos, 12);
+          // Mid-batch the window may only grow in place (the batch's packets are copied at its end, from this buffer).
+          if (n > 0) {
+            if (!win.extendInPlace(pos + 12)) break;
+          } else pos = win.fill(pos, 12);
           len = win.len;
           view = win.view;
           continue;
@@ -128,8 +130,9 @@ export class PcapngParser implements RecordParser {
       }
       if (pos + blen > len) {
         if (!win.eof) {
-          if (n > 0) break;
-          pos = win.fill(pos, blen);
+          if (n > 0) {
+            if (!win.extendInPlace(pos + blen)) break;
+          } else pos = win.fill(pos, blen);
           len = win.len;
           view = win.view;
           continue;

@@ -77,7 +77,7 @@ describe('impossible pins are located errors naming the element and the reason',
     const unknown = configError(() => graphOf('Idle -> fh :: FlowHash(PLACE tpu) -> Discard;\n'));
     expect(unknown.message).toBe("plan-test.click:1:24: bad PLACE: unknown backend 'tpu' (expected cpu, webgpu, gpujs, fpga, null)");
     expect(configError(() => graphOf('Idle -> fh :: FlowHash(PLACE webgpu:0.7,cpu) -> Discard;\n')).message).toMatch(
-      /^plan-test\.click:1:24: bad PLACE: split placements \('webgpu:0\.7'\) are not supported yet; name one backend$/,
+      /^plan-test\.click:1:24: 'fh' \(FlowHash\) cannot split its batches between backends \(run carries out splits for IPLookup\)$/,
     );
     expect(configError(() => graphOf('Idle -> d :: Discard(PLACE);\n')).message).toBe('plan-test.click:1:22: bad PLACE: expected a backend name');
     expect(configError(() => graphOf('Idle -> fh :: FlowHash(PLACE cpu, PLACE null) -> Discard;\n')).message).toBe('plan-test.click:1:35: keyword PLACE given twice');

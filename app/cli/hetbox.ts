@@ -9,7 +9,7 @@
  *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
  *   hetbox flows CAPTURE [--json] [--capacity N]
  *   hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
- *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE]
+ *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE] [--splits on|off]
  *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--json]
  */
 import { runCommand } from './run-command.js';
@@ -39,7 +39,8 @@ const USAGE = `usage: hetbox <command> [options]
   plan CONFIG       where each element should run and why: every candidate backend with its predicted
                     cost, against all-CPU, all-accelerator and greedy placements (--json,
                     --objective throughput|latency, --rate PPS, --latency-bound US, --batch N,
-                    --costs FILE, --backends LIST, --dot FILE, --svg FILE)
+                    --costs FILE, --backends LIST, --dot FILE, --svg FILE, --splits on|off:
+                    whether one element's batches may be shared between two backends)
   calibrate         time each kernel's forms on each backend over batch sizes (32..1M) on real data and
                     store the fitted costs in the user's cache dir for plan (--backends LIST,
                     --batches LIST, --repeats N, --routes FILE, --capture FILE, --json)`;

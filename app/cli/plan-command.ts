@@ -122,11 +122,13 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     backends: { type: 'string' },
     dot: { type: 'string' },
     svg: { type: 'string' },
+    splits: { type: 'string', default: 'on' },
   });
   if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
   const config = positionals[0];
   if (values.objective !== 'throughput' && values.objective !== 'latency') throw new UsageError(`--objective: expected throughput or latency, got '${values.objective}'`);
   const objective: Objective = values.objective;
+  if (values.splits !== 'on' && values.splits !== 'off') throw new UsageError(`--splits: expected on or off, got '${values.splits}'`);
   const batch = flagValue(positiveInt, '--batch', values.batch, 'a positive integer up to 1048576')!;
   const ratePps = flagValue(packetRate, '--rate', values.rate, 'packets per second (a positive number, optionally with k, M or G)');
   const boundUs = flagValue(positiveNumber, '--latency-bound', values['latency-bound'], 'microseconds (a positive number)');
@@ -151,6 +153,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const report = explainPlan(problem, {
       objective,
       batch,
+      splits: values.splits === 'on',
       ...(ratePps === undefined ? {} : { ratePps }),
       ...(boundUs === undefined ? {} : { latencyBoundNs: boundUs * 1000 }),
     });

@@ -49,7 +49,7 @@ function flagValue<T>(schema: z.ZodType<T>, flag: string, text: string | undefin
  * The backends to plan over, as BackendOptions: detected, with their cost profiles: this
  * machine's calibration of the same device when there is one, else the backend's own.
  */
-async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
+export async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
   const out: BackendOption[] = [];
   for (const name of names) {
     const variants = backendVariants(name);
@@ -93,7 +93,7 @@ async function backendOptions(names: readonly string[], calibration: Calibration
  * profile in the costs file (modelling a device) or named by a pin (PLACE null), never by
  * default on a real machine. A pin on a backend --backends leaves out is an error (the planner's).
  */
-function backendList(text: string | undefined, costs: CostsFile | undefined, pinned: ReadonlySet<string>): string[] {
+export function backendList(text: string | undefined, costs: CostsFile | undefined, pinned: ReadonlySet<string>): string[] {
   const known = backendNames();
   let names: string[];
   if (text === undefined) {

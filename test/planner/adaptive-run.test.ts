@@ -1,0 +1,86 @@
+/**
+ * `hetbox run --adapt` in process: the lookup starts on a null backend configured slow (100 µs a
+ * packet of simulated device time) while the costs the planner was given say it is fast (1 ns);
+ * the samples (its kernel_stats, every 4 batches) disagree for the dwell, the adapter re-plans
+ * once to the CPU and the lookup migrates live; the `placements` handler says what, why and how
+ * it went, and nothing moves it back. Event-driven: samples come from the scheduler's progress,
+ * and the run waits for the migration before its summary. Also the kernel_stats parsing.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import os from 'node:os';
+import { Router } from '../../core/router.js';
+import { disposeBackends, getBackend } from '../../core/backend-registry.js';
+import type { BackendName } from '../../core/backend.js';
+import { CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
+import { NullBackend } from '../../backends/null/null-backend.js';
+import { elementLibrary } from '../../elements/index.js';
+import { AdaptiveRun, parseKernelStats } from '../../app/cli/adaptive-run.js';
+import { PCAP_DIR } from '../pcap/pcap-test-support.js';
+import { expectBalanced } from '../support/accounting.js';
+import { clickRouteFile } from '../migration/support.js';
+import { costsFile, option } from './support.js';
+
+const CAPTURE = path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap');
+
+afterAll(() => disposeBackends());
+
+describe('parseKernelStats', () => {
+  it('reads each line; device time where reported, else host time', () => {
+    const lines = parseKernelStats('ip-lookup null batches 4 items 128 host_ms 0.5 simulatedNs 52800 bytes 1536\nip-lookup cpu batches 2 items 64 host_ms 0.25\n');
+    expect(lines).toEqual([
+      { key: 'ip-lookup null', backend: 'null', batches: 4, items: 128, ns: 52800 },
+      { key: 'ip-lookup cpu', backend: 'cpu', batches: 2, items: 64, ns: 250_000 },
+    ]);
+  });
+});
+
+describe('run --adapt with a profile that lies', () => {
+  it('one re-plan moves the lookup from the slow null device to the CPU, live, and says why', async () => {
+    const slow = new NullBackend({ costs: { perItemNs: 100_000, perBatchNs: 0, perByteTransferNs: 0 } });
+    const logs: string[] = [];
+    const config = `FromDump(FILE "${CAPTURE}", STOP true) -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${clickRouteFile(500)}", FORMAT click) -> Discard;\n`;
+    const router = Router.fromText(config, path.join(os.tmpdir(), 'adapt.click'), elementLibrary, {
+      log: { info: (m) => void logs.push(m), warn: (m) => void logs.push(`WARN ${m}`) },
+      batchSize: 16,
+      defaultBackend: 'null',
+      strictBackends: true,
+      backends: (name: BackendName) => (name === 'null' ? Promise.resolve(slow) : getBackend(name)),
+      onBatchDone: (s) => adaptive?.progress(s),
+    });
+    let adaptive: AdaptiveRun | null = null;
+    await router.initialize();
+    // Getting a backend registers its kernel forms (as `hetbox run --adapt` does for every backend it plans over).
+    await getBackend('cpu');
+    // The planner's belief: null 1 ns a packet, cpu 100 ns; host elements free.
+    const book = new CostBook(parseCostsFile(JSON.stringify(costsFile('ip-lookup', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 1, perBatchNs: 0 } })), 'costs.json'));
+    adaptive = await AdaptiveRun.start(router, {
+      every: 4,
+      adapt: { threshold: 0.5, dwell: 3 },
+      search: { objective: 'throughput', batch: 16, splits: false },
+      backends: [option('cpu'), option('null')],
+      book,
+    });
+    const a: AdaptiveRun = adaptive;
+    await router.run();
+    await a.settled();
+    const placements = await router.handler('placements').read!();
+    const location = await router.handler('rt.location').read!();
+    await router.cleanup();
+    expectBalanced(router);
+
+    const history = a.adapter.history();
+    expect(history.length).toBeGreaterThanOrEqual(1);
+    const first = history[0];
+    expect(first.round).toBe(3);
+    expect(first.moves).toEqual([{ element: 'rt', from: 'null', to: 'cpu' }]);
+    expect(first.outcome).toBe('rt: done');
+    expect(first.reason).toMatch(/^rt on null: measured .* predicted \(x\d+\.\d+ for 3 samples, threshold ±50%\)$/);
+    expect(location).toBe('cpu (inline)');
+    expect(placements.split('\n')[0]).toBe(`#1 round 3: rt null -> cpu [rt: done]; because ${first.reason}`);
+    // No flapping: whatever the CPU's own samples lead to, nothing moves the lookup back.
+    for (const d of history.slice(1)) expect(d.moves.filter((m) => m.to === 'null')).toEqual([]);
+    expect(logs).toContain(`adapt: #1 rt null -> cpu; because ${first.reason}`);
+    expect(logs).toContain('adapt: #1 rt: done');
+  }, 60_000);
+});

@@ -10,6 +10,7 @@ import { run as live } from './live.js';
 import { run as flows } from './flows.js';
 import { run as migration } from './migration.js';
 import { run as datapath } from './datapath.js';
+import { run as planner } from './planner.js';
 
 export interface BenchSectionModule {
   name: string;
@@ -27,4 +28,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'flows', run: flows },
   { name: 'migration', run: migration },
   { name: 'datapath', run: datapath },
+  { name: 'planner', run: planner },
 ];

@@ -7,9 +7,10 @@
  * and the run waits for the migration before its summary. Also the kernel_stats parsing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { Router } from '../../core/router.js';
+import { Router, type RunSummary } from '../../core/router.js';
 import { disposeBackends, getBackend } from '../../core/backend-registry.js';
 import type { BackendName } from '../../core/backend.js';
 import { CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
@@ -20,6 +21,7 @@ import { PCAP_DIR } from '../pcap/pcap-test-support.js';
 import { expectBalanced } from '../support/accounting.js';
 import { clickRouteFile } from '../migration/support.js';
 import { costsFile, option } from './support.js';
+import { requireBuiltCli, runHetbox } from '../support/hetbox-cli.js';
 
 const CAPTURE = path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap');
 
@@ -82,5 +84,26 @@ describe('run --adapt with a profile that lies', () => {
     for (const d of history.slice(1)) expect(d.moves.filter((m) => m.to === 'null')).toEqual([]);
     expect(logs).toContain(`adapt: #1 rt null -> cpu; because ${first.reason}`);
     expect(logs).toContain('adapt: #1 rt: done');
+  }, 60_000);
+});
+
+describe('hetbox run --adapt (the built command)', () => {
+  it('flags are checked; a lying costs file makes the run move its lookup off the null device and say why', () => {
+    requireBuiltCli();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-adapt-cli-'));
+    writeFileSync(path.join(dir, 'c.click'), `FromDump(FILE "${CAPTURE}", STOP true) -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${clickRouteFile(200)}", FORMAT click) -> Discard;\n`);
+    // The null device (its default costs: 10 µs a batch) claimed 0.001 ns a packet; cpu 1 ns; host elements free.
+    writeFileSync(path.join(dir, 'lie.json'), JSON.stringify(costsFile('ip-lookup', { cpu: { perItemNs: 1, perBatchNs: 0 }, null: { perItemNs: 0.001, perBatchNs: 0 } })));
+    const bad = runHetbox(['run', 'c.click', '--adapt', '--adapt-dwell', '0'], { cwd: dir });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--adapt-dwell: expected a positive integer \(samples\), got '0'/);
+    expect(runHetbox(['run', 'c.click', '--costs', 'lie.json'], { cwd: dir }).stderr).toMatch(/--costs and --backends are for --adapt/);
+    const r = runHetbox(['run', 'c.click', '--adapt', '--backend', 'null', '--batch', '16', '--adapt-every', '4', '--costs', 'lie.json', '--backends', 'cpu,null', '--json'], { cwd: dir });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/adapt: starting placement rt=null; sampling every 4 batches, threshold ±50%, dwell 3/);
+    expect(r.stderr).toMatch(/adapt: #1 rt null -> cpu; because rt on null: measured .* predicted \(x\d+\.\d+ for 3 samples, threshold ±50%\)/);
+    expect(r.stderr).toMatch(/adapt: #1 rt: done/);
+    const rt = (JSON.parse(r.stdout) as RunSummary).elements.find((e) => e.name === 'rt')!.counters;
+    expect(rt).toMatchObject({ location: 'cpu', migrations: 1, migrations_rolled_back: 0 });
   }, 60_000);
 });

@@ -119,7 +119,9 @@ export class AdaptiveRun {
     }
     const fallback = (await read(this.router, `${name}.backend_fallback`)).trim();
     const requested = (await read(this.router, `${name}.backend_requested`)).trim();
-    return { element: name, location: where, batches, items, ns, ...(fallback === '' || requested === '' ? {} : { fallback: { backend: requested, reason: fallback } }) };
+    // A runner that fell back runs on cpu (its reason is set a moment before its label changes).
+    if (fallback !== '' && requested !== '') return { element: name, location: 'cpu', batches: 0, items: 0, ns: 0, fallback: { backend: requested, reason: fallback } };
+    return { element: name, location: where, batches, items, ns };
   }
 
   private async carryOut(d: PlacementDecision): Promise<void> {
@@ -156,9 +158,12 @@ async function read(router: Router, handler: string): Promise<string> {
   }
 }
 
-/** Where an element's kernel runs now: its `location` handler, else `backend`, else cpu. */
+/**
+ * Where an element's kernel runs now: its `backend` handler (the runner's own word, so a
+ * fallback to cpu shows), else `location`, else cpu.
+ */
 async function location(router: Router, name: string): Promise<string> {
-  const text = (await read(router, `${name}.location`)).trim() || (await read(router, `${name}.backend`)).trim();
+  const text = (await read(router, `${name}.backend`)).trim() || (await read(router, `${name}.location`)).trim();
   if (text === '' || text === 'cpu (inline)') return 'cpu';
   return text.split(/\s/)[0];
 }

@@ -87,23 +87,67 @@ describe('run --adapt with a profile that lies', () => {
   }, 60_000);
 });
 
+describe('run --adapt when the device fails', () => {
+  it('the fallback (the runner already moved to cpu, and logged it) is a re-plan at once, with the reason', async () => {
+    const dying = new NullBackend({ failAfterRuns: 5 });
+    const logs: string[] = [];
+    const config = `FromDump(FILE "${CAPTURE}", STOP true) -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${clickRouteFile(200)}", FORMAT click) -> Discard;\n`;
+    let adaptive: AdaptiveRun | null = null;
+    const router = Router.fromText(config, path.join(os.tmpdir(), 'adapt-fail.click'), elementLibrary, {
+      log: { info: (m) => void logs.push(m), warn: (m) => void logs.push(`WARN ${m}`) },
+      batchSize: 16,
+      defaultBackend: 'null',
+      strictBackends: true,
+      backends: (name: BackendName) => (name === 'null' ? Promise.resolve(dying) : getBackend(name)),
+      onBatchDone: (s) => adaptive?.progress(s),
+    });
+    await router.initialize();
+    await getBackend('cpu');
+    const book = new CostBook(parseCostsFile(JSON.stringify(costsFile('ip-lookup', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 1, perBatchNs: 0 } })), 'costs.json'));
+    adaptive = await AdaptiveRun.start(router, { every: 4, adapt: { threshold: 0.5, dwell: 3 }, search: { objective: 'throughput', batch: 16, splits: false }, backends: [option('cpu'), option('null')], book });
+    const a: AdaptiveRun = adaptive;
+    await router.run();
+    await a.settled();
+    const placements = await router.handler('placements').read!();
+    await router.cleanup();
+    expectBalanced(router);
+    const first = a.adapter.history()[0];
+    expect(first.reason).toMatch(/^rt: backend null failed \(.*device lost \(configured failAfterRuns=5, run 6\)\); it runs on cpu$/);
+    expect(first.moves).toEqual([]);
+    expect(first.outcome).toBe('nothing to move');
+    // Once: the same failure read again is no new evidence.
+    expect(a.adapter.history().filter((d) => d.reason.includes('failed'))).toHaveLength(1);
+    expect(placements.split('\n')[0]).toMatch(/^#1 round \d+: no move \[nothing to move\]; because rt: backend null failed/);
+    expect(logs.some((l) => l.startsWith('WARN rt: ip-lookup falls back from null to cpu'))).toBe(true);
+  }, 60_000);
+});
+
 describe('hetbox run --adapt (the built command)', () => {
   it('flags are checked; a lying costs file makes the run move its lookup off the null device and say why', () => {
     requireBuiltCli();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-adapt-cli-'));
     writeFileSync(path.join(dir, 'c.click'), `FromDump(FILE "${CAPTURE}", STOP true) -> Strip(14) -> CheckIPHeader -> rt :: IPLookup(FIB "${clickRouteFile(200)}", FORMAT click) -> Discard;\n`);
-    // The null device (its default costs: 10 µs a batch) claimed 0.001 ns a packet; cpu 1 ns; host elements free.
-    writeFileSync(path.join(dir, 'lie.json'), JSON.stringify(costsFile('ip-lookup', { cpu: { perItemNs: 1, perBatchNs: 0 }, null: { perItemNs: 0.001, perBatchNs: 0 } })));
+    // The null device (its default costs: 10 µs a batch, 2.5 µs a packet at batch 4) claimed
+    // 0.001 ns a packet; cpu 1 µs; host elements free.
+    writeFileSync(path.join(dir, 'lie.json'), JSON.stringify(costsFile('ip-lookup', { cpu: { perItemNs: 1000, perBatchNs: 0 }, null: { perItemNs: 0.001, perBatchNs: 0 } })));
     const bad = runHetbox(['run', 'c.click', '--adapt', '--adapt-dwell', '0'], { cwd: dir });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--adapt-dwell: expected a positive integer \(samples\), got '0'/);
     expect(runHetbox(['run', 'c.click', '--costs', 'lie.json'], { cwd: dir }).stderr).toMatch(/--costs and --backends are for --adapt/);
-    const r = runHetbox(['run', 'c.click', '--adapt', '--backend', 'null', '--batch', '16', '--adapt-every', '4', '--costs', 'lie.json', '--backends', 'cpu,null', '--json'], { cwd: dir });
+    const r = runHetbox(['run', 'c.click', '--adapt', '--backend', 'null', '--batch', '4', '--adapt-every', '4', '--costs', 'lie.json', '--backends', 'cpu,null', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/adapt: starting placement rt=null; sampling every 4 batches, threshold ±50%, dwell 3/);
     expect(r.stderr).toMatch(/adapt: #1 rt null -> cpu; because rt on null: measured .* predicted \(x\d+\.\d+ for 3 samples, threshold ±50%\)/);
     expect(r.stderr).toMatch(/adapt: #1 rt: done/);
+    // The CPU's own samples are real timings on a shared machine: the cpu backend's runner at
+    // batch 4 may well measure slower than the corrected null device, and that evidence may move
+    // the lookup back, once. Each move needs a backend's profile corrected by new evidence, and
+    // the null device's simulated time then agrees with its corrected profile: no third move.
+    const moves = [...r.stderr.matchAll(/adapt: #\d+ rt (\S+) -> (\S+); because/g)].map((m) => `${m[1]}->${m[2]}`);
+    expect(moves[0]).toBe('null->cpu');
+    expect(moves.length).toBeLessThanOrEqual(2);
+    if (moves.length === 2) expect(moves[1]).toBe('cpu->null');
     const rt = (JSON.parse(r.stdout) as RunSummary).elements.find((e) => e.name === 'rt')!.counters;
-    expect(rt).toMatchObject({ location: 'cpu', migrations: 1, migrations_rolled_back: 0 });
+    expect(rt).toMatchObject({ location: moves.length === 1 ? 'cpu' : 'null', migrations: moves.length, migrations_rolled_back: 0 });
   }, 60_000);
 });

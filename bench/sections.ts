@@ -11,6 +11,7 @@ import { run as flows } from './flows.js';
 import { run as migration } from './migration.js';
 import { run as datapath } from './datapath.js';
 import { run as ab } from './datapath-ab.js';
+import { run as planner } from './planner.js';
 
 /** Command-line settings a section may use. */
 export interface BenchOptions {
@@ -35,4 +36,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'migration', run: migration },
   { name: 'datapath', run: datapath },
   { name: 'ab', run: ab },
+  { name: 'planner', run: planner },
 ];

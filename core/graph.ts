@@ -42,9 +42,35 @@ export interface PlacePin {
   variant?: string;
   /** Where `PLACE ...` was written. */
   loc: SourceLocation;
+  /**
+   * A split placement (`PLACE webgpu:0.7,cpu`): the element's batches shared between two
+   * backends in these proportions (summing to 1). `backend`/`variant` are then the first part's.
+   */
+  split?: PlaceShare[];
+}
+
+/** One part of a split placement. */
+export interface PlaceShare {
+  backend: string;
+  variant?: string;
+  /** Fraction of the element's batches, in (0, 1). */
+  weight: number;
 }
 
 export const PLACE_KEYWORD = 'PLACE';
+
+/**
+ * An element that can carry out a split placement at run time (its kernel's batches shared
+ * between backends). The graph builder hands it the split before `initialize`; a split on any
+ * other element is refused at the pin, since `hetbox run` could not honour it.
+ */
+export interface SplitPlaceable {
+  placeSplit(split: readonly PlaceShare[], loc: SourceLocation): void;
+}
+
+function canSplit(e: object): e is SplitPlaceable {
+  return typeof (e as Partial<SplitPlaceable>).placeSplit === 'function';
+}
 
 export interface Graph {
   nodes: GraphNode[];
@@ -81,31 +107,65 @@ export interface ParsedWithConfig {
  */
 export function takePlace(p: ParsedElement, cls: ElementClass<unknown>): { parsed: ParsedElement; place?: PlacePin } {
   if (cls.args?.keywords?.includes(PLACE_KEYWORD) === true) return { parsed: p };
-  let place: PlacePin | undefined;
-  const list = p.args.list.filter((a) => {
+  let place: { value: string; loc: SourceLocation } | undefined;
+  const list: typeof p.args.list = [];
+  const all = p.args.list;
+  for (let i = 0; i < all.length; i++) {
+    const a = all[i];
     const keyword = a.keyword ?? splitKeyword(a.raw, [PLACE_KEYWORD]).keyword;
-    if (keyword !== PLACE_KEYWORD) return true;
-    const value = a.keyword !== undefined ? a.value : splitKeyword(a.raw, [PLACE_KEYWORD]).value;
+    if (keyword !== PLACE_KEYWORD) {
+      list.push(a);
+      continue;
+    }
+    let value = (a.keyword !== undefined ? a.value : splitKeyword(a.raw, [PLACE_KEYWORD]).value).trim();
     if (place !== undefined) throw new ConfigError(a.loc, `keyword ${PLACE_KEYWORD} given twice`);
-    place = parsePlace(value.trim(), a.loc);
-    return false;
-  });
+    // `PLACE webgpu:0.7,cpu` unquoted: the configuration's comma made `cpu` the next argument.
+    const next = all[i + 1];
+    if (value.includes(':') && !value.includes(',') && next !== undefined && next.keyword === undefined && SPLIT_PART.test(next.raw.trim())) {
+      value = `${value},${next.raw.trim()}`;
+      i++;
+    }
+    place = { value, loc: a.loc };
+  }
   if (place === undefined) return { parsed: p };
-  return { parsed: { ...p, args: { ...p.args, list } }, place };
+  return { parsed: { ...p, args: { ...p.args, list } }, place: parsePlace(place.value, place.loc) };
 }
+
+/** The second part of an unquoted split: `cpu`, `gpujs/cpu`, `cpu:0.3`. */
+const SPLIT_PART = /^[a-z][a-z0-9]*(\/[A-Za-z0-9_.-]+)?(:[0-9.]+)?$/;
 
 function parsePlace(value: string, loc: SourceLocation): PlacePin {
   if (value === '') throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: expected a backend name`);
-  if (/[:,]/.test(value)) {
-    throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: split placements (${quoteUserText(value)}) are not supported yet; name one backend`);
-  }
+  if (!/[:,]/.test(value)) return { ...parseBackendLabel(value, loc), loc };
+  // A split: `a:W,b` or `a:W,b:W2`; an omitted weight is the rest, given weights sum to 1.
+  const items = value.split(',').map((x) => x.trim());
+  const bad = (why: string): ConfigError => new ConfigError(loc, `bad ${PLACE_KEYWORD} ${quoteUserText(value)}: ${why}`);
+  if (items.length !== 2) throw bad('a split names two backends (e.g. webgpu:0.7,cpu)');
+  const parts = items.map((item) => {
+    const colon = item.indexOf(':');
+    const label = parseBackendLabel(colon < 0 ? item : item.slice(0, colon), loc);
+    if (colon < 0) return { ...label, weight: undefined };
+    const w = Number(item.slice(colon + 1));
+    if (item.slice(colon + 1).trim() === '' || !Number.isFinite(w) || w <= 0 || w >= 1) throw bad(`the share of ${label.backend} must be a number between 0 and 1 (exclusive)`);
+    return { ...label, weight: w };
+  });
+  const given = parts.filter((p) => p.weight !== undefined);
+  if (given.length === 0) throw bad('give the first backend its share (e.g. webgpu:0.7,cpu)');
+  const sum = given.reduce((s, p) => s + (p.weight ?? 0), 0);
+  if (given.length === 2 && Math.abs(sum - 1) > 1e-9) throw bad(`the shares sum to ${sum}, not 1`);
+  const split: PlaceShare[] = parts.map((p) => ({ backend: p.backend, ...(p.variant === undefined ? {} : { variant: p.variant }), weight: p.weight ?? 1 - sum }));
+  if (split[0].backend === split[1].backend && split[0].variant === split[1].variant) throw bad('both parts name the same backend');
+  return { backend: split[0].backend, ...(split[0].variant === undefined ? {} : { variant: split[0].variant }), loc, split };
+}
+
+function parseBackendLabel(value: string, loc: SourceLocation): { backend: string; variant?: string } {
   const slash = value.indexOf('/');
   const backend = slash < 0 ? value : value.slice(0, slash);
   const variant = slash < 0 ? undefined : value.slice(slash + 1);
   const r = backendNameSchema.safeParse(backend);
   if (!r.success) throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: ${r.error.issues[0].message}`);
   if (variant === '') throw new ConfigError(loc, `bad ${PLACE_KEYWORD}: expected a variant after '${backend}/'`);
-  return { backend, ...(variant === undefined ? {} : { variant }), loc };
+  return { backend, ...(variant === undefined ? {} : { variant }) };
 }
 
 /** Validate classes and arguments only (what `hetbox check` and `buildGraph` share). */
@@ -155,6 +215,11 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     }
     let inEdges = 0;
     for (const l of ins[i].values()) inEdges += l.length;
+    const split = r.place?.split;
+    if (split !== undefined) {
+      if (!canSplit(element)) throw new ConfigError(r.place!.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}) cannot split its batches between backends (run carries out splits for IPLookup)`);
+      element.placeSplit(split, r.place!.loc);
+    }
     return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges, ...(r.place === undefined ? {} : { place: r.place }) };
   });
   const order = topologicalOrder(nodes, cfg);

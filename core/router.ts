@@ -180,8 +180,20 @@ export class Router {
     return { ...generic, ...node.element.handlers() };
   }
 
+  /** Router-level handlers added by whoever drives the run (`placements` under `hetbox run --adapt`). */
+  private readonly extraHandlers: Record<string, Handler> = {};
+
+  /** Add read-only or write handlers at the top level (no element prefix); a name taken is an error. */
+  addHandlers(table: Record<string, Handler>): void {
+    for (const [name, h] of Object.entries(table)) {
+      if (name in this.globalHandlers()) throw new Error(`handler '${name}' exists already`);
+      this.extraHandlers[name] = h;
+    }
+  }
+
   private globalHandlers(): Record<string, Handler> {
     return {
+      ...this.extraHandlers,
       version: { read: () => HETBOX_VERSION, doc: 'hetbox version' },
       list: { read: () => [String(this.graph.nodes.length), ...this.graph.order.map((i) => this.graph.nodes[i].parsed.name)].join('\n'), doc: 'element count, then names' },
       classes: { read: () => [...new Set(this.graph.nodes.map((n) => n.cls.className))].sort().join('\n'), doc: 'element classes in use' },

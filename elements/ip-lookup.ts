@@ -39,6 +39,11 @@
  *   IN_FLIGHT batches in flight on the backend at once (default 3): upload of one overlaps the
  *             lookup of another.
  *
+ * A split placement, `PLACE a:W,b` (e.g. `PLACE webgpu:0.7,cpu`), shares the lookup's batches
+ * between two backends, W of them to the first, by a credit counter (reproducible, interleaved);
+ * outputs leave in batch order whichever part finishes first. Not with BACKEND; a split lookup
+ * is not migrated.
+ *
  * Handlers:
  *   table (read)          routes in Click's format (`ADDR/LEN  GW  OUT`), FIB 0 only unless
  *                         there are several FIBs, then each under a `# FIB name` line
@@ -59,6 +64,7 @@
  *                         while traffic flows: the image is copied and verified first, route
  *                         changes reach both sides, the switch falls between two batches. The
  *                         reply comes once switched, or says why it rolled back; one at a time.
+ *   split (read)          with a split PLACE: per part its share, batches and packets run there
  *   location (read)       where the lookup runs now (`cpu (inline)` without a runner)
  *   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
  *                         pause and total ms, batches drained, batch latency p50/p99 before
@@ -84,12 +90,15 @@ import { MULTI_FIB_V4, lookupImage } from '../core/structures/multi-fib/image-fo
 import { counterHandler } from './lib/handler-helpers.js';
 import { backendNameSchema } from '../core/backend-registry.js';
 import type { BackendName } from '../core/backend.js';
-import { openElementOffload, type OffloadRunner } from '../core/offload/offload-runner.js';
+import { openElementOffload, OffloadRunner } from '../core/offload/offload-runner.js';
 import { IP_LOOKUP, ipLookupCpu } from '../core/kernels/ip-lookup/index.js';
 import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 import { Migrator, MigrationRefused } from '../core/migration/migrator.js';
 import type { Migratable } from '../core/migration/migrate-element.js';
 import { BatchLatencies } from '../core/migration/batch-latencies.js';
+import { SplitDispatch } from '../core/offload/split-dispatch.js';
+import type { PlaceShare, SplitPlaceable } from '../core/graph.js';
+import { ConfigError, type SourceLocation } from '../core/config/source-location.js';
 
 /** The batch lookup seam: the CPU form by default; an offloaded element swaps in a backend's. */
 
@@ -155,7 +164,15 @@ interface IPLookupRoutes {
   fibs: { index: number; name: string; routes: { prefix: number; len: number; nextHop: number }[] }[];
 }
 
-export class IPLookup extends Element<IPLookupConfig> implements Migratable {
+/** One part of a split placement: where its batches run (null: the inline CPU form). */
+interface SplitRun {
+  label: string;
+  backend: BackendName;
+  variant?: string;
+  runner: OffloadRunner | null;
+}
+
+export class IPLookup extends Element<IPLookupConfig> implements Migratable, SplitPlaceable {
   static readonly className = 'IPLookup';
   static readonly aliases = ['LookupIPRoute', 'RadixIPLookup', 'DirectIPLookup', 'StaticIPLookup'] as const;
   static readonly ports = { inputs: '1', outputs: '1-' };
@@ -207,6 +224,11 @@ Arguments:
   IN_FLIGHT batches in flight on the backend at once (default 3): upload of one overlaps the
             lookup of another.
 
+A split placement, \`PLACE a:W,b\` (e.g. \`PLACE webgpu:0.7,cpu\`), shares the lookup's batches
+between two backends, W of them to the first, by a credit counter (reproducible, interleaved);
+outputs leave in batch order whichever part finishes first. Not with BACKEND; a split lookup
+is not migrated.
+
 Handlers:
   table (read)          routes in Click's format (\`ADDR/LEN  GW  OUT\`), FIB 0 only unless
                         there are several FIBs, then each under a \`# FIB name\` line
@@ -227,6 +249,7 @@ Handlers:
                         while traffic flows: the image is copied and verified first, route
                         changes reach both sides, the switch falls between two batches. The
                         reply comes once switched, or says why it rolled back; one at a time.
+  split (read)          with a split PLACE: per part its share, batches and packets run there
   location (read)       where the lookup runs now (\`cpu (inline)\` without a runner)
   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
                         pause and total ms, batches drained, batch latency p50/p99 before
@@ -255,6 +278,10 @@ Handlers:
   private readonly migration: Migrator;
   /** Each batch's lookup time (process to routed), for the delay a migration adds. */
   private readonly latencies = new BatchLatencies();
+  /** A split placement (`PLACE webgpu:0.7,cpu`): the parts asked for, then their runners once initialized. */
+  private splitShares: readonly PlaceShare[] | null = null;
+  private splitRuns: SplitRun[] = [];
+  private splitDispatch: SplitDispatch | null = null;
 
   constructor(init: ElementInit<IPLookupConfig>) {
     super(init);
@@ -299,6 +326,11 @@ Handlers:
     // Deltas reach whichever runner serves now, in commit order (the runner orders them against
     // batches in flight); a migration's target gets them from the migrator until it takes over.
     this.fib.onDelta((d) => {
+      // Every part of a split holds its own copy of the image: each gets every delta.
+      for (const part of this.splitRuns) {
+        const r = part.runner;
+        r?.applyDelta(0, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${r.status().backend} (split part ${part.label}): ${(e as Error).message}`));
+      }
       const runner = this.runner;
       if (runner === null) return;
       runner.applyDelta(0, d).catch((e: unknown) => this.env.log.warn(`${this.name}: delta not applied on ${runner.status().backend}: ${(e as Error).message}`));
@@ -340,7 +372,21 @@ Handlers:
     return this.imageView;
   }
 
+  /**
+   * The graph builder's call for `PLACE a:W,b`: batches are dispatched to the two parts by a
+   * credit counter (core/offload/split-dispatch.ts). BACKEND places the whole element, so both
+   * together contradict each other.
+   */
+  placeSplit(split: readonly PlaceShare[], loc: SourceLocation): void {
+    if (this.config.BACKEND !== undefined) throw new ConfigError(loc, `${quoteUserText(this.name)} (IPLookup): a split PLACE contradicts its BACKEND ${this.config.BACKEND}`);
+    this.splitShares = split;
+  }
+
   override async initialize(): Promise<void> {
+    if (this.splitShares !== null) {
+      await this.initializeSplit(this.splitShares);
+      return;
+    }
     const runner = await openElementOffload(this, IP_LOOKUP, this.config.BACKEND, this.config.IN_FLIGHT, this.kernelStats);
     if (runner === null) return;
     // Structure #0: the delta listener set up in the constructor forwards to it.
@@ -349,7 +395,25 @@ Handlers:
     this.concurrency = this.config.IN_FLIGHT;
   }
 
+  private async initializeSplit(shares: readonly PlaceShare[]): Promise<void> {
+    for (const s of shares) {
+      const label = s.variant === undefined ? s.backend : `${s.backend}/${s.variant}`;
+      // The CPU part is the inline form on the element's own image, as for an unsplit cpu lookup.
+      let runner: OffloadRunner | null = null;
+      if (s.backend !== 'cpu' || s.variant !== undefined) {
+        runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: s.backend, ...(s.variant === undefined ? {} : { variant: s.variant }), owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT, stats: this.kernelStats });
+        await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
+      }
+      this.splitRuns.push({ label, backend: s.backend, ...(s.variant === undefined ? {} : { variant: s.variant }), runner });
+    }
+    this.splitDispatch = new SplitDispatch(shares.map((s, i) => ({ label: this.splitRuns[i].label, weight: s.weight })));
+    this.concurrency = this.config.IN_FLIGHT;
+    this.env.log.info(`${this.name}: split placement ${this.splitDispatch.label()}`);
+  }
+
   override async cleanup(): Promise<void> {
+    for (const part of this.splitRuns) await part.runner?.close();
+    this.splitRuns = [];
     // A migration in progress ends first (switched or rolled back), so one runner is left to close.
     await this.migration.idle();
     await this.runner?.close();
@@ -361,7 +425,8 @@ Handlers:
     const fromBytes = this.fillDestinations(batch);
     const nh = batch.anno('nextHop');
     const io = { count: n, inputs: { dst: batch.anno('dst'), vrf: batch.hasAnno('vrf') ? batch.anno('vrf') : this.fib0(n) }, outputs: { nextHop: nh } };
-    const runner = this.runner;
+    const dispatch = this.splitDispatch;
+    const runner = dispatch === null ? this.runner : this.splitRuns[dispatch.pick(n)].runner;
     // What next-hop indices mean when the batch starts: a route write while it is on a device may
     // free an index and give it to another next hop, which must not re-route this batch.
     const hops = this.hopTable();
@@ -467,10 +532,11 @@ Handlers:
       drops: counterHandler(() => this.dropped + this.droppedNoOutput, 'packets dropped (every reason)'),
       drops_no_route: counterHandler(() => this.dropped, 'packets with no route dropped'),
       drops_no_output: counterHandler(() => this.droppedNoOutput, 'packets whose route names a missing output, dropped'),
-      ...(this.runner?.handlers() ?? { backend: { read: () => 'cpu (inline)', doc: 'where the lookup runs' } }),
+      ...(this.runner?.handlers() ?? { backend: { read: () => (this.splitDispatch === null ? 'cpu (inline)' : `split ${this.splitDispatch.label()}`), doc: 'where the lookup runs' } }),
+      ...(this.splitDispatch?.handlers() ?? {}),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
       migrate: { write: (v) => this.migrateHandler(v), doc: 'move the lookup to BACKEND while traffic flows' },
-      location: { read: () => this.migration.locationText(), doc: 'where the lookup runs now' },
+      location: { read: () => (this.splitDispatch === null ? this.migration.locationText() : `split ${this.splitDispatch.label()}`), doc: 'where the lookup runs now' },
       migrations: { read: () => this.migration.historyText(), doc: 'one line per migration: result, bytes, times, batches drained' },
     };
   }
@@ -546,11 +612,22 @@ Handlers:
   }
 
   override summary(): Record<string, number | string> {
-    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}), ...this.migration.summary() };
+    return { drops: this.dropped + this.droppedNoOutput, drops_no_route: this.dropped, drops_no_output: this.droppedNoOutput, routes: this.fib.fibNames().reduce((s, f) => s + f.routes, 0), ...(this.runner?.summary() ?? {}), ...this.migration.summary(), ...(this.splitDispatch?.summary() ?? {}), ...this.splitFallbacks() };
+  }
+
+  /** A split part that fell back to cpu says so in the summary (never silently). */
+  private splitFallbacks(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const p of this.splitRuns) {
+      const why = p.runner?.status().fallbackReason;
+      if (why !== undefined && why !== null) out[`split_${p.label}_fallback`] = why;
+    }
+    return out;
   }
 
   private async migrateHandler(value: string): Promise<void> {
     const to = value.trim();
+    if (this.splitDispatch !== null) throw new HandlerError(`migrate: the lookup is split (${this.splitDispatch.label()}); a split element is not migrated`);
     const r = backendNameSchema.safeParse(to);
     if (!r.success) throw new HandlerError(`migrate: ${r.error.issues[0]?.message ?? `bad backend '${to}'`}`);
     let rec;

@@ -2,6 +2,7 @@
 /**
  * The `hetbox` command:
  *   hetbox run CONFIG [--json] [--control PORT|HOST:PORT|PATH] [--linger] [--backend B] [--batch N] [--in-flight N] [--migrate EL=B@PACKETS ...]
+ *               [--adapt [--adapt-every BATCHES] [--adapt-threshold R] [--adapt-dwell SAMPLES] [--costs FILE] [--backends LIST]]
  *   hetbox check CONFIG
  *   hetbox elements [NAME]
  *   hetbox backends [--json]
@@ -9,7 +10,7 @@
  *   hetbox ctl ADDRESS list | read HANDLER [ARG] | write HANDLER VALUE
  *   hetbox flows CAPTURE [--json] [--capacity N]
  *   hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
- *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE]
+ *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE] [--splits on|off]
  *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--json]
  */
 import { runCommand } from './run-command.js';
@@ -26,7 +27,10 @@ import { registerBackends } from '../backend-catalog.js';
 
 const USAGE = `usage: hetbox <command> [options]
   run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet,
-                    --migrate EL=B@PACKETS: move EL to backend B live once PACKETS packets were read; repeatable)
+                    --migrate EL=B@PACKETS: move EL to backend B live once PACKETS packets were read; repeatable;
+                    --adapt: re-plan when measured kernel costs differ from the planner's by more than
+                    --adapt-threshold (0.5) for --adapt-dwell (3) samples every --adapt-every (32) batches,
+                    or a backend fails, and migrate live; handler 'placements'; --costs, --backends as plan)
   check CONFIG      parse and validate a configuration only
   elements [NAME]   list element classes, or print one manual page
   backends          list backends with their device, or why each is unavailable (--json)
@@ -39,7 +43,8 @@ const USAGE = `usage: hetbox <command> [options]
   plan CONFIG       where each element should run and why: every candidate backend with its predicted
                     cost, against all-CPU, all-accelerator and greedy placements (--json,
                     --objective throughput|latency, --rate PPS, --latency-bound US, --batch N,
-                    --costs FILE, --backends LIST, --dot FILE, --svg FILE)
+                    --costs FILE, --backends LIST, --dot FILE, --svg FILE, --splits on|off:
+                    whether one element's batches may be shared between two backends)
   calibrate         time each kernel's forms on each backend over batch sizes (32..1M) on real data and
                     store the fitted costs in the user's cache dir for plan (--backends LIST,
                     --batches LIST, --repeats N, --routes FILE, --capture FILE, --json)`;

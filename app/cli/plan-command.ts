@@ -49,7 +49,7 @@ function flagValue<T>(schema: z.ZodType<T>, flag: string, text: string | undefin
  * The backends to plan over, as BackendOptions: detected, with their cost profiles: this
  * machine's calibration of the same device when there is one, else the backend's own.
  */
-async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
+export async function backendOptions(names: readonly string[], calibration: CalibrationStore | null): Promise<BackendOption[]> {
   const out: BackendOption[] = [];
   for (const name of names) {
     const variants = backendVariants(name);
@@ -93,7 +93,7 @@ async function backendOptions(names: readonly string[], calibration: Calibration
  * profile in the costs file (modelling a device) or named by a pin (PLACE null), never by
  * default on a real machine. A pin on a backend --backends leaves out is an error (the planner's).
  */
-function backendList(text: string | undefined, costs: CostsFile | undefined, pinned: ReadonlySet<string>): string[] {
+export function backendList(text: string | undefined, costs: CostsFile | undefined, pinned: ReadonlySet<string>): string[] {
   const known = backendNames();
   let names: string[];
   if (text === undefined) {
@@ -122,11 +122,13 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     backends: { type: 'string' },
     dot: { type: 'string' },
     svg: { type: 'string' },
+    splits: { type: 'string', default: 'on' },
   });
   if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
   const config = positionals[0];
   if (values.objective !== 'throughput' && values.objective !== 'latency') throw new UsageError(`--objective: expected throughput or latency, got '${values.objective}'`);
   const objective: Objective = values.objective;
+  if (values.splits !== 'on' && values.splits !== 'off') throw new UsageError(`--splits: expected on or off, got '${values.splits}'`);
   const batch = flagValue(positiveInt, '--batch', values.batch, 'a positive integer up to 1048576')!;
   const ratePps = flagValue(packetRate, '--rate', values.rate, 'packets per second (a positive number, optionally with k, M or G)');
   const boundUs = flagValue(positiveNumber, '--latency-bound', values['latency-bound'], 'microseconds (a positive number)');
@@ -151,12 +153,13 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const report = explainPlan(problem, {
       objective,
       batch,
+      splits: values.splits === 'on',
       ...(ratePps === undefined ? {} : { ratePps }),
       ...(boundUs === undefined ? {} : { latencyBoundNs: boundUs * 1000 }),
     });
     write(values.json ? `${planReportJson(report)}\n` : `${formatPlanReport(report, config)}\n`);
     // Say where the figures came from: a plan on backend defaults is a guess, and should read as one.
-    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated')).map((c) => c.backend)))];
+    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated') && !c.backend.includes(':')).map((c) => c.backend)))];
     const notes: string[] = [
       calibrated.length > 0 ? `calibration used: ${storeFile} (${calibrated.join(', ')})` : `no calibration of this machine used (run hetbox calibrate; it would be stored in ${storeFile})`,
     ];

@@ -10,6 +10,11 @@ import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { fmt } from '../../core/format.js';
 import { MigrationScript, parseMigrateFlag } from './migrate-flag.js';
+import { AdaptiveRun } from './adaptive-run.js';
+import { backendList, backendOptions } from './plan-command.js';
+import { CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
+import { calibrationFile, readCalibrationStore } from '../../core/planner/calibration-store.js';
+import { readFileSync } from 'node:fs';
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
@@ -21,6 +26,12 @@ export async function runCommand(args: string[]): Promise<number> {
     batch: { type: 'string', default: '256' },
     'in-flight': { type: 'string', default: '8' },
     migrate: { type: 'string', multiple: true },
+    adapt: { type: 'boolean', default: false },
+    'adapt-every': { type: 'string', default: '32' },
+    'adapt-threshold': { type: 'string', default: '0.5' },
+    'adapt-dwell': { type: 'string', default: '3' },
+    costs: { type: 'string' },
+    backends: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError('expected one CONFIG file');
   const count = z.coerce.number().int().min(1).max(1 << 20);
@@ -30,6 +41,15 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!inFlight.success) throw new UsageError(`--in-flight: expected a positive integer, got '${values['in-flight']}'`);
   const defaultBackend = values.backend !== undefined ? parseBackendName(values.backend) : undefined;
   const controlAddress = values.control !== undefined ? controlAddressFlag(values.control) : undefined;
+
+  const adaptEvery = count.safeParse(values['adapt-every']);
+  const adaptDwell = count.safeParse(values['adapt-dwell']);
+  const adaptThreshold = z.coerce.number().finite().positive().safeParse(values['adapt-threshold']);
+  if (!adaptEvery.success) throw new UsageError(`--adapt-every: expected a positive integer (batches), got '${values['adapt-every']}'`);
+  if (!adaptDwell.success) throw new UsageError(`--adapt-dwell: expected a positive integer (samples), got '${values['adapt-dwell']}'`);
+  if (!adaptThreshold.success) throw new UsageError(`--adapt-threshold: expected a positive number (0.5: ±50%), got '${values['adapt-threshold']}'`);
+  if (!values.adapt && (values.costs !== undefined || values.backends !== undefined)) throw new UsageError('--costs and --backends are for --adapt (the planner behind it)');
+  let adaptive: AdaptiveRun | null = null;
 
   const script = new MigrationScript((values.migrate ?? []).map(parseMigrateFlag));
 
@@ -42,6 +62,7 @@ export async function runCommand(args: string[]): Promise<number> {
     backends: backendProvider(),
     onBatchDone: (s) => {
       script.progress(s);
+      adaptive?.progress(s);
       if (!tty) return;
       const now = performance.now();
       if (now - lastDraw < 200) return;
@@ -55,6 +76,19 @@ export async function runCommand(args: string[]): Promise<number> {
   const onSignal = (): void => router.stop();
   try {
     await router.initialize();
+    if (values.adapt) {
+      const costs = values.costs === undefined ? undefined : parseCostsFile(readCostsFile(values.costs), values.costs);
+      const names = backendList(values.backends, costs, new Set(router.graph.nodes.flatMap((n) => (n.place === undefined ? [] : [n.place.backend]))));
+      const stored = readCalibrationStore(calibrationFile(process.env));
+      adaptive = await AdaptiveRun.start(router, {
+        every: adaptEvery.data,
+        adapt: { threshold: adaptThreshold.data, dwell: adaptDwell.data },
+        // Live migration moves whole elements: re-plans choose among single placements.
+        search: { objective: 'throughput', batch: batch.data, splits: false },
+        backends: await backendOptions(names, stored.store),
+        book: new CostBook(costs),
+      });
+    }
     if (controlAddress !== undefined) {
       control = new ControlServer(router);
       const where = await control.listen(controlAddress);
@@ -65,7 +99,8 @@ export async function runCommand(args: string[]): Promise<number> {
     if (tty) process.stderr.write('\n');
     // Migrations still running finish (switch or roll back) before the summary reports them.
     await script.settled(summary.packetsIn);
-    if (script.requested) summary = { ...summary, elements: router.summary().elements };
+    await adaptive?.settled();
+    if (script.requested || adaptive !== null) summary = { ...summary, elements: router.summary().elements };
     if (values.linger && control !== null) {
       process.stderr.write("input done; serving handlers until 'WRITE stop' or SIGINT\n");
       await router.stopped;
@@ -98,4 +133,12 @@ export function formatSummary(s: RunSummary): string {
     if (!a.balanced) lines.push(`  WARNING ${a.name} :: ${a.className}: ${a.unaccounted} packets unaccounted (see --json accounting)`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function readCostsFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--costs: cannot read ${file}: ${(e as Error).message}`);
+  }
 }

@@ -14,6 +14,13 @@
  * Latency is the longest source-to-sink path (each element's time for its batch, transfers
  * included) plus, at an expected packet rate R, the B/R it takes the source to fill a batch;
  * a placement slower than R never catches up, and its latency is unbounded.
+ *
+ * A split placement (`webgpu:0.7,cpu`) sends whole batches to each part by a credit counter, so
+ * part p with share w runs w of the element's batches at the full batch size:
+ *   on p's stages      w * (perBatchNs + perItemNs * s*B)   (and w of the transfers)
+ * The parts work in parallel, so a split beats both single placements when neither stage is
+ * loaded enough by the rest of the graph; its latency is the slower part's batch (a batch runs
+ * on one part, and the model does not know which).
  */
 import { CPU, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
 
@@ -65,6 +72,16 @@ export interface Prediction {
 export function elementCost(e: PlannerElement, c: Candidate, batch: number): ElementCost {
   const items = e.share * batch;
   if (e.share === 0) return { computeNs: 0, transferNs: 0, totalNs: 0 };
+  if (c.split !== undefined) {
+    // Shares of the work on each part; the slower part's whole batch for the path.
+    const w = c.split.weights;
+    const parts = c.split.parts.map((p) => elementCost(e, p, batch));
+    return {
+      computeNs: parts.reduce((sum, p, i) => sum + w[i] * p.computeNs, 0),
+      transferNs: parts.reduce((sum, p, i) => sum + w[i] * p.transferNs, 0),
+      totalNs: Math.max(...parts.map((p) => p.totalNs)),
+    };
+  }
   if (e.host !== undefined) {
     const computeNs = e.host.perBatchNs + e.host.perItemNs * items;
     return { computeNs, transferNs: 0, totalNs: computeNs };
@@ -94,14 +111,18 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     s.elements.push(element);
     s.nsPerBatch += ns;
   };
+  const charge = (e: PlannerElement, c: Candidate, cost: ElementCost, share: number): void => {
+    if (c.backend === CPU) add('cpu', 'host', e.name, share * cost.totalNs);
+    else {
+      add(c.label, 'device', e.name, share * cost.computeNs);
+      add(`${c.label} transfers`, 'transfer', e.name, share * cost.transferNs);
+    }
+  };
   const costs = problem.elements.map((e, i) => {
     const c = e.candidates[placement[i]];
     const cost = elementCost(e, c, opts.batch);
-    if (c.backend === CPU) add('cpu', 'host', e.name, cost.totalNs);
-    else {
-      add(c.label, 'device', e.name, cost.computeNs);
-      add(`${c.label} transfers`, 'transfer', e.name, cost.transferNs);
-    }
+    if (c.split === undefined) charge(e, c, cost, 1);
+    else c.split.parts.forEach((p, k) => charge(e, p, elementCost(e, p, opts.batch), c.split!.weights[k]));
     return cost;
   });
   let throughputPps = Infinity;
@@ -132,4 +153,28 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     latencyNs: keepsUp ? pathNs + fillWaitNs : Infinity,
     keepsUp,
   };
+}
+
+/**
+ * The smallest batch (up to 2^20) from which the element alone on `device` takes less time per
+ * batch than on `cpu` (NBA's crossover: below it the device's launch and transfer costs
+ * dominate); undefined when the device never catches up. The figures grow linearly in the batch,
+ * so their difference changes sign once at most: a binary search finds the point.
+ */
+export function crossoverBatch(e: PlannerElement, cpu: Candidate, device: Candidate): number | undefined {
+  const own = (c: Candidate, batch: number): number => {
+    const cost = elementCost(e, c, batch);
+    return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs);
+  };
+  const wins = (batch: number): boolean => own(device, batch) < own(cpu, batch);
+  const MAX = 1 << 20;
+  if (!wins(MAX)) return undefined;
+  let lo = 1;
+  let hi = MAX;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (wins(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }

@@ -5,9 +5,9 @@
  * chosen placement against the all-CPU, all-accelerator and greedy ones. One object for
  * `--json`, one text rendering of it for people.
  */
-import { elementCost, type Placement, type Prediction } from './cost-model.js';
+import { crossoverBatch, elementCost, type Placement, type Prediction } from './cost-model.js';
 import type { ProfileSource } from './cost-profile.js';
-import { describePin, formatBytes, type CandidateStatus, type PlacementProblem } from './placement-problem.js';
+import { CPU, describePin, formatBytes, type CandidateStatus, type PlacementProblem } from './placement-problem.js';
 import {
   allAcceleratorPlacement,
   allCpuPlacement,
@@ -18,6 +18,7 @@ import {
   greedyPlacement,
   ownNs,
   searchPlacement,
+  SPLIT_MIN_GAIN,
   type Evaluated,
   type Objective,
   type SearchOptions,
@@ -40,6 +41,8 @@ export interface CandidateReport {
   placementLatencyNs?: number;
   /** Why it was chosen, or why it lost. */
   why: string;
+  /** A single device candidate: the smallest batch from which it beats the element's CPU form alone (absent: never, or not a device). */
+  crossoverBatch?: number;
 }
 
 export interface ElementReport {
@@ -118,13 +121,19 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
       if (c.status === 'no-form') return { ...base, why: `cannot run it: ${c.reason ?? 'no form'}` };
       const cost = elementCost(e, c, opts.batch);
       const own = ownNs(e, c, opts.batch);
+      const cpu = e.candidates.find((x) => x.backend === CPU && x.variant === undefined && x.split === undefined);
+      const cross = cpu !== undefined && c !== cpu && c.split === undefined ? crossoverBatch(e, cpu, c) : undefined;
+      Object.assign(base, cross === undefined ? {} : { crossoverBatch: cross });
       const figures = { computeNs: cost.computeNs, transferNs: cost.transferNs, ownRatePps: own <= 0 ? Infinity : (e.share * opts.batch * 1e9) / own };
       if (c.status === 'no-fit') return { ...base, ...figures, why: `does not fit: ${c.reason ?? ''}` };
       const moved = isChosen ? chosen : evaluate(problem, chosen.placement.map((x, j) => (j === i ? ci : x)), opts);
       const placementFigures = { placementThroughputPps: moved.prediction.throughputPps, placementLatencyNs: moved.prediction.latencyNs };
       if (isChosen) {
         const only = e.candidates.filter((x) => x.status === 'ok').length === 1;
-        const searched = `best for ${opts.objective} in the ${result.method} search`;
+        const searched =
+          c.split !== undefined
+            ? `split: beats every single placement by ${(SPLIT_MIN_GAIN * 100).toFixed(0)}% or more for ${opts.objective} (the parts run in parallel, each on its share of the batches)`
+            : `best for ${opts.objective} in the ${result.method} search`;
         const why =
           e.pin !== undefined
             ? `${describePin(e.pin)}${only ? '' : `; ${searched} among its variants`}`
@@ -159,7 +168,7 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
     ...(opts.ratePps === undefined ? {} : { ratePps: opts.ratePps }),
     ...(opts.latencyBoundNs === undefined ? {} : { latencyBoundNs: opts.latencyBoundNs }),
     method: result.method,
-    methodReason: result.methodReason,
+    methodReason: result.splitReason === undefined ? result.methodReason : `${result.methodReason}; ${result.splitReason}`,
     evaluated: result.evaluated,
     chosen: report(problem, 'chosen', chosen),
     baselines,
@@ -196,7 +205,8 @@ export function formatPlanReport(r: PlanReport, config: string): string {
         c.computeNs === undefined
           ? ''.padEnd(58)
           : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0)).padStart(10)}/batch (${formatNs(c.transferNs ?? 0)} transfers) ${formatRate(c.ownRatePps ?? 0).padStart(12)} alone`.padEnd(58);
-      lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}`);
+      const cross = c.crossoverBatch === undefined ? '' : ` (beats cpu alone from batch ${c.crossoverBatch})`;
+      lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${cross}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}`);
     }
   }
   lines.push('');

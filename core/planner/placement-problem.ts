@@ -40,6 +40,35 @@ export interface Candidate {
   reason?: string;
   /** One profile per kernel of the element, in `kernels` order (empty for a host element). */
   profiles: CostProfile[];
+  /**
+   * A split placement: the element's batches shared between two single candidates in these
+   * proportions (`backend`/`variant`/`profiles` are then the first part's). A configuration's
+   * split pin is one; the search adds the splits it chooses.
+   */
+  split?: { parts: [Candidate, Candidate]; weights: [number, number] };
+}
+
+/** `webgpu:0.7,cpu:0.3`: PLACE's notation, shares to two decimals. */
+export function splitLabel(parts: readonly Candidate[], weights: readonly number[]): string {
+  return parts.map((p, i) => `${p.label}:${Math.round(weights[i] * 100) / 100}`).join(',');
+}
+
+/** The split of `a` (share `w`) and `b` (the rest) as a candidate of its own. */
+export function splitCandidate(a: Candidate, b: Candidate, w: number): Candidate {
+  const weights: [number, number] = [w, 1 - w];
+  return {
+    label: splitLabel([a, b], weights),
+    backend: a.backend,
+    ...(a.variant === undefined ? {} : { variant: a.variant }),
+    status: 'ok',
+    profiles: a.profiles,
+    split: { parts: [a, b], weights },
+  };
+}
+
+/** Whether the candidate runs (some of) the element off the CPU. */
+export function offloads(c: Candidate): boolean {
+  return c.split === undefined ? c.backend !== CPU || c.variant !== undefined : c.split.parts.some(offloads);
 }
 
 export interface PlannerElement {
@@ -71,6 +100,8 @@ export interface Pin {
   backend: BackendName;
   variant?: string;
   loc: SourceLocation;
+  /** A split pin (`PLACE webgpu:0.7,cpu`): both parts and their shares. */
+  split?: readonly { backend: BackendName; variant?: string; weight: number }[];
 }
 
 export function describePin(pin: Pin): string {
@@ -145,6 +176,16 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
       };
     }
     const all = backends.map((b) => candidateFor(base.name, kernels, structureBytes, b, book, hasForm));
+    if (pin?.split !== undefined) {
+      const parts = pin.split.map((part) => {
+        const named = all.find((c) => c.backend === part.backend && c.variant === part.variant);
+        const label = candidateLabel(part.backend, part.variant);
+        if (named === undefined) throw impossible(`${label} is not among the backends planned over (${all.map((c) => c.label).join(', ')}; see --backends)`);
+        if (named.status !== 'ok') throw impossible(`${label}: ${statusWords(named)}`);
+        return named;
+      });
+      return { ...base, candidates: [splitCandidate(parts[0], parts[1], pin.split[0].weight)], pin };
+    }
     if (pin !== undefined) {
       const named = all.filter((c) => c.backend === pin.backend && (pin.variant === undefined || c.variant === pin.variant));
       if (named.length === 0) {
@@ -172,6 +213,7 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
 }
 
 function pinLabel(pin: Pin): string {
+  if (pin.split !== undefined) return pin.split.map((p) => `${candidateLabel(p.backend, p.variant)}:${Math.round(p.weight * 100) / 100}`).join(',');
   return candidateLabel(pin.backend, pin.variant);
 }
 
@@ -189,9 +231,17 @@ function statusWords(c: Candidate): string {
  */
 function pinOf(node: GraphNode, runsKernels: boolean): Pin | undefined {
   const place: Pin | undefined =
-    node.place === undefined ? undefined : { by: 'PLACE', backend: node.place.backend, ...(node.place.variant === undefined ? {} : { variant: node.place.variant }), loc: node.place.loc };
+    node.place === undefined
+      ? undefined
+      : {
+          by: 'PLACE',
+          backend: node.place.backend,
+          ...(node.place.variant === undefined ? {} : { variant: node.place.variant }),
+          loc: node.place.loc,
+          ...(node.place.split === undefined ? {} : { split: node.place.split }),
+        };
   const backendArg = runsKernels ? backendArgument(node) : undefined;
-  if (place !== undefined && backendArg !== undefined && (place.backend !== backendArg.backend || place.variant !== undefined)) {
+  if (place !== undefined && backendArg !== undefined && (place.backend !== backendArg.backend || place.variant !== undefined || place.split !== undefined)) {
     throw new ConfigError(
       place.loc,
       `${quoteUserText(node.parsed.name)} (${node.cls.className}): PLACE ${quoteUserText(pinLabel(place))} contradicts its BACKEND ${quoteUserText(backendArg.backend)} at ${formatLocation(backendArg.loc)} (run places it by BACKEND)`,

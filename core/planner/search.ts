@@ -6,14 +6,25 @@
  * Ordering of two placements: one that meets the constraints beats one that does not; then the
  * objective; then the other figure; then fewer offloaded elements (a tie is not worth moving a
  * structure to a device for); then the earlier candidates (cpu is listed first).
+ *
+ * Splits (one element's batches shared between two backends) come after the search over single
+ * placements: for each element with two usable candidates or more, every pair at every share in
+ * steps of 1% with the rest of the placement fixed; the best move that beats the placement so
+ * far by SPLIT_MIN_GAIN is taken (and added to the element's candidates), until none does. So a
+ * split is chosen only when it beats every single placement the search found, and clearly: a
+ * device whose launch cost dominates small batches would still add its few batches' worth in
+ * parallel, a gain the model is not precise enough to promise and not worth a second resident
+ * copy of the structures. Such batches stay on the CPU (NBA's adaptive batching).
  */
 import { elementCost, predict, type ModelOptions, type Placement, type Prediction } from './cost-model.js';
-import { CPU, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
+import { CPU, offloads, splitCandidate, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
 
 export type Objective = 'throughput' | 'latency';
 
 export interface SearchOptions extends ModelOptions {
   objective: Objective;
+  /** Consider split placements (default true). */
+  splits?: boolean;
   /** Latency bound, ns: a placement over it does not meet the constraints. */
   latencyBoundNs?: number;
 }
@@ -38,6 +49,21 @@ export interface SearchResult {
   evaluated: number;
   /** Elements with more than one usable candidate. */
   offloadable: number;
+  /** Split placements chosen after the search (element names), with the reason. */
+  splitReason?: string;
+}
+
+/** Split shares tried: 1% steps. */
+const SPLIT_STEPS = 100;
+/** A split must predict this much better (throughput, or latency for that objective) than the placement it replaces, unless it meets constraints that one misses. */
+export const SPLIT_MIN_GAIN = 0.05;
+
+/** Whether `a` (with a split) beats `b` by the split's minimum gain. */
+function clearlyBetter(a: Evaluated, b: Evaluated, objective: Objective): boolean {
+  if (a.violations.length === 0 && b.violations.length > 0) return true;
+  if (a.violations.length > 0 && b.violations.length === 0) return false;
+  if (objective === 'throughput') return a.prediction.throughputPps >= (1 + SPLIT_MIN_GAIN) * b.prediction.throughputPps;
+  return a.prediction.latencyNs * (1 + SPLIT_MIN_GAIN) <= b.prediction.latencyNs;
 }
 
 /** Relative tolerance under which two predicted figures count as equal. */
@@ -65,7 +91,7 @@ function cmpFigure(a: number, b: number, higherIsBetter: boolean): number {
 function offloaded(problem: PlacementProblem, p: Placement): number {
   let n = 0;
   p.forEach((c, i) => {
-    if (problem.elements[i].candidates[c].backend !== CPU) n++;
+    if (offloads(problem.elements[i].candidates[c])) n++;
   });
   return n;
 }
@@ -94,7 +120,7 @@ function choicesOf(problem: PlacementProblem): number[][] {
 /** Every element on the CPU (the candidates of a kernel element always include cpu). */
 export function allCpuPlacement(problem: PlacementProblem): Placement {
   return problem.elements.map((e) => {
-    const i = e.candidates.findIndex((c) => c.backend === CPU && c.status === 'ok');
+    const i = e.candidates.findIndex((c) => c.backend === CPU && c.variant === undefined && c.split === undefined && c.status === 'ok');
     // buildPlacementProblem guarantees a usable candidate; a CPU that cannot hold it is not one.
     return i >= 0 ? i : e.candidates.findIndex((c) => c.status === 'ok');
   });
@@ -105,6 +131,8 @@ export function allCpuPlacement(problem: PlacementProblem): Placement {
  * time; on a device the slower of compute and transfer (the two overlap across batches).
  */
 export function ownNs(e: PlannerElement, c: Candidate, batch: number): number {
+  // A split's parts work in parallel, each on its share of the batches.
+  if (c.split !== undefined) return Math.max(...c.split.parts.map((p, k) => c.split!.weights[k] * ownNs(e, p, batch)));
   const cost = elementCost(e, c, batch);
   return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs);
 }
@@ -115,7 +143,9 @@ export function greedyPlacement(problem: PlacementProblem, opts: ModelOptions, a
     let best = -1;
     let bestNs = Infinity;
     e.candidates.forEach((c, ci) => {
-      if (c.status !== 'ok' || (acceleratorsOnly && c.backend === CPU)) return;
+      if (c.status !== 'ok' || (acceleratorsOnly && !offloads(c))) return;
+      // The simple placements are single ones; a split is there only when pinned.
+      if (c.split !== undefined && e.pin === undefined) return;
       const ns = ownNs(e, c, opts.batch);
       if (ns < bestNs) {
         bestNs = ns;
@@ -132,6 +162,57 @@ export function allAcceleratorPlacement(problem: PlacementProblem, opts: ModelOp
 }
 
 export function searchPlacement(problem: PlacementProblem, opts: SearchOptions): SearchResult {
+  const single = searchSingle(problem, opts);
+  if (opts.splits === false) return single;
+  return refineWithSplits(problem, single, opts);
+}
+
+/**
+ * Try splitting each element between two of its usable single candidates (the accelerator part
+ * named first), every share in 1% steps, the rest of the placement fixed; take the best move that
+ * beats the placement so far, repeat until none does. The chosen split is appended to the
+ * element's candidates, so the placement (an index per element) can name it.
+ */
+function refineWithSplits(problem: PlacementProblem, start: SearchResult, opts: SearchOptions): SearchResult {
+  let best = start.best;
+  let evaluated = start.evaluated;
+  const chosen: string[] = [];
+  const better = (a: Evaluated, b: Evaluated): boolean => compareEvaluated(problem, a, b, opts.objective) < 0;
+  for (let round = 0; round < problem.elements.length; round++) {
+    let move: { element: number; candidate: Candidate; evaluated: Evaluated } | null = null;
+    problem.elements.forEach((e, i) => {
+      if (e.pin !== undefined || e.host !== undefined) return;
+      const usable = e.candidates.filter((c) => c.status === 'ok' && c.split === undefined);
+      for (let a = 0; a < usable.length; a++) {
+        for (let b = a + 1; b < usable.length; b++) {
+          // The part off the CPU first, as PLACE is written (`webgpu:0.7,cpu`).
+          const [x, y] = offloads(usable[a]) || !offloads(usable[b]) ? [usable[a], usable[b]] : [usable[b], usable[a]];
+          for (let k = 1; k < SPLIT_STEPS; k++) {
+            const candidate = splitCandidate(x, y, k / SPLIT_STEPS);
+            e.candidates.push(candidate);
+            const ev = evaluate(problem, best.placement.map((c, j) => (j === i ? e.candidates.length - 1 : c)), opts);
+            e.candidates.pop();
+            evaluated++;
+            if (clearlyBetter(ev, best, opts.objective) && (move === null || better(ev, move.evaluated))) move = { element: i, candidate, evaluated: ev };
+          }
+        }
+      }
+    });
+    if (move === null) break;
+    const m: { element: number; candidate: Candidate; evaluated: Evaluated } = move;
+    const e = problem.elements[m.element];
+    // A split chosen for this element before is replaced, not kept beside the new one.
+    const old = e.candidates.findIndex((c) => c.split !== undefined);
+    if (old >= 0) e.candidates.splice(old, 1);
+    e.candidates.push(m.candidate);
+    best = { ...m.evaluated, placement: m.evaluated.placement.map((c, j) => (j === m.element ? e.candidates.length - 1 : c)) };
+    chosen.push(`${e.name} ${m.candidate.label}`);
+  }
+  if (chosen.length === 0) return { ...start, evaluated };
+  return { ...start, best, evaluated, splitReason: `split placements beat every single placement found: ${[...new Set(chosen)].join('; ')}` };
+}
+
+function searchSingle(problem: PlacementProblem, opts: SearchOptions): SearchResult {
   const choices = choicesOf(problem);
   const open = choices.flatMap((c, i) => (c.length > 1 ? [i] : []));
   const combinations = open.reduce((n, i) => n * choices[i].length, 1);

@@ -40,12 +40,12 @@ describe('PLACE pins', () => {
   });
 
   it('a pinned element has only that candidate, even where it loses; the explanation says where the pin is', () => {
-    const free = explainPlan(problemOf('Idle -> fh :: FlowHash -> Discard;\n', CPU_WINS), { objective: 'throughput', batch: BATCH });
+    const free = explainPlan(problemOf('Idle -> fh :: FlowHash -> Discard;\n', CPU_WINS), { splits: false, objective: 'throughput', batch: BATCH });
     expect(free.chosen.placement.fh).toBe('cpu');
     const problem = problemOf('Idle -> fh :: FlowHash(PLACE null) -> Discard;\n', CPU_WINS);
     const fh = problem.elements.find((e) => e.name === 'fh')!;
     expect(fh.candidates.map((c) => c.label)).toEqual(['null']);
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(report.chosen.placement.fh).toBe('null');
     const e = report.elements.find((x) => x.name === 'fh')!;
     expect(e.pinned).toBe('pinned by PLACE at plan-test.click:1:24');
@@ -57,17 +57,17 @@ describe('PLACE pins', () => {
   });
 
   it('PLACE cpu on a host element is accepted', () => {
-    const report = explainPlan(problemOf('Idle -> c :: Counter(PLACE cpu) -> Discard;\n', CPU_WINS), { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problemOf('Idle -> c :: Counter(PLACE cpu) -> Discard;\n', CPU_WINS), { splits: false, objective: 'throughput', batch: BATCH });
     expect(report.chosen.placement.c).toBe('cpu');
     expect(report.elements.find((x) => x.name === 'c')!.pinned).toBe('pinned by PLACE at plan-test.click:1:22');
   });
 
   it('BACKEND is a pin too', () => {
-    const report = explainPlan(problemOf('Idle -> fh :: FlowHash(BACKEND null) -> Discard;\n', CPU_WINS), { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problemOf('Idle -> fh :: FlowHash(BACKEND null) -> Discard;\n', CPU_WINS), { splits: false, objective: 'throughput', batch: BATCH });
     expect(report.chosen.placement.fh).toBe('null');
     expect(report.elements.find((x) => x.name === 'fh')!.candidates.map((c) => c.why)).toEqual(['pinned by BACKEND at plan-test.click:1:24']);
     // PLACE agreeing with BACKEND is the same pin (PLACE's place is named).
-    const both = explainPlan(problemOf('Idle -> fh :: FlowHash(BACKEND null, PLACE null) -> Discard;\n', CPU_WINS), { objective: 'throughput', batch: BATCH });
+    const both = explainPlan(problemOf('Idle -> fh :: FlowHash(BACKEND null, PLACE null) -> Discard;\n', CPU_WINS), { splits: false, objective: 'throughput', batch: BATCH });
     expect(both.elements.find((x) => x.name === 'fh')!.pinned).toBe('pinned by PLACE at plan-test.click:1:38');
   });
 });
@@ -77,7 +77,7 @@ describe('impossible pins are located errors naming the element and the reason',
     const unknown = configError(() => graphOf('Idle -> fh :: FlowHash(PLACE tpu) -> Discard;\n'));
     expect(unknown.message).toBe("plan-test.click:1:24: bad PLACE: unknown backend 'tpu' (expected cpu, webgpu, gpujs, fpga, null)");
     expect(configError(() => graphOf('Idle -> fh :: FlowHash(PLACE webgpu:0.7,cpu) -> Discard;\n')).message).toMatch(
-      /^plan-test\.click:1:24: bad PLACE: split placements \('webgpu:0\.7'\) are not supported yet; name one backend$/,
+      /^plan-test\.click:1:24: 'fh' \(FlowHash\) cannot split its batches between backends \(run carries out splits for IPLookup\)$/,
     );
     expect(configError(() => graphOf('Idle -> d :: Discard(PLACE);\n')).message).toBe('plan-test.click:1:22: bad PLACE: expected a backend name');
     expect(configError(() => graphOf('Idle -> fh :: FlowHash(PLACE cpu, PLACE null) -> Discard;\n')).message).toBe('plan-test.click:1:35: keyword PLACE given twice');

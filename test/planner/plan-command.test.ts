@@ -61,7 +61,7 @@ const GPU_COSTS = file(
 
 describe('hetbox plan', () => {
   it('explains the placement: every candidate, the choice, why the others lost, against the baselines', async () => {
-    const r = await plan([CONFIG, '--backends', 'null', '--costs', GPU_COSTS, '--batch', '4096']);
+    const r = await plan([CONFIG, '--splits', 'off', '--backends', 'null', '--costs', GPU_COSTS, '--batch', '4096']);
     expect(r.status).toBe(0);
     expect(r.out).toContain(`${CONFIG}: placement plan (objective throughput, batch 4096)`);
     expect(r.out).toMatch(/search: exact \(all 4 placement\(s\) of 2 offloadable element\(s\) evaluated; 4 evaluated\)/);
@@ -73,7 +73,7 @@ describe('hetbox plan', () => {
   });
 
   it('--json gives the same plan for tools; a small batch keeps everything on the CPU', async () => {
-    const r = await plan([CONFIG, '--backends', 'cpu,null', '--costs', GPU_COSTS, '--batch', '32', '--json']);
+    const r = await plan([CONFIG, '--splits', 'off', '--backends', 'cpu,null', '--costs', GPU_COSTS, '--batch', '32', '--json']);
     expect(r.status).toBe(0);
     const report = JSON.parse(r.out) as PlanReport;
     expect(report.method).toBe('exact');
@@ -85,7 +85,7 @@ describe('hetbox plan', () => {
   });
 
   it('--rate takes k, M and G, and adds the batch-fill wait to the latency', async () => {
-    const r = await plan([CONFIG, '--backends', 'cpu', '--costs', GPU_COSTS, '--batch', '1000', '--rate', '2M', '--json']);
+    const r = await plan([CONFIG, '--splits', 'off', '--backends', 'cpu', '--costs', GPU_COSTS, '--batch', '1000', '--rate', '2M', '--json']);
     const report = JSON.parse(r.out) as PlanReport;
     expect(report.ratePps).toBe(2e6);
     // 1000 packets at 2 Mpps: 500 us to fill a batch.
@@ -99,7 +99,7 @@ describe('hetbox plan', () => {
         profiles: [{ kernel: 'ip-lookup', backend: 'null', perItemNs: 0.1, perBatchNs: 0, perByteTransferNs: 0, capacityBytes: 4096 }],
       }),
     );
-    const r = await plan([CONFIG, '--backends', 'null', '--costs', tight, '--json']);
+    const r = await plan([CONFIG, '--splits', 'off', '--backends', 'null', '--costs', tight, '--json']);
     const rt = (JSON.parse(r.out) as PlanReport).elements.find((e) => e.name === 'rt')!;
     expect(rt.backend).toBe('cpu');
     const refused = rt.candidates.find((c) => c.backend === 'null')!;
@@ -110,7 +110,7 @@ describe('hetbox plan', () => {
   it('writes a DOT and an SVG of the element graph, coloured by backend, edges labelled with rates', async () => {
     const dot = path.join(dir, 'plan.dot');
     const svg = path.join(dir, 'plan.svg');
-    const r = await plan([CONFIG, '--backends', 'null', '--costs', GPU_COSTS, '--batch', '4096', '--dot', dot, '--svg', svg]);
+    const r = await plan([CONFIG, '--splits', 'off', '--backends', 'null', '--costs', GPU_COSTS, '--batch', '4096', '--dot', dot, '--svg', svg]);
     expect(r.status).toBe(0);
     expect(r.out).toContain(`wrote ${dot}`);
     const dotText = readFileSync(dot, 'utf8');

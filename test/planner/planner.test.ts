@@ -68,7 +68,7 @@ describe('search and explanation', () => {
   it('offload wins when the device is faster and transfers are cheap', () => {
     // cpu 100 ns/pkt: 10 Mpps. null: 10 us launch + 10 ns/pkt = 20 us per 1000: 50 Mpps.
     const problem = problemOf(ONE_FLOW_HASH, costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 10, perBatchNs: 10_000 } }));
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(chosenFor(report, 'fh')).toBe('null');
     expect(report.chosen.prediction.throughputPps).toBeCloseTo(50e6, 0);
     const allCpu = report.baselines.find((b) => b.name === 'all-cpu')!;
@@ -76,13 +76,13 @@ describe('search and explanation', () => {
     const cpu = report.elements.find((e) => e.name === 'fh')!.candidates.find((c) => c.backend === 'cpu')!;
     expect(cpu.chosen).toBe(false);
     expect(cpu.why).toContain('placement 10.00 Mpps vs 50.00 Mpps (80.0% lower)');
-    expect(formatPlanReport(report, 't.click')).toMatch(/\* null .*best for throughput in the exact search \[costs file\]/);
+    expect(formatPlanReport(report, 't.click')).toMatch(/\* null .*best for throughput in the exact search \(beats cpu alone from batch \d+\) \[costs file\]/);
   });
 
   it('transfers make offload lose: the bus is the slowest stage', () => {
     // null computes in 20 us but moves 20 B x 1000 x 6 ns = 120 us: 8.33 Mpps < cpu's 10 Mpps.
     const problem = problemOf(ONE_FLOW_HASH, costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 10, perBatchNs: 10_000, perByteTransferNs: 6 } }));
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(chosenFor(report, 'fh')).toBe('cpu');
     const lost = report.elements.find((e) => e.name === 'fh')!.candidates.find((c) => c.backend === 'null')!;
     expect(lost.transferNs).toBeCloseTo(120_000, 6);
@@ -94,7 +94,7 @@ describe('search and explanation', () => {
     const problem = problemOf('Idle -> rt :: IPLookup(10.0.0.0/8 0) -> Discard;\n', costsFile('ip-lookup', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 1, perBatchNs: 0, capacityBytes: 1024 } }));
     const rt = problem.elements.find((e) => e.name === 'rt')!;
     expect(rt.structureBytes).toBeGreaterThan(1024);
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(chosenFor(report, 'rt')).toBe('cpu');
     const refused = report.elements.find((e) => e.name === 'rt')!.candidates.find((c) => c.backend === 'null')!;
     expect(refused.status).toBe('no-fit');
@@ -104,7 +104,7 @@ describe('search and explanation', () => {
   it('an unavailable backend is listed with its reason; no usable backend at all is an error naming the element', () => {
     const file = costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 1, perBatchNs: 0 } });
     const problem = problemOf(ONE_FLOW_HASH, file, [option('cpu'), option('null', 'no such card')]);
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(chosenFor(report, 'fh')).toBe('cpu');
     expect(report.elements.find((e) => e.name === 'fh')!.candidates.find((c) => c.backend === 'null')!.why).toBe('unavailable: no such card');
     expect(() => problemOf(ONE_FLOW_HASH, file, [option('cpu', 'gone'), option('null', 'no such card')])).toThrow(PlanningError);
@@ -115,10 +115,10 @@ describe('search and explanation', () => {
     // cpu 1 us + 32 ns/pkt; null 50 us launch + 1 ns/pkt.
     // batch 32: cpu 2.02 us (15.8 Mpps), null 50.03 us (0.64 Mpps). batch 65536: cpu 2.1 ms, null 115.5 us.
     const problem = problemOf(ONE_FLOW_HASH, costsFile('flow-hash', { cpu: { perItemNs: 32, perBatchNs: 1_000 }, null: { perItemNs: 1, perBatchNs: 50_000 } }));
-    const small = explainPlan(problem, { objective: 'throughput', batch: 32 });
+    const small = explainPlan(problem, { splits: false, objective: 'throughput', batch: 32 });
     expect(chosenFor(small, 'fh')).toBe('cpu');
     expect(small.chosen.prediction.throughputPps).toBeCloseTo((32 * 1e9) / 2024, 0);
-    const large = explainPlan(problem, { objective: 'throughput', batch: 65536 });
+    const large = explainPlan(problem, { splits: false, objective: 'throughput', batch: 65536 });
     expect(chosenFor(large, 'fh')).toBe('null');
     expect(large.chosen.prediction.throughputPps).toBeCloseTo((65536 * 1e9) / (50_000 + 65536), 0);
   });
@@ -126,23 +126,23 @@ describe('search and explanation', () => {
   it('objective latency, a latency bound and an expected rate change the choice as computed by hand', () => {
     // null: 16.67 Mpps but 120 us a batch; cpu: 10 Mpps, 100 us a batch.
     const problem = problemOf(ONE_FLOW_HASH, costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 60, perBatchNs: 0, perByteTransferNs: 3 } }));
-    expect(chosenFor(explainPlan(problem, { objective: 'throughput', batch: BATCH }), 'fh')).toBe('null');
-    expect(chosenFor(explainPlan(problem, { objective: 'latency', batch: BATCH }), 'fh')).toBe('cpu');
-    const bounded = explainPlan(problem, { objective: 'throughput', batch: BATCH, latencyBoundNs: 110_000 });
+    expect(chosenFor(explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH }), 'fh')).toBe('null');
+    expect(chosenFor(explainPlan(problem, { splits: false, objective: 'latency', batch: BATCH }), 'fh')).toBe('cpu');
+    const bounded = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH, latencyBoundNs: 110_000 });
     expect(chosenFor(bounded, 'fh')).toBe('cpu');
     expect(bounded.elements.find((e) => e.name === 'fh')!.candidates.find((c) => c.backend === 'null')!.why).toBe('misses the constraints: latency 120.00 µs is over the bound 110.00 µs');
     // At 12 Mpps the CPU cannot keep up (its latency is unbounded), so even for latency null wins.
-    const fast = explainPlan(problem, { objective: 'latency', batch: BATCH, ratePps: 12e6 });
+    const fast = explainPlan(problem, { splits: false, objective: 'latency', batch: BATCH, ratePps: 12e6 });
     expect(chosenFor(fast, 'fh')).toBe('null');
     expect(fast.chosen.prediction.latencyNs).toBeCloseTo(120_000 + (1000 / 12e6) * 1e9, 3);
     // Nothing meets a bound of 1 us: the best is still reported, with what it misses.
-    const impossible = explainPlan(problem, { objective: 'throughput', batch: BATCH, latencyBoundNs: 1_000 });
+    const impossible = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH, latencyBoundNs: 1_000 });
     expect(impossible.chosen.violations).toEqual(['latency 120.00 µs is over the bound 1.00 µs']);
   });
 
   it('a tie keeps the element on the CPU (nothing gained by moving its structure)', () => {
     const problem = problemOf(ONE_FLOW_HASH, costsFile('flow-hash', { cpu: { perItemNs: 10, perBatchNs: 0 }, null: { perItemNs: 10, perBatchNs: 0 } }));
-    const report = explainPlan(problem, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(problem, { splits: false, objective: 'throughput', batch: BATCH });
     expect(chosenFor(report, 'fh')).toBe('cpu');
     expect(report.elements[1].candidates.find((c) => c.backend === 'null')!.why).toContain('ties');
   });
@@ -152,19 +152,19 @@ describe('search and explanation', () => {
     // cpu 100 ns/pkt (100 us/batch each); null 30 ns/pkt (30 us/batch each).
     const costs = costsFile('flow-hash', { cpu: { perItemNs: 100, perBatchNs: 0 }, null: { perItemNs: 30, perBatchNs: 0 } });
     const twelve = problemOf(flowHashChain(MAX_EXACT_ELEMENTS), costs);
-    const exact = searchPlacement(twelve, { objective: 'throughput', batch: BATCH });
+    const exact = searchPlacement(twelve, { splits: false, objective: 'throughput', batch: BATCH });
     expect(exact.method).toBe('exact');
     expect(exact.evaluated).toBe(2 ** 12);
     // Best balance of 12: k on null, 12-k on cpu minimising max(30k, 100(12-k)) us: k = 9 -> max(270, 300) = 300 us.
     expect(exact.best.prediction.throughputPps).toBeCloseTo((1000 * 1e9) / 300_000, 0);
 
     const thirteen = problemOf(flowHashChain(MAX_EXACT_ELEMENTS + 1), costs);
-    const heuristic = searchPlacement(thirteen, { objective: 'throughput', batch: BATCH });
+    const heuristic = searchPlacement(thirteen, { splits: false, objective: 'throughput', batch: BATCH });
     expect(heuristic.method).toBe('heuristic');
     expect(heuristic.methodReason).toContain('13 offloadable elements (exact up to 12)');
     // The local search reaches the balance here: k = 10 -> max(300, 300) = 300 us.
     expect(heuristic.best.prediction.throughputPps).toBeCloseTo((1000 * 1e9) / 300_000, 0);
-    const report = explainPlan(thirteen, { objective: 'throughput', batch: BATCH });
+    const report = explainPlan(thirteen, { splits: false, objective: 'throughput', batch: BATCH });
     expect(formatPlanReport(report, 'chain.click')).toContain('search: heuristic (13 offloadable elements');
     for (const b of report.baselines) expect(report.chosen.prediction.throughputPps).toBeGreaterThanOrEqual(b.prediction.throughputPps);
   });

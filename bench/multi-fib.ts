@@ -3,6 +3,8 @@
  * prefixes, 64 synthetic next hops) on one core.
  *   build      file -> image, against a plain TypeScript DIR-24-8 built from the same routes
  *   lookups    uniformly random addresses and the destinations of example.pcap, against DIR-24-8
+ *              in TypeScript, and at batch 1024 against DIR-24-8 in C (bench/dir-24-8.c, rte_lpm's
+ *              layout, gcc -O3 -march=native), runs of the two interleaved, medians
  *   memory     K FIBs in one structure against K separate ones: the three LINX snapshots, and
  *              K = 2, 8, 32 variants of the full table differing in ~1% of next hops
  *   updates    route changes per second while lookups run, against lookups alone
@@ -11,12 +13,18 @@
 import type { BenchReport } from './report.js';
 import { sharedData } from './paths.js';
 import { Dir24_8, dir24Lookup } from './dir-24-8.js';
+import { buildCDir24, runCDir24, writeCDir24Routes } from './dir-24-8-c.js';
 import { loadRouteFile, type LoadedRoutes } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { MultiFib, type RouteColumns } from '../core/structures/multi-fib/multi-fib.js';
 import { NextHopTable } from '../core/structures/multi-fib/next-hops.js';
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
+import { CACHE_BYTES } from '../core/structures/multi-fib/destination-cache.js';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { projectRoot } from './paths.js';
 
 const N = 1 << 20;
 const SYNTHETIC = 64;
@@ -138,6 +146,46 @@ export async function run(report: BenchReport): Promise<void> {
     }
   }
   report.note(look, `${N} addresses per row, looked up in batches of the size shown; answers checked equal between the two`);
+
+  // ---- lookups against DIR-24-8 in C ----
+  const native = report.section('multi-fib: lookups against DIR-24-8 in C (rte_lpm layout), full 2023 table, batch 1024');
+  const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  report.note(native, `load average at start: ${load()} (1, 5, 15 min; ${os.cpus().length} cores)`);
+  const c = buildCDir24();
+  const work = path.join(projectRoot(), '.cache', 'bench');
+  mkdirSync(work, { recursive: true });
+  const routesFile = path.join(work, 'dir-24-8-routes.bin');
+  writeCDir24Routes(base, routesFile);
+  const median = (xs: number[]): number => {
+    const s = xs.slice().sort((a, b) => a - b);
+    return s.length % 2 === 1 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const B = 1024;
+  for (const [name, dst] of [['uniform random', random], ['example.pcap destinations', pcap]] as const) {
+    const cRates: number[] = [];
+    const mfRates: number[] = [];
+    let cBytes = 0;
+    // Rounds of (one C process: build, then 5 timed passes) and (5 TS passes), alternating.
+    for (let round = 0; round < 5; round++) {
+      const r = runCDir24(c.bin, routesFile, dst, B, 5);
+      cBytes = r.bytes;
+      for (const ms of r.runsMs) cRates.push(rate(ms));
+      for (let k = 0; k < 5; k++) {
+        mfRates.push(rate(best(1, () => {
+          for (let o = 0; o + B <= N; o += B) lookupBatch(image, null, dst.subarray(o, o + B), out.subarray(o, o + B), B);
+        })));
+      }
+      for (let i = 0; i < N; i++) if (out[i] !== r.answers[i]) throw new Error(`bench: multi-fib and C DIR-24-8 disagree on item ${i}`);
+    }
+    // Medians and bests both: on a loaded machine a pass is often preempted (the median shows
+    // the load), the best pass shows the code.
+    const cName = `C DIR-24-8 ${name}`;
+    report.add(native, { name: `${cName}, median`, value: median(cRates), unit: 'lookup/s', extra: { min: Math.min(...cRates), MiB: cBytes / 2 ** 20 } });
+    report.add(native, { name: `multi-fib ${name}, median`, value: median(mfRates), unit: 'lookup/s', baseline: `${cName}, median`, extra: { min: Math.min(...mfRates), MiB: fib.memory().bytes / 2 ** 20, cacheKiB: CACHE_BYTES / 1024 } });
+    report.add(native, { name: `${cName}, best`, value: Math.max(...cRates), unit: 'lookup/s' });
+    report.add(native, { name: `multi-fib ${name}, best`, value: Math.max(...mfRates), unit: 'lookup/s', baseline: `${cName}, best` });
+  }
+  report.note(native, `${N} addresses per row; medians and bests of 25 passes each (5 rounds of one C process with 5 passes, then 5 multi-fib passes); answers checked equal; ${c.compiler}; multi-fib includes its ${CACHE_BYTES / 1024} KiB /24 answer cache (destination-cache.ts); load average at end: ${load()}`);
 
   // ---- memory ----
   const mem = report.section('multi-fib: memory, K FIBs in one structure vs K separate ones');

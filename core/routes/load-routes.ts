@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
+import { ByteInterner } from './byte-interner.js';
 import { nextHopKey, type NextHop } from '../structures/multi-fib/next-hops.js';
 import { quoteUserText } from '../quote-user-text.js';
 
@@ -81,7 +82,7 @@ export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRo
   let bytes = readBounded(path, opts.maxBytes);
   if (path.endsWith('.gz')) {
     try {
-      bytes = gunzipSync(bytes, { maxOutputLength: opts.maxBytes });
+      bytes = gunzipSync(bytes, { maxOutputLength: opts.maxBytes, chunkSize: inflateChunkSize(bytes, opts.maxBytes) });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
@@ -89,6 +90,22 @@ export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRo
     }
   }
   return parseRoutes(bytes, path, opts);
+}
+
+/**
+ * Output chunk for gunzipSync: the size the gzip trailer announces (ISIZE, the last four bytes),
+ * plus one so that the output never fills the chunk exactly. zlib collects output chunks and
+ * concatenates them, so with its default 16 KiB chunks a full table's 18 MB of text exists
+ * twice at once; in one chunk it is inflated once, where it stays. ISIZE is only a hint (it is
+ * mod 2^32, and a multi-member file states its last member's size): a wrong one costs chunks
+ * and a copy again, never a wrong result. Capped by the route-file limit.
+ */
+function inflateChunkSize(gz: Uint8Array, maxBytes: number): number {
+  const DEFAULT = 16 * 1024;
+  if (gz.length < 18 || gz[0] !== 0x1f || gz[1] !== 0x8b) return DEFAULT;
+  const n = gz.length;
+  const isize = (gz[n - 4] | (gz[n - 3] << 8) | (gz[n - 2] << 16) | (gz[n - 1] << 24)) >>> 0;
+  return Math.max(DEFAULT, Math.min(isize + 1, maxBytes + 1));
 }
 
 /** The file's bytes, refusing directories and anything over `limit` bytes (devices report size 0, so read and count). */
@@ -150,10 +167,14 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
   const format = opts.format === 'auto' ? detectFormat(bytes) : opts.format;
   if (bytes.length > opts.maxBytes) throw new RouteFileError(file, 0, `holds more than ${opts.maxBytes} bytes (the route-file limit)`);
   const sink = new RouteSink(file, format, opts.skipBad, opts.syntheticNextHops);
-  const text = checkLineLengths(bytes, opts.maxLineBytes, sink);
+  const { text, lines } = checkLineLengths(bytes, opts.maxLineBytes, sink);
   if (format === 'bgpdump') parseBgpdump(text, sink);
-  else if (format === 'click') parseClickLines(text, sink);
-  else scanText(text, sink, format === 'l3fwd');
+  else {
+    // One FIB with at most one route per line: sized once, never regrown.
+    sink.fib('default', lines);
+    if (format === 'click') parseClickLines(text, sink);
+    else scanText(text, sink, format === 'l3fwd');
+  }
   const res = sink.result();
   const routes = res.fibs.reduce((s, f) => s + f.count, 0);
   if (routes === 0 && res.skipped > 0) {
@@ -165,9 +186,9 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
 
 /**
  * A line over `max` bytes is an error, or under skipBad counted and blanked out (in a copy:
- * the caller's bytes are left alone) so the parsers skip it.
+ * the caller's bytes are left alone) so the parsers skip it. Also counts the lines.
  */
-function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): Uint8Array {
+function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): { text: Uint8Array; lines: number } {
   let bytes = input;
   let start = 0;
   let line = 1;
@@ -179,7 +200,7 @@ function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): Uint
       if (bytes === input) bytes = input.slice();
       bytes.fill(32, start, end);
     }
-    if (nl < 0) return bytes;
+    if (nl < 0) return { text: bytes, lines: line };
     start = nl + 1;
     line++;
   }
@@ -195,6 +216,8 @@ class RouteSink {
   line = 0;
   private readonly hopIndex = new Map<string, number>();
   private readonly gwIndex = new Map<number, number>();
+  /** The next hop naming nothing (`{}`), once interned: most lines of a bare prefix list. */
+  private emptyHop = -1;
   skipped = 0;
   skippedMessages: string[] = [];
   skippedV6 = 0;
@@ -203,12 +226,14 @@ class RouteSink {
     if (synthetic !== undefined) for (let i = 0; i < synthetic; i++) this.hop({ label: `nh${i}` });
   }
 
-  fib(name: string): number {
+  /** The FIB named `name`, created with room for `capacity` routes when new. */
+  fib(name: string, capacity = 1024): number {
     let f = this.fibByName.get(name);
     if (f === undefined) {
       f = this.fibs.length;
       this.fibByName.set(name, f);
-      this.fibs.push({ name, count: 0, prefix: new Int32Array(1024), len: new Uint8Array(1024), hop: new Int32Array(1024) });
+      const n = Math.max(capacity, 16);
+      this.fibs.push({ name, count: 0, prefix: new Int32Array(n), len: new Uint8Array(n), hop: new Int32Array(n) });
     }
     return f;
   }
@@ -234,14 +259,14 @@ class RouteSink {
 
   /** The next hop of a line that names none. */
   defaultHop(prefix: number, len: number): number {
-    if (this.synthetic === undefined) return this.hop({});
+    if (this.synthetic === undefined) return this.emptyHop >= 0 ? this.emptyHop : (this.emptyHop = this.hop({}));
     return ((Math.imul(prefix ^ (len << 24), 0x9e3779b1) >>> 0) >>> 8) % this.synthetic;
   }
 
   add(fib: number, prefix: number, len: number, hop: number): void {
     const c = this.fibs[fib];
     if (c.count === c.prefix.length) {
-      const n = c.count * 2;
+      const n = Math.max(c.count * 2, 16);
       const p = new Int32Array(n); p.set(c.prefix); c.prefix = p;
       const l = new Uint8Array(n); l.set(c.len); c.len = l;
       const h = new Int32Array(n); h.set(c.hop); c.hop = h;
@@ -262,6 +287,7 @@ class RouteSink {
     return {
       file: this.file,
       format: this.format,
+      // Views, not copies: a column sized to the file's line count has a few spare entries at most.
       fibs: this.fibs.map((f) => ({ ...f, prefix: f.prefix.subarray(0, f.count), len: f.len.subarray(0, f.count), hop: f.hop.subarray(0, f.count) })),
       nextHops: this.nextHops,
       hopLines: this.hopLines,
@@ -285,6 +311,8 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
   let line = 0;
   const starts = [0, 0, 0, 0];
   const ends = [0, 0, 0, 0];
+  // Next-hop fields seen before, by their bytes: only a field's first sighting is decoded.
+  const hopText = new ByteInterner();
   while (i < n) {
     line++;
     sink.line = line;
@@ -355,7 +383,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
     if (nt > 3 || (l3fwd && nt !== 2)) { sink.bad(line, l3fwd ? `expected 'R<prefix> <port>'` : `expected 'prefix [nexthop [label]]', got ${nt} fields`); continue; }
     let hop: number;
     if (nt === 1) hop = sink.defaultHop(addr, len);
-    else {
+    else if ((hop = hopText.get(buf, starts[1], ends[nt - 1])) < 0) {
       const t = decoder.decode(buf.subarray(starts[1], ends[1]));
       const gw = parseAddress(t);
       const label = nt === 3 ? decoder.decode(buf.subarray(starts[2], ends[2])) : undefined;
@@ -366,28 +394,152 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
       else if (gw !== null) hop = sink.hop({ gateway: gw, label });
       else if (/^\d+$/.test(t) && Number(t) <= 65535) hop = sink.hop(label === undefined ? { port: Number(t) } : { port: Number(t), label });
       else hop = sink.hop({ label: label === undefined ? t : `${t} ${label}` });
+      hopText.set(buf, starts[1], ends[nt - 1], hop);
     }
     sink.add(fib, addr, len, hop);
   }
 }
 
+/**
+ * Click route lines. The common line, `A.B.C.D/LEN [GW] OUT` in plain ASCII, is parsed where it
+ * lies in the buffer (clickLineFast); any other line (comments, several routes separated by
+ * commas, masks, short forms, IPv6, non-ASCII, errors) goes through the string parser
+ * (clickLineText), so every accepted form and every message stays what parseClickRoute says.
+ */
 function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
   const fib = sink.fib('default');
-  // CRLF files: a comment must reach the line's end (`.` stops at a \r).
-  const lines = decoder.decode(buf).split(/\r?\n/);
-  for (let ln = 0; ln < lines.length; ln++) {
-    for (const part of lines[ln].replace(/(#|\/\/).*$/, '').split(',')) {
-      if (part.trim() === '') continue;
-      if (part.includes(':')) { sink.skippedV6++; continue; }
-      const r = parseClickRoute(part);
-      sink.line = ln + 1;
-      if (typeof r === 'string') { sink.bad(ln + 1, r); continue; }
-      const h: NextHop = {};
-      if (r.gateway !== undefined) h.gateway = r.gateway;
-      if (r.port !== undefined) h.port = r.port;
-      sink.add(fib, r.prefix, r.len, sink.hop(h));
+  const hopText = new ByteInterner();
+  const n = buf.length;
+  let start = 0;
+  let ln = 0;
+  while (start <= n) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = n;
+    ln++;
+    // CRLF: the \r before a \n is not part of the line (a lone \r is, as in the string parser).
+    const e = end < n && end > start && buf[end - 1] === 13 ? end - 1 : end;
+    if (!clickLineFast(buf, start, e, ln, fib, sink, hopText)) {
+      // The file's first line alone may start with a byte-order mark to drop (as decoding the whole file would).
+      clickLineText((ln === 1 ? decoder : decoderKeepBOM).decode(buf.subarray(start, e)), ln, fib, sink);
     }
+    start = end + 1;
   }
+}
+
+const decoderKeepBOM = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** One line through parseClickRoute: `#` and `//` comments, comma-separated routes. */
+function clickLineText(line: string, ln: number, fib: number, sink: RouteSink): void {
+  for (const part of line.replace(/(#|\/\/).*$/, '').split(',')) {
+    if (part.trim() === '') continue;
+    if (part.includes(':')) { sink.skippedV6++; continue; }
+    const r = parseClickRoute(part);
+    sink.line = ln;
+    if (typeof r === 'string') { sink.bad(ln, r); continue; }
+    const h: NextHop = {};
+    if (r.gateway !== undefined) h.gateway = r.gateway;
+    if (r.port !== undefined) h.port = r.port;
+    sink.add(fib, r.prefix, r.len, sink.hop(h));
+  }
+}
+
+/** Dotted quad `A.B.C.D` in `buf[s..e)` as u32, or -1 (not exactly four octets of at most 255). */
+function dottedQuad(buf: Uint8Array, s: number, e: number): number {
+  let v = 0;
+  let octets = 0;
+  let cur = -1;
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c >= 48 && c <= 57) {
+      cur = cur < 0 ? c - 48 : cur * 10 + c - 48;
+      if (cur > 255) return -1;
+    } else if (c === 46) {
+      if (cur < 0) return -1;
+      v = v * 256 + cur;
+      octets++;
+      cur = -1;
+    } else return -1;
+  }
+  if (cur < 0 || octets !== 3) return -1;
+  return v * 256 + cur;
+}
+
+/**
+ * `A.B.C.D/LEN [GW] OUT` with spaces or tabs between, added to the sink: true when the line was
+ * one (or blank). False, having changed nothing, for anything else: the caller parses the line
+ * as text then. Only lines parseClickRoute would accept the same way are taken here.
+ */
+function clickLineFast(buf: Uint8Array, s: number, e: number, ln: number, fib: number, sink: RouteSink, hopText: ByteInterner): boolean {
+  // Up to three tokens of digits, '.', '/' and '-'; any other byte sends the line to the text parser.
+  let t0s = 0, t0e = 0, t1s = 0, t1e = 0, t2s = 0, t2e = 0;
+  let nt = 0;
+  let i = s;
+  while (i < e) {
+    const c = buf[i];
+    if (c === 32 || c === 9) { i++; continue; }
+    const ts = i;
+    while (i < e) {
+      const d = buf[i];
+      if ((d >= 48 && d <= 57) || d === 46 || d === 47 || d === 45) i++;
+      else if (d === 32 || d === 9) break;
+      else return false;
+    }
+    if (nt === 0) { t0s = ts; t0e = i; }
+    else if (nt === 1) { t1s = ts; t1e = i; }
+    else if (nt === 2) { t2s = ts; t2e = i; }
+    else return false;
+    nt++;
+  }
+  if (nt === 0) return true;
+  if (nt === 1) return false;
+  // Prefix: a full dotted quad, '/', one or two digits up to 32.
+  const slash = buf.indexOf(47, t0s);
+  if (slash < 0 || slash >= t0e) return false;
+  const addr = dottedQuad(buf, t0s, slash);
+  if (addr < 0) return false;
+  const digits = t0e - slash - 1;
+  if (digits < 1 || digits > 2) return false;
+  let len = 0;
+  for (let j = slash + 1; j < t0e; j++) {
+    const c = buf[j];
+    if (c < 48 || c > 57) return false;
+    len = len * 10 + c - 48;
+  }
+  if (len > 32) return false;
+  // GW: a dotted quad or '-'; with two tokens, a second token with a dot would be a gateway without OUT.
+  let gw = 0;
+  let ps = t1s, pe = t1e;
+  if (nt === 3) {
+    if (!(t1e - t1s === 1 && buf[t1s] === 45)) {
+      gw = dottedQuad(buf, t1s, t1e);
+      if (gw < 0) return false;
+    }
+    ps = t2s;
+    pe = t2e;
+  } else if (buf.indexOf(46, t1s) >= 0 && buf.indexOf(46, t1s) < t1e) return false;
+  // OUT: -1, or up to five digits and at most 65535.
+  let port: number;
+  if (buf[ps] === 45) {
+    if (pe - ps !== 2 || buf[ps + 1] !== 49) return false;
+    port = -1;
+  } else {
+    if (pe - ps > 5) return false;
+    port = 0;
+    for (let j = ps; j < pe; j++) {
+      const c = buf[j];
+      if (c < 48 || c > 57) return false;
+      port = port * 10 + c - 48;
+    }
+    if (port > 65535) return false;
+  }
+  sink.line = ln;
+  let hop = hopText.get(buf, t1s, pe);
+  if (hop < 0) {
+    hop = sink.hop(gw !== 0 ? { gateway: gw, port } : { port });
+    hopText.set(buf, t1s, pe, hop);
+  }
+  sink.add(fib, addr, len, hop);
+  return true;
 }
 
 /** `bgpdump -m`: TABLE_DUMP|time|B|peer|peerAS|prefix|aspath|origin|nexthop|... — one FIB per peer. */

@@ -13,11 +13,11 @@
  * RouteFileError naming the file (and line when there is one).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
 import { ByteInterner } from './byte-interner.js';
+import { GzipInflater } from '../pcap/gzip-inflater.js';
 import { nextHopKey, type NextHop } from '../structures/multi-fib/next-hops.js';
 import { quoteUserText } from '../quote-user-text.js';
 
@@ -79,33 +79,121 @@ export interface LoadedRoutes {
 
 export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRoutes {
   const opts = LoadOptions.parse(options);
-  let bytes = readBounded(path, opts.maxBytes);
-  if (path.endsWith('.gz')) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: opts.maxBytes, chunkSize: inflateChunkSize(bytes, opts.maxBytes) });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
-      throw new RouteFileError(path, 0, `bad gzip data: ${err.message}`);
-    }
+  if (path.endsWith('.gz')) return loadGzipRoutes(path, opts);
+  return parseRoutes(readBounded(path, opts.maxBytes), path, opts);
+}
+
+/** Inflated bytes parsed at a time from a gzip route file (whole lines; a longer line is over the limit anyway). */
+const GZIP_BLOCK_BYTES = 1 << 20;
+/** Most routes a gzip file's stated size may reserve column room for up front (past it, columns grow). */
+const MAX_PRESIZED_ROUTES = 4 << 20;
+
+/**
+ * A gzip route file, inflated and parsed a block of whole lines at a time: the inflated text
+ * (18 MB for a full table) never exists at once, only a 1 MiB block of it, so a table's load
+ * holds the compressed file's reader, one block and the route columns. Line numbers, limits
+ * and messages are those of parseRoutes on the whole text.
+ */
+function loadGzipRoutes(path: string, opts: z.output<typeof LoadOptions>): LoadedRoutes {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new RouteFileError(path, 0, `cannot open route file: ${(e as Error).message}`);
   }
-  return parseRoutes(bytes, path, opts);
+  let inflater: GzipInflater | null = null;
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new RouteFileError(path, 0, 'is a directory, not a route file');
+    if (st.size > opts.maxBytes) throw new RouteFileError(path, 0, `is ${st.size} bytes, over the route-file limit of ${opts.maxBytes} bytes`);
+    const readAt = (buf: Uint8Array, off: number, len: number, pos: number): number => {
+      try {
+        return readSync(fd, buf, off, len, pos);
+      } catch (e) {
+        throw new RouteFileError(path, 0, `cannot read route file: ${(e as Error).message}`);
+      }
+    };
+    inflater = new GzipInflater(readAt);
+    const max = opts.maxLineBytes;
+    let buf = new Uint8Array(Math.max(GZIP_BLOCK_BYTES, 2 * max + 2));
+    let have = 0;
+    let total = 0;
+    let eof = false;
+    let line = 1;
+    let format: RouteFormat | null = opts.format === 'auto' ? null : opts.format;
+    let sink: RouteSink | null = null;
+    /** Inside a line longer than a whole block (already reported): drop bytes up to its newline. */
+    let skipping = false;
+    for (;;) {
+      while (!eof && have < buf.length) {
+        const n = inflater.read(buf, have, buf.length - have);
+        if (n === 0) eof = true;
+        have += n;
+        total += n;
+        if (total > opts.maxBytes) throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
+      }
+      if (inflater.error !== null) throw new RouteFileError(path, 0, `bad gzip data: ${inflater.error}`);
+      if (sink === null) {
+        format ??= detectFormatIn(buf.subarray(0, have), eof);
+        if (format === null) {
+          // Only comments so far: keep them and read on until a route line tells the format.
+          const g = new Uint8Array(buf.length * 2);
+          g.set(buf.subarray(0, have));
+          buf = g;
+          continue;
+        }
+        sink = new RouteSink(path, format, opts.skipBad, opts.syntheticNextHops);
+        if (format !== 'bgpdump') sink.fib('default', presizedRoutes(fd, st.size, buf.subarray(0, have), opts.maxBytes));
+      }
+      if (skipping) {
+        const nl = buf.subarray(0, have).indexOf(10);
+        if (nl < 0) {
+          have = 0;
+          if (eof) break;
+          continue;
+        }
+        // The newline stays: the dropped line parses as an empty one, as the blanked line would in the whole text.
+        buf.copyWithin(0, nl, have);
+        have -= nl;
+        skipping = false;
+      }
+      if (eof) {
+        parseBlock(buf.subarray(0, have), line, format!, sink, max);
+        break;
+      }
+      const lastNl = buf.subarray(0, have).lastIndexOf(10);
+      if (lastNl < 0) {
+        // A full block without a newline: the line is longer than the limit.
+        sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
+        skipping = true;
+        have = 0;
+        continue;
+      }
+      line += parseBlock(buf.subarray(0, lastNl), line, format!, sink, max);
+      buf.copyWithin(0, lastNl + 1, have);
+      have -= lastNl + 1;
+    }
+    return finishRoutes(sink!, path, format!);
+  } finally {
+    inflater?.close();
+    closeSync(fd);
+  }
 }
 
 /**
- * Output chunk for gunzipSync: the size the gzip trailer announces (ISIZE, the last four bytes),
- * plus one so that the output never fills the chunk exactly. zlib collects output chunks and
- * concatenates them, so with its default 16 KiB chunks a full table's 18 MB of text exists
- * twice at once; in one chunk it is inflated once, where it stays. ISIZE is only a hint (it is
- * mod 2^32, and a multi-member file states its last member's size): a wrong one costs chunks
- * and a copy again, never a wrong result. Capped by the route-file limit.
+ * Column room for a gzip file's routes: its stated inflated size (ISIZE, the trailer's last four
+ * bytes) over the bytes per line of the first block. Only a hint (ISIZE is mod 2^32, a
+ * multi-member file states its last member's size): a low one means the columns grow, a high
+ * one is capped.
  */
-function inflateChunkSize(gz: Uint8Array, maxBytes: number): number {
-  const DEFAULT = 16 * 1024;
-  if (gz.length < 18 || gz[0] !== 0x1f || gz[1] !== 0x8b) return DEFAULT;
-  const n = gz.length;
-  const isize = (gz[n - 4] | (gz[n - 3] << 8) | (gz[n - 2] << 16) | (gz[n - 1] << 24)) >>> 0;
-  return Math.max(DEFAULT, Math.min(isize + 1, maxBytes + 1));
+function presizedRoutes(fd: number, size: number, first: Uint8Array, maxBytes: number): number {
+  let lines = 1;
+  for (let i = first.indexOf(10); i >= 0; i = first.indexOf(10, i + 1)) lines++;
+  if (size < 18 || first.length === 0) return lines;
+  const tail = new Uint8Array(4);
+  if (readSync(fd, tail, 0, 4, size - 4) !== 4) return lines;
+  const isize = Math.min(maxBytes, (tail[0] | (tail[1] << 8) | (tail[2] << 16) | (tail[3] << 24)) >>> 0);
+  return Math.min(MAX_PRESIZED_ROUTES, Math.max(lines, Math.ceil((isize * lines) / first.length)));
 }
 
 /** The file's bytes, refusing directories and anything over `limit` bytes (devices report size 0, so read and count). */
@@ -146,20 +234,28 @@ function readBounded(path: string, limit: number): Uint8Array {
 }
 
 export function detectFormat(bytes: Uint8Array): RouteFormat {
+  return detectFormatIn(bytes, true) ?? 'text';
+}
+
+/** The format the first route line of `bytes` shows; null when `bytes` is not `complete` and ends before one. */
+function detectFormatIn(bytes: Uint8Array, complete: boolean): RouteFormat | null {
   let i = 0;
+  const undecided = complete ? 'text' : null;
   while (i < bytes.length) {
     while (i < bytes.length && (bytes[i] === 32 || bytes[i] === 9 || bytes[i] === 13)) i++;
+    if (i === bytes.length) return undecided;
     const c = bytes[i];
     if (c === 10) { i++; continue; }
     if (c === 35 || c === 59) {
       while (i < bytes.length && bytes[i] !== 10) i++;
       continue;
     }
+    if (!complete && i + 10 > bytes.length) return null;
     if (c === 82 /* R */ && bytes[i + 1] >= 48 && bytes[i + 1] <= 57) return 'l3fwd';
     if (c === 84 /* T */ && new TextDecoder().decode(bytes.subarray(i, i + 10)) === 'TABLE_DUMP') return 'bgpdump';
     return 'text';
   }
-  return 'text';
+  return undecided;
 }
 
 export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOptions = {}): LoadedRoutes {
@@ -167,14 +263,24 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
   const format = opts.format === 'auto' ? detectFormat(bytes) : opts.format;
   if (bytes.length > opts.maxBytes) throw new RouteFileError(file, 0, `holds more than ${opts.maxBytes} bytes (the route-file limit)`);
   const sink = new RouteSink(file, format, opts.skipBad, opts.syntheticNextHops);
-  const { text, lines } = checkLineLengths(bytes, opts.maxLineBytes, sink);
-  if (format === 'bgpdump') parseBgpdump(text, sink);
+  parseBlock(bytes, 1, format, sink, opts.maxLineBytes);
+  return finishRoutes(sink, file, format);
+}
+
+/** Parse whole lines `bytes`, the first being line `firstLine`; returns how many lines they were. */
+function parseBlock(bytes: Uint8Array, firstLine: number, format: RouteFormat, sink: RouteSink, maxLineBytes: number): number {
+  const { text, lines } = checkLineLengths(bytes, maxLineBytes, sink, firstLine);
+  if (format === 'bgpdump') parseBgpdump(text, sink, firstLine);
   else {
-    // One FIB with at most one route per line: sized once, never regrown.
+    // One FIB with at most one route per line: a whole text sizes it once (no-op when it exists).
     sink.fib('default', lines);
-    if (format === 'click') parseClickLines(text, sink);
-    else scanText(text, sink, format === 'l3fwd');
+    if (format === 'click') parseClickLines(text, sink, firstLine);
+    else scanText(text, sink, format === 'l3fwd', firstLine);
   }
+  return lines;
+}
+
+function finishRoutes(sink: RouteSink, file: string, format: RouteFormat): LoadedRoutes {
   const res = sink.result();
   const routes = res.fibs.reduce((s, f) => s + f.count, 0);
   if (routes === 0 && res.skipped > 0) {
@@ -188,19 +294,20 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
  * A line over `max` bytes is an error, or under skipBad counted and blanked out (in a copy:
  * the caller's bytes are left alone) so the parsers skip it. Also counts the lines.
  */
-function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): { text: Uint8Array; lines: number } {
+function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink, firstLine: number): { text: Uint8Array; lines: number } {
   let bytes = input;
   let start = 0;
-  let line = 1;
+  let line = firstLine;
   for (;;) {
     const nl = bytes.indexOf(10, start);
     const end = nl < 0 ? bytes.length : nl;
     if (end - start > max) {
       sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
-      if (bytes === input) bytes = input.slice();
+      // A copy: `slice` on a Node Buffer would be a view, and the caller's bytes must stay as they were.
+      if (bytes === input) bytes = new Uint8Array(input);
       bytes.fill(32, start, end);
     }
-    if (nl < 0) return { text: bytes, lines: line };
+    if (nl < 0) return { text: bytes, lines: line - firstLine + 1 };
     start = nl + 1;
     line++;
   }
@@ -216,6 +323,8 @@ class RouteSink {
   line = 0;
   private readonly hopIndex = new Map<string, number>();
   private readonly gwIndex = new Map<number, number>();
+  /** Next-hop fields seen before, by their bytes: only a field's first sighting is decoded. */
+  readonly hopText = new ByteInterner();
   /** The next hop naming nothing (`{}`), once interned: most lines of a bare prefix list. */
   private emptyHop = -1;
   skipped = 0;
@@ -304,15 +413,14 @@ const decoder = new TextDecoder();
  * `prefix [nexthop [label]]` lines (l3fwd: `R<prefix> <port>`), `#`/`;` comments.
  * A next hop that is an IPv4 address is a gateway, an integer a port, anything else a label.
  */
-function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
+function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: number): void {
   const n = buf.length;
   const fib = sink.fib('default');
   let i = 0;
-  let line = 0;
+  let line = firstLine - 1;
   const starts = [0, 0, 0, 0];
   const ends = [0, 0, 0, 0];
-  // Next-hop fields seen before, by their bytes: only a field's first sighting is decoded.
-  const hopText = new ByteInterner();
+  const hopText = sink.hopText;
   while (i < n) {
     line++;
     sink.line = line;
@@ -406,12 +514,12 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
  * commas, masks, short forms, IPv6, non-ASCII, errors) goes through the string parser
  * (clickLineText), so every accepted form and every message stays what parseClickRoute says.
  */
-function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
+function parseClickLines(buf: Uint8Array, sink: RouteSink, firstLine: number): void {
   const fib = sink.fib('default');
-  const hopText = new ByteInterner();
+  const hopText = sink.hopText;
   const n = buf.length;
   let start = 0;
-  let ln = 0;
+  let ln = firstLine - 1;
   while (start <= n) {
     let end = buf.indexOf(10, start);
     if (end < 0) end = n;
@@ -543,10 +651,10 @@ function clickLineFast(buf: Uint8Array, s: number, e: number, ln: number, fib: n
 }
 
 /** `bgpdump -m`: TABLE_DUMP|time|B|peer|peerAS|prefix|aspath|origin|nexthop|... — one FIB per peer. */
-function parseBgpdump(buf: Uint8Array, sink: RouteSink): void {
+function parseBgpdump(buf: Uint8Array, sink: RouteSink, firstLine: number): void {
   const text = decoder.decode(buf);
   let pos = 0;
-  let line = 0;
+  let line = firstLine - 1;
   while (pos < text.length) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = text.length;

@@ -73,14 +73,18 @@ export class MultiFib {
   private allDirty = false;
   private readonly listeners = new Set<(d: ImageDelta) => void>();
 
-  /** FIBs `fibNames` (indices in order), optionally filled in bulk with next hops from `nextHops`. */
-  constructor(fibNames: readonly string[] = ['default'], bulk?: readonly RouteColumns[], nextHops?: NextHopTable) {
+  /**
+   * FIBs `fibNames` (indices in order), optionally filled in bulk with next hops from `nextHops`.
+   * `adoptBulk`: the structure may keep the bulk columns' `prefix` and `nh` arrays as its route
+   * storage and reorder them (the caller gives them up; RouteStore.bulkLoad says when it does).
+   */
+  constructor(fibNames: readonly string[] = ['default'], bulk?: readonly RouteColumns[], nextHops?: NextHopTable, adoptBulk = false) {
     this.nextHops = nextHops ?? new NextHopTable();
     for (const n of fibNames) this.addName(n);
     if (bulk !== undefined) {
       if (bulk.length !== fibNames.length) throw new Error('MultiFib: one route column set per FIB');
       // The store reads the columns as they are (host bits, duplicates): no copy of the routes.
-      this.routes.bulkLoad(bulk.map((r, fib) => ({ fib, count: r.count, prefix: r.prefix, len: r.len, nh: r.nh })));
+      this.routes.bulkLoad(bulk.map((r, fib) => ({ fib, count: r.count, prefix: r.prefix, len: r.len, nh: r.nh })), adoptBulk);
       this.routes.forEachNextHop((nh) => this.nextHops.acquire(nh));
     }
     this.store = new ImageStore(HEADER_WORDS + L0_ENTRIES + 1024, HEADER_WORDS);

@@ -33,8 +33,8 @@ export class RouteStore {
   readonly bucketStart = new Int32Array(65536);
   readonly bucketCap = new Int32Array(65536);
   /** Pooled bucket columns (replaced when the pool grows or is compacted: read them again after a change). */
-  keys = new Int32Array(0);
-  nhs = new Int32Array(0);
+  keys: Int32Array = new Int32Array(0);
+  nhs: Int32Array = new Int32Array(0);
   /** Pool words handed out to buckets (live slices and abandoned ones). */
   private poolUsed = 0;
   /** Words in abandoned slices (a bucket that moved leaves its old slice behind). */
@@ -192,19 +192,31 @@ export class RouteStore {
    * Bulk insert of whole FIBs into an empty store: `routes[f]` are FIB f's columns (host bits
    * need not be clear). A route repeating an earlier one's FIB, prefix and length replaces it
    * (the later line of a file wins). Builds the buckets straight from the columns, with no
-   * per-route objects and no copy of the columns: one pass counts each /16's routes and sizes
-   * the pool exactly, one fills the buckets in column order, then each bucket is put in
-   * ascending length order (a counting sort) and rid of duplicates (a hash over its keys),
-   * both in scratch space the size of the largest bucket.
+   * per-route objects: one pass counts each /16's routes (and notes whether every FIB's routes
+   * come in strictly ascending prefix/length order, as table dumps do: then there is nothing to
+   * dedupe), one places the routes in their buckets, then each bucket is put in ascending length
+   * order (a counting sort) and, unless sorted, rid of duplicates (a hash over its keys), both in
+   * scratch space the size of the largest bucket.
+   *
+   * `adopt`: the store may take one FIB's `prefix` and `nh` columns as its own pool and reorder
+   * them in place (the caller gives them up): the routes then exist once, not as columns plus a
+   * copy. Only for a single FIB in ascending order (an in-place reordering is not stable, so it
+   * could not tell which of two duplicates came later); otherwise the columns are copied.
    */
-  bulkLoad(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[]): void {
+  bulkLoad(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[], adopt = false): void {
     if (this.poolUsed !== 0 || this.short.size !== 0) throw new Error('RouteStore.bulkLoad: the store is not empty');
     const sizes = this.bucketCap;
+    let sorted = true;
     for (const r of routes) {
+      let last = -1;
       for (let i = 0; i < r.count; i++) {
         const len = r.len[i];
         if (len > 32) throw new RangeError(`prefix length ${len} is not 0..32`);
-        if (len >= 16) sizes[r.prefix[i] >>> 16]++;
+        const p = (r.prefix[i] & maskOf(len)) >>> 0;
+        const order = p * 64 + len;
+        if (order <= last) sorted = false;
+        last = order;
+        if (len >= 16) sizes[p >>> 16]++;
       }
     }
     let total = 0;
@@ -214,6 +226,66 @@ export class RouteStore {
       total += sizes[x];
       if (sizes[x] > largest) largest = sizes[x];
     }
+    if (adopt && sorted && routes.length === 1) this.adoptColumns(routes[0], total);
+    else this.copyColumns(routes, total);
+    const keys = this.keys;
+    const nhs = this.nhs;
+    if (largest === 0) return;
+    const sk = new Int32Array(largest);
+    const sn = new Int32Array(largest);
+    const cnt = new Int32Array(34);
+    let tableSize = 4;
+    while (!sorted && tableSize < 2 * largest) tableSize *= 2;
+    // Open-addressing table of entry positions + 1 (0: empty slot).
+    const table = new Int32Array(sorted ? 0 : tableSize);
+    for (let x = 0; x < 65536; x++) {
+      const n = this.bucketN[x];
+      if (n === 0) continue;
+      const base = this.bucketStart[x];
+      if (n > 1) {
+        // Stable counting sort by length: same-length entries keep column order, so the later duplicate stays later.
+        cnt.fill(0);
+        for (let i = base; i < base + n; i++) cnt[(keys[i] & 63) + 1]++;
+        for (let l = 1; l < 34; l++) cnt[l] += cnt[l - 1];
+        for (let i = base; i < base + n; i++) {
+          const o = cnt[keys[i] & 63]++;
+          sk[o] = keys[i];
+          sn[o] = nhs[i];
+        }
+        if (sorted) {
+          keys.set(sk.subarray(0, n), base);
+          nhs.set(sn.subarray(0, n), base);
+        } else {
+          // Drop duplicates: the first position keeps the key, the last next hop wins.
+          let size = 4;
+          while (size < 2 * n) size *= 2;
+          table.fill(0, 0, size);
+          let m = 0;
+          for (let o = 0; o < n; o++) {
+            const key = sk[o];
+            let h = Math.imul(key, 0x9e3779b1);
+            h = (h ^ (h >>> 16)) & (size - 1);
+            let slot = table[h];
+            while (slot !== 0 && keys[base + slot - 1] !== key) {
+              h = (h + 1) & (size - 1);
+              slot = table[h];
+            }
+            if (slot !== 0) nhs[base + slot - 1] = sn[o];
+            else {
+              keys[base + m] = key;
+              nhs[base + m] = sn[o];
+              table[h] = ++m;
+            }
+          }
+          this.bucketN[x] = m;
+        }
+      }
+      for (let i = base; i < base + this.bucketN[x]; i++) this.count[keys[i] >>> 22]++;
+    }
+  }
+
+  /** A new pool of `total` entries, filled in column order; short routes go to their Map in column order (the later wins). */
+  private copyColumns(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[], total: number): void {
     this.keys = new Int32Array(total);
     this.nhs = new Int32Array(total);
     this.poolUsed = total;
@@ -234,53 +306,48 @@ export class RouteStore {
         nhs[at] = r.nh[i];
       }
     }
-    if (largest === 0) return;
-    const sk = new Int32Array(largest);
-    const sn = new Int32Array(largest);
-    const cnt = new Int32Array(34);
-    let tableSize = 4;
-    while (tableSize < 2 * largest) tableSize *= 2;
-    // Open-addressing table of entry positions + 1 (0: empty slot).
-    const table = new Int32Array(tableSize);
-    for (let x = 0; x < 65536; x++) {
-      const n = this.bucketN[x];
-      if (n === 0) continue;
-      const base = this.bucketStart[x];
-      if (n > 1) {
-        // Stable counting sort by length: same-length entries keep column order, so the later duplicate stays later.
-        cnt.fill(0);
-        for (let i = base; i < base + n; i++) cnt[(keys[i] & 63) + 1]++;
-        for (let l = 1; l < 34; l++) cnt[l] += cnt[l - 1];
-        for (let i = base; i < base + n; i++) {
-          const o = cnt[keys[i] & 63]++;
-          sk[o] = keys[i];
-          sn[o] = nhs[i];
+  }
+
+  /**
+   * The columns become the pool: routes are swapped into their buckets in place (one
+   * American-flag pass: each swap puts one route in its final bucket), short routes to the
+   * region after the last bucket, whence they go to their Map; the region stays as waste.
+   */
+  private adoptColumns(r: { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }, total: number): void {
+    const P = r.prefix;
+    const L = r.len;
+    const H = r.nh;
+    const n = r.count;
+    const SHORT = 65536;
+    const next = new Int32Array(SHORT + 1);
+    next.set(this.bucketStart);
+    next[SHORT] = total;
+    for (let b = 0; b <= SHORT; b++) {
+      const end = b < SHORT ? this.bucketStart[b] + this.bucketCap[b] : n;
+      while (next[b] < end) {
+        const i = next[b];
+        const d = L[i] >= 16 ? P[i] >>> 16 : SHORT;
+        if (d === b) {
+          next[b]++;
+          continue;
         }
-        // Drop duplicates: the first position keeps the key, the last next hop wins.
-        let size = 4;
-        while (size < 2 * n) size *= 2;
-        table.fill(0, 0, size);
-        let m = 0;
-        for (let o = 0; o < n; o++) {
-          const key = sk[o];
-          let h = Math.imul(key, 0x9e3779b1);
-          h = (h ^ (h >>> 16)) & (size - 1);
-          let slot = table[h];
-          while (slot !== 0 && keys[base + slot - 1] !== key) {
-            h = (h + 1) & (size - 1);
-            slot = table[h];
-          }
-          if (slot !== 0) nhs[base + slot - 1] = sn[o];
-          else {
-            keys[base + m] = key;
-            nhs[base + m] = sn[o];
-            table[h] = ++m;
-          }
-        }
-        this.bucketN[x] = m;
+        const j = next[d]++;
+        const p = P[i]; P[i] = P[j]; P[j] = p;
+        const l = L[i]; L[i] = L[j]; L[j] = l;
+        const h = H[i]; H[i] = H[j]; H[j] = h;
       }
-      for (let i = base; i < base + this.bucketN[x]; i++) this.count[keys[i] >>> 22]++;
     }
+    const fib = r.fib;
+    for (let i = total; i < n; i++) this.set(fib, (P[i] & maskOf(L[i])) >>> 0, L[i], H[i]);
+    for (let i = 0; i < total; i++) {
+      const len = L[i];
+      P[i] = (fib << 22) | ((P[i] & maskOf(len) & 0xffff) << 6) | len;
+    }
+    this.bucketN.set(this.bucketCap);
+    this.keys = P;
+    this.nhs = H;
+    this.poolUsed = n;
+    this.poolWaste = n - total;
   }
 
   /** Room for `need` entries in bucket x (moving it to the pool's end when its slice is too small). */

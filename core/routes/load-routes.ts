@@ -490,7 +490,9 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
     if (!ok) { sink.bad(line, `bad prefix '${decoder.decode(buf.subarray(starts[0], ends[0]))}'`); continue; }
     if (nt > 3 || (l3fwd && nt !== 2)) { sink.bad(line, l3fwd ? `expected 'R<prefix> <port>'` : `expected 'prefix [nexthop [label]]', got ${nt} fields`); continue; }
     let hop: number;
-    if (nt === 1) hop = sink.defaultHop(addr, len);
+    // The address as its int32 bit pattern: a u32 above 2^31 passed to a call would be a boxed double per line.
+    const a32 = addr | 0;
+    if (nt === 1) hop = sink.defaultHop(a32, len);
     else if ((hop = hopText.get(buf, starts[1], ends[nt - 1])) < 0) {
       const t = decoder.decode(buf.subarray(starts[1], ends[1]));
       const gw = parseAddress(t);
@@ -504,7 +506,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
       else hop = sink.hop({ label: label === undefined ? t : `${t} ${label}` });
       hopText.set(buf, starts[1], ends[nt - 1], hop);
     }
-    sink.add(fib, addr, len, hop);
+    sink.add(fib, a32, len, hop);
   }
 }
 
@@ -646,7 +648,7 @@ function clickLineFast(buf: Uint8Array, s: number, e: number, ln: number, fib: n
     hop = sink.hop(gw !== 0 ? { gateway: gw, port } : { port });
     hopText.set(buf, t1s, pe, hop);
   }
-  sink.add(fib, addr, len, hop);
+  sink.add(fib, addr | 0, len, hop);
   return true;
 }
 

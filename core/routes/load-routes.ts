@@ -2,10 +2,16 @@
  * Route file loaders: plain text (`prefix [nexthop [label]]`), DPDK l3fwd (`R<prefix> <port>`),
  * Click routes (`ADDR/LEN [GW] OUT`), and `bgpdump -m` text (one FIB per peer).
  *
- * The text scanner works on bytes (no regex or split per line) because a full table is 900k
- * lines and the whole build must stay well under a second. IPv6 lines are counted and
- * skipped (the image is IPv4). A bad line is an error naming file:line, or with `skipBad`
- * it is counted and skipped; a file where every route line was bad is an error even then.
+ * The text scanner and the Click scanner work on bytes (no string, regex or split per line)
+ * because a full table is 900k lines: a line's next-hop field is interned by its bytes, so it
+ * is decoded once per distinct next hop, and the route goes straight into typed columns sized
+ * from the line count. Click lines outside the common `A.B.C.D/LEN [GW] OUT` form go through
+ * parseClickRoute. A gzip file is inflated and parsed a 1 MiB block of whole lines at a time,
+ * so its text never exists whole (a long line's error may then come before a bad route line
+ * earlier in the file but in a later block: the whole-text path checks every line's length
+ * first). IPv6 lines are counted and skipped (the image is IPv4). A bad line is an error naming
+ * file:line, or with `skipBad` it is counted and skipped; a file where every route line was bad
+ * is an error even then.
  *
  * Bounds, so that a wrong path (`/dev/zero`, a capture, a directory) is a clear error rather
  * than an endless read: a route file (after gunzip) holds at most MAX_ROUTE_FILE_BYTES (a full

@@ -310,7 +310,8 @@ Handlers:
       files.push(l);
       names = ['default'];
     }
-    this.fib = files.length > 0 ? multiFibFromLoaded(files, names) : new MultiFib(['default']);
+    // The loaded columns become the structure's storage (consume): a full table is not held twice.
+    this.fib = files.length > 0 ? multiFibFromLoaded(files, names, { consume: true }) : new MultiFib(['default']);
     for (const r of c.ROUTES) this.checkPort(r, (m) => new ElementInputError(this.name, m));
     // As Click's configure: a route repeating a prefix is a conflict, not a replacement.
     try {

@@ -2,10 +2,16 @@
  * Route file loaders: plain text (`prefix [nexthop [label]]`), DPDK l3fwd (`R<prefix> <port>`),
  * Click routes (`ADDR/LEN [GW] OUT`), and `bgpdump -m` text (one FIB per peer).
  *
- * The text scanner works on bytes (no regex or split per line) because a full table is 900k
- * lines and the whole build must stay well under a second. IPv6 lines are counted and
- * skipped (the image is IPv4). A bad line is an error naming file:line, or with `skipBad`
- * it is counted and skipped; a file where every route line was bad is an error even then.
+ * The text scanner and the Click scanner work on bytes (no string, regex or split per line)
+ * because a full table is 900k lines: a line's next-hop field is interned by its bytes, so it
+ * is decoded once per distinct next hop, and the route goes straight into typed columns sized
+ * from the line count. Click lines outside the common `A.B.C.D/LEN [GW] OUT` form go through
+ * parseClickRoute. A gzip file is inflated and parsed a 1 MiB block of whole lines at a time,
+ * so its text never exists whole (a long line's error may then come before a bad route line
+ * earlier in the file but in a later block: the whole-text path checks every line's length
+ * first). IPv6 lines are counted and skipped (the image is IPv4). A bad line is an error naming
+ * file:line, or with `skipBad` it is counted and skipped; a file where every route line was bad
+ * is an error even then.
  *
  * Bounds, so that a wrong path (`/dev/zero`, a capture, a directory) is a clear error rather
  * than an endless read: a route file (after gunzip) holds at most MAX_ROUTE_FILE_BYTES (a full
@@ -13,10 +19,11 @@
  * RouteFileError naming the file (and line when there is one).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
+import { ByteInterner } from './byte-interner.js';
+import { GzipInflater } from '../pcap/gzip-inflater.js';
 import { nextHopKey, type NextHop } from '../structures/multi-fib/next-hops.js';
 import { quoteUserText } from '../quote-user-text.js';
 
@@ -78,17 +85,121 @@ export interface LoadedRoutes {
 
 export function loadRouteFile(path: string, options: LoadOptions = {}): LoadedRoutes {
   const opts = LoadOptions.parse(options);
-  let bytes = readBounded(path, opts.maxBytes);
-  if (path.endsWith('.gz')) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: opts.maxBytes });
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ERR_BUFFER_TOO_LARGE') throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
-      throw new RouteFileError(path, 0, `bad gzip data: ${err.message}`);
-    }
+  if (path.endsWith('.gz')) return loadGzipRoutes(path, opts);
+  return parseRoutes(readBounded(path, opts.maxBytes), path, opts);
+}
+
+/** Inflated bytes parsed at a time from a gzip route file (whole lines; a longer line is over the limit anyway). */
+const GZIP_BLOCK_BYTES = 1 << 20;
+/** Most routes a gzip file's stated size may reserve column room for up front (past it, columns grow). */
+const MAX_PRESIZED_ROUTES = 4 << 20;
+
+/**
+ * A gzip route file, inflated and parsed a block of whole lines at a time: the inflated text
+ * (18 MB for a full table) never exists at once, only a 1 MiB block of it, so a table's load
+ * holds the compressed file's reader, one block and the route columns. Line numbers, limits
+ * and messages are those of parseRoutes on the whole text.
+ */
+function loadGzipRoutes(path: string, opts: z.output<typeof LoadOptions>): LoadedRoutes {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new RouteFileError(path, 0, `cannot open route file: ${(e as Error).message}`);
   }
-  return parseRoutes(bytes, path, opts);
+  let inflater: GzipInflater | null = null;
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new RouteFileError(path, 0, 'is a directory, not a route file');
+    if (st.size > opts.maxBytes) throw new RouteFileError(path, 0, `is ${st.size} bytes, over the route-file limit of ${opts.maxBytes} bytes`);
+    const readAt = (buf: Uint8Array, off: number, len: number, pos: number): number => {
+      try {
+        return readSync(fd, buf, off, len, pos);
+      } catch (e) {
+        throw new RouteFileError(path, 0, `cannot read route file: ${(e as Error).message}`);
+      }
+    };
+    inflater = new GzipInflater(readAt);
+    const max = opts.maxLineBytes;
+    let buf = new Uint8Array(Math.max(GZIP_BLOCK_BYTES, 2 * max + 2));
+    let have = 0;
+    let total = 0;
+    let eof = false;
+    let line = 1;
+    let format: RouteFormat | null = opts.format === 'auto' ? null : opts.format;
+    let sink: RouteSink | null = null;
+    /** Inside a line longer than a whole block (already reported): drop bytes up to its newline. */
+    let skipping = false;
+    for (;;) {
+      while (!eof && have < buf.length) {
+        const n = inflater.read(buf, have, buf.length - have);
+        if (n === 0) eof = true;
+        have += n;
+        total += n;
+        if (total > opts.maxBytes) throw new RouteFileError(path, 0, `inflates to more than ${opts.maxBytes} bytes (the route-file limit)`);
+      }
+      if (inflater.error !== null) throw new RouteFileError(path, 0, `bad gzip data: ${inflater.error}`);
+      if (sink === null) {
+        format ??= detectFormatIn(buf.subarray(0, have), eof);
+        if (format === null) {
+          // Only comments so far: keep them and read on until a route line tells the format.
+          const g = new Uint8Array(buf.length * 2);
+          g.set(buf.subarray(0, have));
+          buf = g;
+          continue;
+        }
+        sink = new RouteSink(path, format, opts.skipBad, opts.syntheticNextHops);
+        if (format !== 'bgpdump') sink.fib('default', presizedRoutes(fd, st.size, buf.subarray(0, have), opts.maxBytes));
+      }
+      if (skipping) {
+        const nl = buf.subarray(0, have).indexOf(10);
+        if (nl < 0) {
+          have = 0;
+          if (eof) break;
+          continue;
+        }
+        // The newline stays: the dropped line parses as an empty one, as the blanked line would in the whole text.
+        buf.copyWithin(0, nl, have);
+        have -= nl;
+        skipping = false;
+      }
+      if (eof) {
+        parseBlock(buf.subarray(0, have), line, format!, sink, max);
+        break;
+      }
+      const lastNl = buf.subarray(0, have).lastIndexOf(10);
+      if (lastNl < 0) {
+        // A full block without a newline: the line is longer than the limit.
+        sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
+        skipping = true;
+        have = 0;
+        continue;
+      }
+      line += parseBlock(buf.subarray(0, lastNl), line, format!, sink, max);
+      buf.copyWithin(0, lastNl + 1, have);
+      have -= lastNl + 1;
+    }
+    return finishRoutes(sink!, path, format!);
+  } finally {
+    inflater?.close();
+    closeSync(fd);
+  }
+}
+
+/**
+ * Column room for a gzip file's routes: its stated inflated size (ISIZE, the trailer's last four
+ * bytes) over the bytes per line of the first block. Only a hint (ISIZE is mod 2^32, a
+ * multi-member file states its last member's size): a low one means the columns grow, a high
+ * one is capped.
+ */
+function presizedRoutes(fd: number, size: number, first: Uint8Array, maxBytes: number): number {
+  let lines = 1;
+  for (let i = first.indexOf(10); i >= 0; i = first.indexOf(10, i + 1)) lines++;
+  if (size < 18 || first.length === 0) return lines;
+  const tail = new Uint8Array(4);
+  if (readSync(fd, tail, 0, 4, size - 4) !== 4) return lines;
+  const isize = Math.min(maxBytes, (tail[0] | (tail[1] << 8) | (tail[2] << 16) | (tail[3] << 24)) >>> 0);
+  return Math.min(MAX_PRESIZED_ROUTES, Math.max(lines, Math.ceil((isize * lines) / first.length)));
 }
 
 /** The file's bytes, refusing directories and anything over `limit` bytes (devices report size 0, so read and count). */
@@ -129,20 +240,28 @@ function readBounded(path: string, limit: number): Uint8Array {
 }
 
 export function detectFormat(bytes: Uint8Array): RouteFormat {
+  return detectFormatIn(bytes, true) ?? 'text';
+}
+
+/** The format the first route line of `bytes` shows; null when `bytes` is not `complete` and ends before one. */
+function detectFormatIn(bytes: Uint8Array, complete: boolean): RouteFormat | null {
   let i = 0;
+  const undecided = complete ? 'text' : null;
   while (i < bytes.length) {
     while (i < bytes.length && (bytes[i] === 32 || bytes[i] === 9 || bytes[i] === 13)) i++;
+    if (i === bytes.length) return undecided;
     const c = bytes[i];
     if (c === 10) { i++; continue; }
     if (c === 35 || c === 59) {
       while (i < bytes.length && bytes[i] !== 10) i++;
       continue;
     }
+    if (!complete && i + 10 > bytes.length) return null;
     if (c === 82 /* R */ && bytes[i + 1] >= 48 && bytes[i + 1] <= 57) return 'l3fwd';
     if (c === 84 /* T */ && new TextDecoder().decode(bytes.subarray(i, i + 10)) === 'TABLE_DUMP') return 'bgpdump';
     return 'text';
   }
-  return 'text';
+  return undecided;
 }
 
 export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOptions = {}): LoadedRoutes {
@@ -150,10 +269,24 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
   const format = opts.format === 'auto' ? detectFormat(bytes) : opts.format;
   if (bytes.length > opts.maxBytes) throw new RouteFileError(file, 0, `holds more than ${opts.maxBytes} bytes (the route-file limit)`);
   const sink = new RouteSink(file, format, opts.skipBad, opts.syntheticNextHops);
-  const text = checkLineLengths(bytes, opts.maxLineBytes, sink);
-  if (format === 'bgpdump') parseBgpdump(text, sink);
-  else if (format === 'click') parseClickLines(text, sink);
-  else scanText(text, sink, format === 'l3fwd');
+  parseBlock(bytes, 1, format, sink, opts.maxLineBytes);
+  return finishRoutes(sink, file, format);
+}
+
+/** Parse whole lines `bytes`, the first being line `firstLine`; returns how many lines they were. */
+function parseBlock(bytes: Uint8Array, firstLine: number, format: RouteFormat, sink: RouteSink, maxLineBytes: number): number {
+  const { text, lines } = checkLineLengths(bytes, maxLineBytes, sink, firstLine);
+  if (format === 'bgpdump') parseBgpdump(text, sink, firstLine);
+  else {
+    // One FIB with at most one route per line: a whole text sizes it once (no-op when it exists).
+    sink.fib('default', lines);
+    if (format === 'click') parseClickLines(text, sink, firstLine);
+    else scanText(text, sink, format === 'l3fwd', firstLine);
+  }
+  return lines;
+}
+
+function finishRoutes(sink: RouteSink, file: string, format: RouteFormat): LoadedRoutes {
   const res = sink.result();
   const routes = res.fibs.reduce((s, f) => s + f.count, 0);
   if (routes === 0 && res.skipped > 0) {
@@ -165,21 +298,22 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
 
 /**
  * A line over `max` bytes is an error, or under skipBad counted and blanked out (in a copy:
- * the caller's bytes are left alone) so the parsers skip it.
+ * the caller's bytes are left alone) so the parsers skip it. Also counts the lines.
  */
-function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink): Uint8Array {
+function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink, firstLine: number): { text: Uint8Array; lines: number } {
   let bytes = input;
   let start = 0;
-  let line = 1;
+  let line = firstLine;
   for (;;) {
     const nl = bytes.indexOf(10, start);
     const end = nl < 0 ? bytes.length : nl;
     if (end - start > max) {
       sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
-      if (bytes === input) bytes = input.slice();
+      // A copy: `slice` on a Node Buffer would be a view, and the caller's bytes must stay as they were.
+      if (bytes === input) bytes = new Uint8Array(input);
       bytes.fill(32, start, end);
     }
-    if (nl < 0) return bytes;
+    if (nl < 0) return { text: bytes, lines: line - firstLine + 1 };
     start = nl + 1;
     line++;
   }
@@ -195,6 +329,10 @@ class RouteSink {
   line = 0;
   private readonly hopIndex = new Map<string, number>();
   private readonly gwIndex = new Map<number, number>();
+  /** Next-hop fields seen before, by their bytes: only a field's first sighting is decoded. */
+  readonly hopText = new ByteInterner();
+  /** The next hop naming nothing (`{}`), once interned: most lines of a bare prefix list. */
+  private emptyHop = -1;
   skipped = 0;
   skippedMessages: string[] = [];
   skippedV6 = 0;
@@ -203,12 +341,14 @@ class RouteSink {
     if (synthetic !== undefined) for (let i = 0; i < synthetic; i++) this.hop({ label: `nh${i}` });
   }
 
-  fib(name: string): number {
+  /** The FIB named `name`, created with room for `capacity` routes when new. */
+  fib(name: string, capacity = 1024): number {
     let f = this.fibByName.get(name);
     if (f === undefined) {
       f = this.fibs.length;
       this.fibByName.set(name, f);
-      this.fibs.push({ name, count: 0, prefix: new Int32Array(1024), len: new Uint8Array(1024), hop: new Int32Array(1024) });
+      const n = Math.max(capacity, 16);
+      this.fibs.push({ name, count: 0, prefix: new Int32Array(n), len: new Uint8Array(n), hop: new Int32Array(n) });
     }
     return f;
   }
@@ -234,14 +374,14 @@ class RouteSink {
 
   /** The next hop of a line that names none. */
   defaultHop(prefix: number, len: number): number {
-    if (this.synthetic === undefined) return this.hop({});
+    if (this.synthetic === undefined) return this.emptyHop >= 0 ? this.emptyHop : (this.emptyHop = this.hop({}));
     return ((Math.imul(prefix ^ (len << 24), 0x9e3779b1) >>> 0) >>> 8) % this.synthetic;
   }
 
   add(fib: number, prefix: number, len: number, hop: number): void {
     const c = this.fibs[fib];
     if (c.count === c.prefix.length) {
-      const n = c.count * 2;
+      const n = Math.max(c.count * 2, 16);
       const p = new Int32Array(n); p.set(c.prefix); c.prefix = p;
       const l = new Uint8Array(n); l.set(c.len); c.len = l;
       const h = new Int32Array(n); h.set(c.hop); c.hop = h;
@@ -262,6 +402,7 @@ class RouteSink {
     return {
       file: this.file,
       format: this.format,
+      // Views, not copies: a column sized to the file's line count has a few spare entries at most.
       fibs: this.fibs.map((f) => ({ ...f, prefix: f.prefix.subarray(0, f.count), len: f.len.subarray(0, f.count), hop: f.hop.subarray(0, f.count) })),
       nextHops: this.nextHops,
       hopLines: this.hopLines,
@@ -278,13 +419,14 @@ const decoder = new TextDecoder();
  * `prefix [nexthop [label]]` lines (l3fwd: `R<prefix> <port>`), `#`/`;` comments.
  * A next hop that is an IPv4 address is a gateway, an integer a port, anything else a label.
  */
-function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
+function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: number): void {
   const n = buf.length;
   const fib = sink.fib('default');
   let i = 0;
-  let line = 0;
+  let line = firstLine - 1;
   const starts = [0, 0, 0, 0];
   const ends = [0, 0, 0, 0];
+  const hopText = sink.hopText;
   while (i < n) {
     line++;
     sink.line = line;
@@ -354,8 +496,10 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
     if (!ok) { sink.bad(line, `bad prefix '${decoder.decode(buf.subarray(starts[0], ends[0]))}'`); continue; }
     if (nt > 3 || (l3fwd && nt !== 2)) { sink.bad(line, l3fwd ? `expected 'R<prefix> <port>'` : `expected 'prefix [nexthop [label]]', got ${nt} fields`); continue; }
     let hop: number;
-    if (nt === 1) hop = sink.defaultHop(addr, len);
-    else {
+    // The address as its int32 bit pattern: a u32 above 2^31 passed to a call would be a boxed double per line.
+    const a32 = addr | 0;
+    if (nt === 1) hop = sink.defaultHop(a32, len);
+    else if ((hop = hopText.get(buf, starts[1], ends[nt - 1])) < 0) {
       const t = decoder.decode(buf.subarray(starts[1], ends[1]));
       const gw = parseAddress(t);
       const label = nt === 3 ? decoder.decode(buf.subarray(starts[2], ends[2])) : undefined;
@@ -366,35 +510,159 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean): void {
       else if (gw !== null) hop = sink.hop({ gateway: gw, label });
       else if (/^\d+$/.test(t) && Number(t) <= 65535) hop = sink.hop(label === undefined ? { port: Number(t) } : { port: Number(t), label });
       else hop = sink.hop({ label: label === undefined ? t : `${t} ${label}` });
+      hopText.set(buf, starts[1], ends[nt - 1], hop);
     }
-    sink.add(fib, addr, len, hop);
+    sink.add(fib, a32, len, hop);
   }
 }
 
-function parseClickLines(buf: Uint8Array, sink: RouteSink): void {
+/**
+ * Click route lines. The common line, `A.B.C.D/LEN [GW] OUT` in plain ASCII, is parsed where it
+ * lies in the buffer (clickLineFast); any other line (comments, several routes separated by
+ * commas, masks, short forms, IPv6, non-ASCII, errors) goes through the string parser
+ * (clickLineText), so every accepted form and every message stays what parseClickRoute says.
+ */
+function parseClickLines(buf: Uint8Array, sink: RouteSink, firstLine: number): void {
   const fib = sink.fib('default');
-  // CRLF files: a comment must reach the line's end (`.` stops at a \r).
-  const lines = decoder.decode(buf).split(/\r?\n/);
-  for (let ln = 0; ln < lines.length; ln++) {
-    for (const part of lines[ln].replace(/(#|\/\/).*$/, '').split(',')) {
-      if (part.trim() === '') continue;
-      if (part.includes(':')) { sink.skippedV6++; continue; }
-      const r = parseClickRoute(part);
-      sink.line = ln + 1;
-      if (typeof r === 'string') { sink.bad(ln + 1, r); continue; }
-      const h: NextHop = {};
-      if (r.gateway !== undefined) h.gateway = r.gateway;
-      if (r.port !== undefined) h.port = r.port;
-      sink.add(fib, r.prefix, r.len, sink.hop(h));
+  const hopText = sink.hopText;
+  const n = buf.length;
+  let start = 0;
+  let ln = firstLine - 1;
+  while (start <= n) {
+    let end = buf.indexOf(10, start);
+    if (end < 0) end = n;
+    ln++;
+    // CRLF: the \r before a \n is not part of the line (a lone \r is, as in the string parser).
+    const e = end < n && end > start && buf[end - 1] === 13 ? end - 1 : end;
+    if (!clickLineFast(buf, start, e, ln, fib, sink, hopText)) {
+      // The file's first line alone may start with a byte-order mark to drop (as decoding the whole file would).
+      clickLineText((ln === 1 ? decoder : decoderKeepBOM).decode(buf.subarray(start, e)), ln, fib, sink);
     }
+    start = end + 1;
   }
+}
+
+const decoderKeepBOM = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** One line through parseClickRoute: `#` and `//` comments, comma-separated routes. */
+function clickLineText(line: string, ln: number, fib: number, sink: RouteSink): void {
+  for (const part of line.replace(/(#|\/\/).*$/, '').split(',')) {
+    if (part.trim() === '') continue;
+    if (part.includes(':')) { sink.skippedV6++; continue; }
+    const r = parseClickRoute(part);
+    sink.line = ln;
+    if (typeof r === 'string') { sink.bad(ln, r); continue; }
+    const h: NextHop = {};
+    if (r.gateway !== undefined) h.gateway = r.gateway;
+    if (r.port !== undefined) h.port = r.port;
+    sink.add(fib, r.prefix, r.len, sink.hop(h));
+  }
+}
+
+/** Dotted quad `A.B.C.D` in `buf[s..e)` as u32, or -1 (not exactly four octets of at most 255). */
+function dottedQuad(buf: Uint8Array, s: number, e: number): number {
+  let v = 0;
+  let octets = 0;
+  let cur = -1;
+  for (let i = s; i < e; i++) {
+    const c = buf[i];
+    if (c >= 48 && c <= 57) {
+      cur = cur < 0 ? c - 48 : cur * 10 + c - 48;
+      if (cur > 255) return -1;
+    } else if (c === 46) {
+      if (cur < 0) return -1;
+      v = v * 256 + cur;
+      octets++;
+      cur = -1;
+    } else return -1;
+  }
+  if (cur < 0 || octets !== 3) return -1;
+  return v * 256 + cur;
+}
+
+/**
+ * `A.B.C.D/LEN [GW] OUT` with spaces or tabs between, added to the sink: true when the line was
+ * one (or blank). False, having changed nothing, for anything else: the caller parses the line
+ * as text then. Only lines parseClickRoute would accept the same way are taken here.
+ */
+function clickLineFast(buf: Uint8Array, s: number, e: number, ln: number, fib: number, sink: RouteSink, hopText: ByteInterner): boolean {
+  // Up to three tokens of digits, '.', '/' and '-'; any other byte sends the line to the text parser.
+  let t0s = 0, t0e = 0, t1s = 0, t1e = 0, t2s = 0, t2e = 0;
+  let nt = 0;
+  let i = s;
+  while (i < e) {
+    const c = buf[i];
+    if (c === 32 || c === 9) { i++; continue; }
+    const ts = i;
+    while (i < e) {
+      const d = buf[i];
+      if ((d >= 48 && d <= 57) || d === 46 || d === 47 || d === 45) i++;
+      else if (d === 32 || d === 9) break;
+      else return false;
+    }
+    if (nt === 0) { t0s = ts; t0e = i; }
+    else if (nt === 1) { t1s = ts; t1e = i; }
+    else if (nt === 2) { t2s = ts; t2e = i; }
+    else return false;
+    nt++;
+  }
+  if (nt === 0) return true;
+  if (nt === 1) return false;
+  // Prefix: a full dotted quad, '/', one or two digits up to 32.
+  const slash = buf.indexOf(47, t0s);
+  if (slash < 0 || slash >= t0e) return false;
+  const addr = dottedQuad(buf, t0s, slash);
+  if (addr < 0) return false;
+  const digits = t0e - slash - 1;
+  if (digits < 1 || digits > 2) return false;
+  let len = 0;
+  for (let j = slash + 1; j < t0e; j++) {
+    const c = buf[j];
+    if (c < 48 || c > 57) return false;
+    len = len * 10 + c - 48;
+  }
+  if (len > 32) return false;
+  // GW: a dotted quad or '-'; with two tokens, a second token with a dot would be a gateway without OUT.
+  let gw = 0;
+  let ps = t1s, pe = t1e;
+  if (nt === 3) {
+    if (!(t1e - t1s === 1 && buf[t1s] === 45)) {
+      gw = dottedQuad(buf, t1s, t1e);
+      if (gw < 0) return false;
+    }
+    ps = t2s;
+    pe = t2e;
+  } else if (buf.indexOf(46, t1s) >= 0 && buf.indexOf(46, t1s) < t1e) return false;
+  // OUT: -1, or up to five digits and at most 65535.
+  let port: number;
+  if (buf[ps] === 45) {
+    if (pe - ps !== 2 || buf[ps + 1] !== 49) return false;
+    port = -1;
+  } else {
+    if (pe - ps > 5) return false;
+    port = 0;
+    for (let j = ps; j < pe; j++) {
+      const c = buf[j];
+      if (c < 48 || c > 57) return false;
+      port = port * 10 + c - 48;
+    }
+    if (port > 65535) return false;
+  }
+  sink.line = ln;
+  let hop = hopText.get(buf, t1s, pe);
+  if (hop < 0) {
+    hop = sink.hop(gw !== 0 ? { gateway: gw, port } : { port });
+    hopText.set(buf, t1s, pe, hop);
+  }
+  sink.add(fib, addr | 0, len, hop);
+  return true;
 }
 
 /** `bgpdump -m`: TABLE_DUMP|time|B|peer|peerAS|prefix|aspath|origin|nexthop|... — one FIB per peer. */
-function parseBgpdump(buf: Uint8Array, sink: RouteSink): void {
+function parseBgpdump(buf: Uint8Array, sink: RouteSink, firstLine: number): void {
   const text = decoder.decode(buf);
   let pos = 0;
-  let line = 0;
+  let line = firstLine - 1;
   while (pos < text.length) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = text.length;

@@ -52,15 +52,17 @@ export class ImageBuilder {
     const k = this.k;
     const n = this.routes.bucketN[x];
     if (n === 0 || k === 0) return this.leafFor(inh, inhOff);
-    const keys = this.routes.bucketKeys[x]!;
-    const nhs = this.routes.bucketNh[x]!;
+    // Bucket x is the pool slice base .. base + n (route-store.ts).
+    const keys = this.routes.keys;
+    const nhs = this.routes.nhs;
+    const base = this.routes.bucketStart[x];
     const l1 = this.l1;
     const need = this.need;
     const cut = this.cut;
     for (let f = 0; f < k; f++) l1[f] = inh[inhOff + f];
     for (let filled = k; filled < 256 * k; filled *= 2) l1.copyWithin(filled, 0, Math.min(filled, 256 * k - filled));
     let nLong = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = base; i < base + n; i++) {
       const key = keys[i];
       const len = key & 63;
       const low = (key >>> 6) & 0xffff;

@@ -73,15 +73,19 @@ export class MultiFib {
   private allDirty = false;
   private readonly listeners = new Set<(d: ImageDelta) => void>();
 
-  /** FIBs `fibNames` (indices in order), optionally filled in bulk with next hops from `nextHops`. */
-  constructor(fibNames: readonly string[] = ['default'], bulk?: readonly RouteColumns[], nextHops?: NextHopTable) {
+  /**
+   * FIBs `fibNames` (indices in order), optionally filled in bulk with next hops from `nextHops`.
+   * `adoptBulk`: the structure may keep the bulk columns' `prefix` and `nh` arrays as its route
+   * storage and reorder them (the caller gives them up; RouteStore.bulkLoad says when it does).
+   */
+  constructor(fibNames: readonly string[] = ['default'], bulk?: readonly RouteColumns[], nextHops?: NextHopTable, adoptBulk = false) {
     this.nextHops = nextHops ?? new NextHopTable();
     for (const n of fibNames) this.addName(n);
     if (bulk !== undefined) {
       if (bulk.length !== fibNames.length) throw new Error('MultiFib: one route column set per FIB');
-      const columns = bulk.map((r, fib) => ({ fib, ...dedupe(r) }));
-      for (const c of columns) for (let i = 0; i < c.count; i++) this.nextHops.acquire(c.nh[i]);
-      this.routes.bulkLoad(columns);
+      // The store reads the columns as they are (host bits, duplicates): no copy of the routes.
+      this.routes.bulkLoad(bulk.map((r, fib) => ({ fib, count: r.count, prefix: r.prefix, len: r.len, nh: r.nh })), adoptBulk);
+      this.routes.forEachNextHop((nh) => this.nextHops.acquire(nh));
     }
     this.store = new ImageStore(HEADER_WORDS + L0_ENTRIES + 1024, HEADER_WORDS);
     this.builder = new ImageBuilder(this.routes, this.store);
@@ -413,38 +417,4 @@ export class MultiFib {
 
 function checkPrefix(len: number): void {
   if (!Number.isInteger(len) || len < 0 || len > 32) throw new RangeError(`prefix length ${len} is not 0..32`);
-}
-
-/** Clear host bits and drop duplicates (a later route for the same prefix replaces the earlier one). */
-function dedupe(r: RouteColumns): RouteColumns {
-  const n = r.count;
-  let size = 16;
-  while (size < n * 2) size *= 2;
-  const keys = new Float64Array(size).fill(-1);
-  const at = new Int32Array(size);
-  const prefix = new Int32Array(n);
-  const len = new Uint8Array(n);
-  const nh = new Int32Array(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const l = r.len[i];
-    if (l > 32) throw new RangeError(`prefix length ${l} is not 0..32`);
-    const p = (r.prefix[i] & maskOf(l)) >>> 0;
-    const key = p * 64 + l;
-    // Mix before masking: prefixes' low bits are mostly zero.
-    let h = Math.imul(p ^ Math.imul(l, 0x9e3779b1), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
-    h = (h ^ (h >>> 13)) & (size - 1);
-    while (keys[h] !== -1 && keys[h] !== key) h = (h + 1) & (size - 1);
-    if (keys[h] === key) {
-      nh[at[h]] = r.nh[i];
-      continue;
-    }
-    keys[h] = key;
-    at[h] = m;
-    prefix[m] = p | 0;
-    len[m] = l;
-    nh[m++] = r.nh[i];
-  }
-  return { count: m, prefix, len, nh };
 }

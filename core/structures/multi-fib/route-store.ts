@@ -5,6 +5,13 @@
  * reads), kept in ascending length order so painting them in order is leaf pushing.
  * A bucket entry is one int32 key `fib << 22 | low16 << 6 | len` plus a next-hop column.
  * Shorter routes (len 0..15, a few thousand in a full table) sit in one Map.
+ *
+ * Every bucket is a slice of one pair of pooled columns (`keys`, `nhs`): bucket x holds
+ * entries `bucketStart[x] .. bucketStart[x] + bucketN[x]` with room up to `bucketCap[x]`.
+ * One pool instead of two typed arrays per /16: a full table touches ~40k /16s, and 80k small
+ * typed arrays cost more in object headers and backing-store bookkeeping than the routes
+ * themselves (and slow every GC). A bucket that outgrows its slice moves to the pool's end;
+ * the pool is compacted when more than half of it is abandoned slices.
  */
 import { maskOf } from '../../routes/ipv4.js';
 
@@ -23,8 +30,15 @@ export interface RouteRef {
 
 export class RouteStore {
   readonly bucketN = new Int32Array(65536);
-  readonly bucketKeys: (Int32Array | undefined)[] = new Array(65536).fill(undefined);
-  readonly bucketNh: (Int32Array | undefined)[] = new Array(65536).fill(undefined);
+  readonly bucketStart = new Int32Array(65536);
+  readonly bucketCap = new Int32Array(65536);
+  /** Pooled bucket columns (replaced when the pool grows or is compacted: read them again after a change). */
+  keys: Int32Array = new Int32Array(0);
+  nhs: Int32Array = new Int32Array(0);
+  /** Pool words handed out to buckets (live slices and abandoned ones). */
+  private poolUsed = 0;
+  /** Words in abandoned slices (a bucket that moved leaves its old slice behind). */
+  private poolWaste = 0;
   readonly short = new Map<number, number>();
   readonly count = new Int32Array(MAX_FIBS);
 
@@ -32,7 +46,7 @@ export class RouteStore {
     if (len < 16) return this.short.get(shortKey(fib, prefix, len)) ?? -1;
     const x = prefix >>> 16;
     const i = this.find(x, (fib << 22) | ((prefix & 0xffff) << 6) | len);
-    return i < 0 ? -1 : this.bucketNh[x]![i];
+    return i < 0 ? -1 : this.nhs[i];
   }
 
   /** Set a route; returns the next hop it replaced or -1. */
@@ -48,9 +62,8 @@ export class RouteStore {
     const key = (fib << 22) | ((prefix & 0xffff) << 6) | len;
     const i = this.find(x, key);
     if (i >= 0) {
-      const nhs = this.bucketNh[x]!;
-      const old = nhs[i];
-      nhs[i] = nh;
+      const old = this.nhs[i];
+      this.nhs[i] = nh;
       return old;
     }
     this.insert(x, key, nh);
@@ -71,13 +84,11 @@ export class RouteStore {
     const x = prefix >>> 16;
     const i = this.find(x, (fib << 22) | ((prefix & 0xffff) << 6) | len);
     if (i < 0) return -1;
-    const keys = this.bucketKeys[x]!;
-    const nhs = this.bucketNh[x]!;
-    const old = nhs[i];
-    const n = this.bucketN[x];
-    keys.copyWithin(i, i + 1, n);
-    nhs.copyWithin(i, i + 1, n);
-    this.bucketN[x] = n - 1;
+    const old = this.nhs[i];
+    const end = this.bucketStart[x] + this.bucketN[x];
+    this.keys.copyWithin(i, i + 1, end);
+    this.nhs.copyWithin(i, i + 1, end);
+    this.bucketN[x]--;
     this.count[fib]--;
     return old;
   }
@@ -87,15 +98,16 @@ export class RouteStore {
     const x = address >>> 16;
     const n = this.bucketN[x];
     if (n > 0) {
-      const keys = this.bucketKeys[x]!;
+      const keys = this.keys;
+      const base = this.bucketStart[x];
       const low = address & 0xffff;
       // Ascending length order: scanning backwards meets the longest match first.
-      for (let i = n - 1; i >= 0; i--) {
+      for (let i = base + n - 1; i >= base; i--) {
         const k = keys[i];
         if (k >>> 22 !== fib) continue;
         const len = k & 63;
         if (((low ^ ((k >>> 6) & 0xffff)) & ((0xffff << (32 - len)) & 0xffff)) === 0) {
-          return { fib, prefix: ((x << 16) | ((k >>> 6) & 0xffff)) >>> 0, len, nextHop: this.bucketNh[x]![i] };
+          return { fib, prefix: ((x << 16) | ((k >>> 6) & 0xffff)) >>> 0, len, nextHop: this.nhs[i] };
         }
       }
     }
@@ -132,12 +144,13 @@ export class RouteStore {
   routesOf(fib: number): RouteRef[] {
     const out: RouteRef[] = [];
     for (const r of this.shortRoutes()) if (r.fib === fib) out.push(r);
+    const keys = this.keys;
+    const nhs = this.nhs;
     for (let x = 0; x < 65536; x++) {
       const n = this.bucketN[x];
       if (n === 0) continue;
-      const keys = this.bucketKeys[x]!;
-      const nhs = this.bucketNh[x]!;
-      for (let i = 0; i < n; i++) {
+      const base = this.bucketStart[x];
+      for (let i = base; i < base + n; i++) {
         const k = keys[i];
         if (k >>> 22 === fib) out.push({ fib, prefix: ((x << 16) | ((k >>> 6) & 0xffff)) >>> 0, len: k & 63, nextHop: nhs[i] });
       }
@@ -145,106 +158,256 @@ export class RouteStore {
     return out;
   }
 
+  /** Call `fn` with the next hop of every route (every FIB). */
+  forEachNextHop(fn: (nh: number) => void): void {
+    for (const nh of this.short.values()) fn(nh);
+    const nhs = this.nhs;
+    for (let x = 0; x < 65536; x++) {
+      const base = this.bucketStart[x];
+      for (let i = base; i < base + this.bucketN[x]; i++) fn(nhs[i]);
+    }
+  }
+
   /** Drop every route of `fib`. */
   clearFib(fib: number): void {
     for (const r of [...this.shortRoutes()]) if (r.fib === fib) this.short.delete(shortKey(fib, r.prefix, r.len));
+    const keys = this.keys;
+    const nhs = this.nhs;
     for (let x = 0; x < 65536; x++) {
       const n = this.bucketN[x];
       if (n === 0) continue;
-      const keys = this.bucketKeys[x]!;
-      const nhs = this.bucketNh[x]!;
-      let j = 0;
-      for (let i = 0; i < n; i++) {
+      const base = this.bucketStart[x];
+      let j = base;
+      for (let i = base; i < base + n; i++) {
         if (keys[i] >>> 22 === fib) continue;
         keys[j] = keys[i];
         nhs[j++] = nhs[i];
       }
-      this.bucketN[x] = j;
+      this.bucketN[x] = j - base;
     }
     this.count[fib] = 0;
   }
 
   /**
-   * Bulk insert of whole FIBs into an empty store: `routes[f]` are FIB f's columns with host
-   * bits already clear and no duplicates. Fills buckets in ascending length order with one
-   * counting pass, so a 900k-route table costs a few tens of milliseconds.
+   * Bulk insert of whole FIBs into an empty store: `routes[f]` are FIB f's columns (host bits
+   * need not be clear). A route repeating an earlier one's FIB, prefix and length replaces it
+   * (the later line of a file wins). Builds the buckets straight from the columns, with no
+   * per-route objects: one pass counts each /16's routes (and notes whether every FIB's routes
+   * come in strictly ascending prefix/length order, as table dumps do: then there is nothing to
+   * dedupe), one places the routes in their buckets, then each bucket is put in ascending length
+   * order (a counting sort) and, unless sorted, rid of duplicates (a hash over its keys), both in
+   * scratch space the size of the largest bucket.
+   *
+   * `adopt`: the store may take one FIB's `prefix` and `nh` columns as its own pool and reorder
+   * them in place (the caller gives them up): the routes then exist once, not as columns plus a
+   * copy. Only for a single FIB in ascending order (an in-place reordering is not stable, so it
+   * could not tell which of two duplicates came later); otherwise the columns are copied.
    */
-  bulkLoad(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[]): void {
-    const sizes = new Int32Array(65536);
-    const byLen: Int32Array[] = [];
-    const lenStart: Int32Array[] = [];
+  bulkLoad(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[], adopt = false): void {
+    if (this.poolUsed !== 0 || this.short.size !== 0) throw new Error('RouteStore.bulkLoad: the store is not empty');
+    const sizes = this.bucketCap;
+    let sorted = true;
     for (const r of routes) {
-      const cnt = new Int32Array(34);
+      let last = -1;
       for (let i = 0; i < r.count; i++) {
         const len = r.len[i];
-        cnt[len + 1]++;
-        if (len >= 16) sizes[r.prefix[i] >>> 16]++;
+        if (len > 32) throw new RangeError(`prefix length ${len} is not 0..32`);
+        const p = (r.prefix[i] & maskOf(len)) >>> 0;
+        const order = p * 64 + len;
+        if (order <= last) sorted = false;
+        last = order;
+        if (len >= 16) sizes[p >>> 16]++;
       }
-      for (let l = 1; l < 34; l++) cnt[l] += cnt[l - 1];
-      const start = cnt.slice();
-      const order = new Int32Array(r.count);
-      for (let i = 0; i < r.count; i++) order[cnt[r.len[i]]++] = i;
-      byLen.push(order);
-      lenStart.push(start);
-      this.count[r.fib] += r.count;
     }
+    let total = 0;
+    let largest = 0;
     for (let x = 0; x < 65536; x++) {
-      if (sizes[x] === 0) continue;
-      const need = this.bucketN[x] + sizes[x];
-      this.ensure(x, need);
+      this.bucketStart[x] = total;
+      total += sizes[x];
+      if (sizes[x] > largest) largest = sizes[x];
     }
-    for (let len = 0; len <= 32; len++) {
-      for (let j = 0; j < routes.length; j++) {
-        const r = routes[j];
-        const order = byLen[j];
-        const fib = r.fib;
-        for (let o = lenStart[j][len]; o < lenStart[j][len + 1]; o++) {
-          const i = order[o];
-          const p = r.prefix[i] >>> 0;
-          if (len < 16) {
-            this.short.set(shortKey(fib, p, len), r.nh[i]);
-            continue;
+    if (adopt && sorted && routes.length === 1) this.adoptColumns(routes[0], total);
+    else this.copyColumns(routes, total);
+    const keys = this.keys;
+    const nhs = this.nhs;
+    if (largest === 0) return;
+    const sk = new Int32Array(largest);
+    const sn = new Int32Array(largest);
+    const cnt = new Int32Array(34);
+    let tableSize = 4;
+    while (!sorted && tableSize < 2 * largest) tableSize *= 2;
+    // Open-addressing table of entry positions + 1 (0: empty slot).
+    const table = new Int32Array(sorted ? 0 : tableSize);
+    for (let x = 0; x < 65536; x++) {
+      const n = this.bucketN[x];
+      if (n === 0) continue;
+      const base = this.bucketStart[x];
+      if (n > 1) {
+        // Stable counting sort by length: same-length entries keep column order, so the later duplicate stays later.
+        cnt.fill(0);
+        for (let i = base; i < base + n; i++) cnt[(keys[i] & 63) + 1]++;
+        for (let l = 1; l < 34; l++) cnt[l] += cnt[l - 1];
+        for (let i = base; i < base + n; i++) {
+          const o = cnt[keys[i] & 63]++;
+          sk[o] = keys[i];
+          sn[o] = nhs[i];
+        }
+        if (sorted) {
+          keys.set(sk.subarray(0, n), base);
+          nhs.set(sn.subarray(0, n), base);
+        } else {
+          // Drop duplicates: the first position keeps the key, the last next hop wins.
+          let size = 4;
+          while (size < 2 * n) size *= 2;
+          table.fill(0, 0, size);
+          let m = 0;
+          for (let o = 0; o < n; o++) {
+            const key = sk[o];
+            let h = Math.imul(key, 0x9e3779b1);
+            h = (h ^ (h >>> 16)) & (size - 1);
+            let slot = table[h];
+            while (slot !== 0 && keys[base + slot - 1] !== key) {
+              h = (h + 1) & (size - 1);
+              slot = table[h];
+            }
+            if (slot !== 0) nhs[base + slot - 1] = sn[o];
+            else {
+              keys[base + m] = key;
+              nhs[base + m] = sn[o];
+              table[h] = ++m;
+            }
           }
-          const x = p >>> 16;
-          const n = this.bucketN[x]++;
-          this.bucketKeys[x]![n] = (fib << 22) | ((p & 0xffff) << 6) | len;
-          this.bucketNh[x]![n] = r.nh[i];
+          this.bucketN[x] = m;
         }
       }
+      for (let i = base; i < base + this.bucketN[x]; i++) this.count[keys[i] >>> 22]++;
     }
   }
 
+  /** A new pool of `total` entries, filled in column order; short routes go to their Map in column order (the later wins). */
+  private copyColumns(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[], total: number): void {
+    this.keys = new Int32Array(total);
+    this.nhs = new Int32Array(total);
+    this.poolUsed = total;
+    const keys = this.keys;
+    const nhs = this.nhs;
+    for (const r of routes) {
+      const fib = r.fib;
+      for (let i = 0; i < r.count; i++) {
+        const len = r.len[i];
+        const p = (r.prefix[i] & maskOf(len)) >>> 0;
+        if (len < 16) {
+          this.set(fib, p, len, r.nh[i]);
+          continue;
+        }
+        const x = p >>> 16;
+        const at = this.bucketStart[x] + this.bucketN[x]++;
+        keys[at] = (fib << 22) | ((p & 0xffff) << 6) | len;
+        nhs[at] = r.nh[i];
+      }
+    }
+  }
+
+  /**
+   * The columns become the pool: routes are swapped into their buckets in place (one
+   * American-flag pass: each swap puts one route in its final bucket), short routes to the
+   * region after the last bucket, whence they go to their Map; the region stays as waste.
+   */
+  private adoptColumns(r: { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }, total: number): void {
+    const P = r.prefix;
+    const L = r.len;
+    const H = r.nh;
+    const n = r.count;
+    const SHORT = 65536;
+    const next = new Int32Array(SHORT + 1);
+    next.set(this.bucketStart);
+    next[SHORT] = total;
+    for (let b = 0; b <= SHORT; b++) {
+      const end = b < SHORT ? this.bucketStart[b] + this.bucketCap[b] : n;
+      while (next[b] < end) {
+        const i = next[b];
+        const d = L[i] >= 16 ? P[i] >>> 16 : SHORT;
+        if (d === b) {
+          next[b]++;
+          continue;
+        }
+        const j = next[d]++;
+        const p = P[i]; P[i] = P[j]; P[j] = p;
+        const l = L[i]; L[i] = L[j]; L[j] = l;
+        const h = H[i]; H[i] = H[j]; H[j] = h;
+      }
+    }
+    const fib = r.fib;
+    for (let i = total; i < n; i++) this.set(fib, (P[i] & maskOf(L[i])) >>> 0, L[i], H[i]);
+    for (let i = 0; i < total; i++) {
+      const len = L[i];
+      P[i] = (fib << 22) | ((P[i] & maskOf(len) & 0xffff) << 6) | len;
+    }
+    this.bucketN.set(this.bucketCap);
+    this.keys = P;
+    this.nhs = H;
+    this.poolUsed = n;
+    this.poolWaste = n - total;
+  }
+
+  /** Room for `need` entries in bucket x (moving it to the pool's end when its slice is too small). */
   private ensure(x: number, need: number): void {
-    const keys = this.bucketKeys[x];
-    if (keys !== undefined && keys.length >= need) return;
-    const cap = Math.max(need, keys === undefined ? 4 : keys.length * 2);
-    const k2 = new Int32Array(cap);
-    const n2 = new Int32Array(cap);
-    if (keys !== undefined) {
-      k2.set(keys);
-      n2.set(this.bucketNh[x]!);
-    }
-    this.bucketKeys[x] = k2;
-    this.bucketNh[x] = n2;
+    const cap = this.bucketCap[x];
+    if (cap >= need) return;
+    const newCap = Math.max(need, cap === 0 ? 4 : cap * 2);
+    if (this.poolUsed + newCap > this.keys.length) this.growPool(newCap);
+    const from = this.bucketStart[x];
+    const n = this.bucketN[x];
+    const to = this.poolUsed;
+    this.keys.copyWithin(to, from, from + n);
+    this.nhs.copyWithin(to, from, from + n);
+    this.poolWaste += cap;
+    this.bucketStart[x] = to;
+    this.bucketCap[x] = newCap;
+    this.poolUsed += newCap;
   }
 
+  /** Make room for `extra` more words: compact away abandoned slices, growing the pool if that is not enough. */
+  private growPool(extra: number): void {
+    const live = this.poolUsed - this.poolWaste;
+    const keys = new Int32Array(Math.max(1024, Math.ceil((live + extra) * 1.5)));
+    const nhs = new Int32Array(keys.length);
+    let at = 0;
+    for (let x = 0; x < 65536; x++) {
+      const cap = this.bucketCap[x];
+      if (cap === 0) continue;
+      const from = this.bucketStart[x];
+      keys.set(this.keys.subarray(from, from + this.bucketN[x]), at);
+      nhs.set(this.nhs.subarray(from, from + this.bucketN[x]), at);
+      this.bucketStart[x] = at;
+      at += cap;
+    }
+    this.keys = keys;
+    this.nhs = nhs;
+    this.poolUsed = at;
+    this.poolWaste = 0;
+  }
+
+  /** Pool position of the entry with `key` in bucket x, or -1. */
   private find(x: number, key: number): number {
-    const n = this.bucketN[x];
-    const keys = this.bucketKeys[x];
-    for (let i = 0; i < n; i++) if (keys![i] === key) return i;
+    const base = this.bucketStart[x];
+    const end = base + this.bucketN[x];
+    const keys = this.keys;
+    for (let i = base; i < end; i++) if (keys[i] === key) return i;
     return -1;
   }
 
   private insert(x: number, key: number, nh: number): void {
+    this.ensure(x, this.bucketN[x] + 1);
+    const base = this.bucketStart[x];
     const n = this.bucketN[x];
-    this.ensure(x, n + 1);
-    const keys = this.bucketKeys[x]!;
-    const nhs = this.bucketNh[x]!;
+    const keys = this.keys;
+    const nhs = this.nhs;
     const len = key & 63;
-    let i = n;
-    while (i > 0 && (keys[i - 1] & 63) > len) i--;
-    keys.copyWithin(i + 1, i, n);
-    nhs.copyWithin(i + 1, i, n);
+    let i = base + n;
+    while (i > base && (keys[i - 1] & 63) > len) i--;
+    keys.copyWithin(i + 1, i, base + n);
+    nhs.copyWithin(i + 1, i, base + n);
     keys[i] = key;
     nhs[i] = nh;
     this.bucketN[x] = n + 1;

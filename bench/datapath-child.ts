@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   if (mode === 'gunzip') {
     imageBytes = gunzipSync(readFileSync(file)).byteLength;
   } else if (mode === 'load') {
-    const fib = multiFibFromLoaded([loadRouteFile(file, { syntheticNextHops: 64 })]);
+    const fib = multiFibFromLoaded([loadRouteFile(file, { syntheticNextHops: 64 })], undefined, { consume: true });
     imageBytes = fib.memory().bytes;
   } else if (mode === 'router') {
     const r = Router.fromText(readFileSync(file, 'utf8'), file, elementLibrary, { batchSize: batch === undefined ? 1024 : Number(batch), maxInFlight: 8, log: { info: () => undefined, warn: (m) => process.stderr.write(`warning: ${m}\n`) } });

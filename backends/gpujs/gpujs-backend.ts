@@ -4,7 +4,8 @@
  * Dawn). gpu.js computes in float32, so only kernels whose every value stays below 2^24 can be
  * written for it: the ip-lookup form splits image and addresses into 16-bit halves (see
  * kernels/ip-lookup-walk.ts); flow-hash carries 8-bit limbs and XORs by table
- * (kernels/flow-hash-limbs.ts).
+ * (kernels/flow-hash-limbs.ts); flow-lookup does murmur3 in the same limbs
+ * (kernels/flow-lookup-walk.ts).
  *
  * gpu.js keeps no structure resident between calls: each call passes the split image again,
  * which is what this backend measures and what the bench shows.

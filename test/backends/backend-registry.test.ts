@@ -49,10 +49,8 @@ describe('backend registry', () => {
     expect(lookup).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'gpujs/cpu', 'gpujs/webasm', 'gpujs/webgpu']));
     const hash = kernelRegistry.backendsFor(FLOW_HASH).map((f) => (f.variant ? `${f.backend}/${f.variant}` : f.backend));
     expect(hash).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'fpga', 'gpujs/cpu', 'gpujs/webasm', 'gpujs/webgpu']));
-    // flow-lookup has no gpujs form (core/kernels/flow-lookup/README.md says why).
-    const flow = kernelRegistry.backendsFor(FLOW_LOOKUP).map((f) => f.backend);
-    expect(flow).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'fpga']));
-    expect(flow).not.toContain('gpujs');
+    const flow = kernelRegistry.backendsFor(FLOW_LOOKUP).map((f) => (f.variant ? `${f.backend}/${f.variant}` : f.backend));
+    expect(flow).toEqual(expect.arrayContaining(['cpu', 'null', 'webgpu', 'fpga', 'gpujs/cpu', 'gpujs/webasm', 'gpujs/webgpu']));
   });
 });
 

@@ -1,3 +1,4 @@
-/** The gpujs backend's kernel forms, one file per kernel (flow-lookup has none yet: see core/kernels/flow-lookup/README.md). */
+/** The gpujs backend's kernel forms, one file per kernel. */
 import './ip-lookup.js';
 import './flow-hash.js';
+import './flow-lookup.js';

@@ -69,15 +69,15 @@ export class PacketBatch {
   readonly tsSec: Float64Array;
   readonly tsNsec: Int32Array;
   /**
-   * Annotation columns, `annoCols[k]` named `annoNames[k]`. Two short arrays, not a Map: a batch
-   * carries a handful, and split/merge/copy walk them for every batch (a Map iterator per packet
-   * was a measurable share of the router's time).
+   * Annotation columns, `annoCols[k]` named `annoNames[k]`: the batch's own for k < annoCount;
+   * beyond, columns of an earlier use of this object (see `recycle`), handed out again, zeroed,
+   * by `anno`. Two short arrays, not a Map: a batch carries a handful, split/merge/copy walk
+   * them for every batch (a Map iterator per packet was a measurable share of the router's
+   * time), and a recycled batch reuses them without allocating.
    */
   private readonly annoNames: string[] = [];
   private readonly annoCols: Int32Array[] = [];
-  /** Columns of an earlier use of this batch object (see `recycle`), handed out again by `anno`. */
-  private readonly spareNames: string[] = [];
-  private readonly spareCols: Int32Array[] = [];
+  private annoCount = 0;
   /**
    * Uses of this object so far (`recycle`): a batch derived from it (split output, merge) in an
    * earlier use is no longer referred to by anyone, so `derive` may hand it out again.
@@ -106,25 +106,36 @@ export class PacketBatch {
 
   /** The annotation column `name`, created zero-filled (or filled with `fill`) on first use. */
   anno(name: AnnotationName, fill = 0): Int32Array {
+    return this.column(name, fill);
+  }
+
+  /**
+   * `anno`, where `fill` null leaves a reused column's old values in place: for a caller that
+   * writes every packet's entry itself (a split output), the fill would only be overwritten.
+   */
+  private column(name: string, fill: number | null): Int32Array {
     const names = this.annoNames;
-    for (let k = 0; k < names.length; k++) if (names[k] === name) return this.annoCols[k];
+    const cols = this.annoCols;
+    const live = this.annoCount;
+    for (let k = 0; k < live; k++) if (names[k] === name) return cols[k];
+    let spare = live;
+    while (spare < names.length && names[spare] !== name) spare++;
     let col: Int32Array;
-    const spare = this.spareNames;
-    const s = spare.indexOf(name);
-    if (s >= 0) {
-      col = this.spareCols[s].fill(fill);
-      // Swap-remove: the spares have no order, and splice would allocate its result on every batch.
-      const last = spare.length - 1;
-      spare[s] = spare[last];
-      this.spareCols[s] = this.spareCols[last];
-      spare.length = last;
-      this.spareCols.length = last;
+    if (spare < names.length) {
+      col = cols[spare];
+      if (fill !== null) col.fill(fill);
     } else {
       col = new Int32Array(this.capacity);
-      if (fill !== 0) col.fill(fill);
+      if (fill !== null && fill !== 0) col.fill(fill);
+      names.push(name);
+      cols.push(col);
     }
-    names.push(name);
-    this.annoCols.push(col);
+    // Into the first place past the live ones (what was there moves to the freed place).
+    names[spare] = names[live];
+    cols[spare] = cols[live];
+    names[live] = name;
+    cols[live] = col;
+    this.annoCount = live + 1;
     return col;
   }
 
@@ -140,17 +151,12 @@ export class PacketBatch {
     this.linkType = linkType;
     this.count = 0;
     this.generation++;
-    const names = this.annoNames;
-    for (let k = 0; k < names.length; k++) {
-      this.spareNames.push(names[k]);
-      this.spareCols.push(this.annoCols[k]);
-    }
-    names.length = 0;
-    this.annoCols.length = 0;
+    this.annoCount = 0;
   }
 
   hasAnno(name: AnnotationName): boolean {
-    return this.annoNames.includes(name);
+    for (let k = 0; k < this.annoCount; k++) if (this.annoNames[k] === name) return true;
+    return false;
   }
 
   /** A copy of packet i's current bytes (tests and Print; hot paths read `data` directly). */
@@ -174,7 +180,7 @@ export class PacketBatch {
     this.wireLength[j] = src.wireLength[i];
     this.tsSec[j] = src.tsSec[i];
     this.tsNsec[j] = src.tsNsec[i];
-    for (let k = 0; k < src.annoNames.length; k++) this.anno(src.annoNames[k])[j] = src.annoCols[k][i];
+    for (let k = 0; k < src.annoCount; k++) this.anno(src.annoNames[k])[j] = src.annoCols[k][i];
   }
 
   /**
@@ -247,7 +253,7 @@ export class PacketBatch {
       gatherI32(b.wireLength, this.wireLength, sel, from, c);
       gatherF64(b.tsSec, this.tsSec, sel, from, c);
       gatherI32(b.tsNsec, this.tsNsec, sel, from, c);
-      for (let k = 0; k < this.annoNames.length; k++) gatherI32(b.anno(this.annoNames[k]), this.annoCols[k], sel, from, c);
+      for (let k = 0; k < this.annoCount; k++) gatherI32(b.column(this.annoNames[k], null), this.annoCols[k], sel, from, c);
       out[p] = b;
     }
     return out;
@@ -257,6 +263,7 @@ export class PacketBatch {
   filterInPlace(keep: Uint8Array | Int32Array): number {
     let j = 0;
     const cols = this.annoCols;
+    const ncols = this.annoCount;
     for (let i = 0; i < this.count; i++) {
       if (keep[i] === 0) continue;
       if (i !== j) {
@@ -267,7 +274,7 @@ export class PacketBatch {
         this.wireLength[j] = this.wireLength[i];
         this.tsSec[j] = this.tsSec[i];
         this.tsNsec[j] = this.tsNsec[i];
-        for (let k = 0; k < cols.length; k++) cols[k][j] = cols[k][i];
+        for (let k = 0; k < ncols; k++) cols[k][j] = cols[k][i];
       }
       j++;
     }
@@ -316,7 +323,7 @@ export class PacketBatch {
     const out = live[0].derive(seq, live[0].data, live[0].linkType, total);
     out.count = total;
     // Every part's annotations, before any scatter: a packet of a part without one reads 0 there.
-    for (const b of live) for (const name of b.annoNames) out.anno(name);
+    for (const b of live) for (let k = 0; k < b.annoCount; k++) out.anno(b.annoNames[k]);
     let at = 0;
     for (const b of live) {
       const c = b.count;
@@ -327,7 +334,7 @@ export class PacketBatch {
       scatterI32(out.wireLength, b.wireLength, pos, at, c);
       scatterF64(out.tsSec, b.tsSec, pos, at, c);
       scatterI32(out.tsNsec, b.tsNsec, pos, at, c);
-      for (let k = 0; k < b.annoNames.length; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], pos, at, c);
+      for (let k = 0; k < b.annoCount; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], pos, at, c);
       at += c;
     }
     return out;
@@ -366,7 +373,7 @@ export class PacketBatch {
     this.wireLength[j] = src.wireLength[i];
     this.tsSec[j] = src.tsSec[i];
     this.tsNsec[j] = src.tsNsec[i];
-    for (let k = 0; k < src.annoNames.length; k++) this.anno(src.annoNames[k])[j] = src.annoCols[k][i];
+    for (let k = 0; k < src.annoCount; k++) this.anno(src.annoNames[k])[j] = src.annoCols[k][i];
   }
 }
 

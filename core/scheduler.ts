@@ -64,6 +64,9 @@ interface SeqEntry {
 
 interface NodeState {
   node: GraphNode;
+  /** The element's ledger columns, read here once: per batch, `element.ledger` is a load on many element classes. */
+  ledgerIn: Float64Array;
+  ledgerOut: Float64Array;
   /** Sequences some but not all of whose tokens have arrived (elements with several incoming connections). */
   pending: Map<number, SeqEntry>;
   /** Sequences with every token in, in order, waiting to start. */
@@ -106,7 +109,7 @@ export class Scheduler {
     private readonly opts: SchedulerOptions,
   ) {
     this.remaining = new Int32Array(Math.max(1, opts.maxInFlight) + 2);
-    this.states = graph.nodes.map((node) => ({ node, pending: new Map(), ready: [], active: 0, unemitted: 0, emitChain: Promise.resolve() }));
+    this.states = graph.nodes.map((node) => ({ node, ledgerIn: node.element.ledger.in, ledgerOut: node.element.ledger.out, pending: new Map(), ready: [], active: 0, unemitted: 0, emitChain: Promise.resolve() }));
   }
 
   async run(): Promise<SchedulerStats> {
@@ -125,7 +128,8 @@ export class Scheduler {
         if (this.failure !== null) throw this.failure;
         if (!this.hasRoom(seq)) await this.orFailure(this.waitForRoom(seq));
         this.remaining[seq % this.remaining.length] = this.graph.nodes.length;
-        for (const src of sources) {
+        for (let s = 0; s < sources.length; s++) {
+          const src = sources[s];
           let batch: PacketBatch | null = null;
           if (live.has(src)) {
             const el = src.element as SourceElementNode;
@@ -234,7 +238,7 @@ export class Scheduler {
   /** Deliver one element's outputs for `seq` to its downstream elements (one token per connection). */
   private emit(st: NodeState, seq: number, outputs: ElementOutput): void {
     const node = st.node;
-    const sent = node.element.ledger.out;
+    const sent = st.ledgerOut;
     for (let p = 0; p < node.outputs.length; p++) {
       const o = node.outputs[p];
       const b = outputs[p] ?? null;
@@ -249,7 +253,8 @@ export class Scheduler {
     const live = batch !== null && batch.count > 0;
     if (st.node.inEdges === 1) {
       // One connection: its token is the whole of `seq` here, no bookkeeping of partial arrivals.
-      if (st.ready.length === 0 && st.unemitted === 0 && seq !== this.finalSeq && st.active < Math.max(1, st.node.element.concurrency)) {
+      // Nothing unemitted means nothing active either: the element is idle whatever its concurrency.
+      if (st.unemitted === 0 && st.ready.length === 0 && seq !== this.finalSeq) {
         this.processNow(st, seq, port, live ? batch : null);
         return;
       }
@@ -308,7 +313,7 @@ export class Scheduler {
     let work: ElementOutput | Promise<ElementOutput>;
     try {
       // Accounting: counted before `process`, which may shrink the batch in place.
-      el.ledger.in[port] += batch.count;
+      st.ledgerIn[port] += batch.count;
       work = el.process(batch, port);
     } catch (e) {
       work = Promise.reject(e);

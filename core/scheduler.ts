@@ -8,6 +8,11 @@
  * device), and delivers outputs strictly in sequence order. Back-pressure: sources stop while
  * `maxInFlight` batches are unfinished. At end of stream a final token makes every element
  * `flush` what it still holds.
+ *
+ * Synchronous elements cost no promise: an element whose `process` returns its outputs (not a
+ * promise) while nothing of an earlier sequence of it is still to leave emits them at once,
+ * so a graph of synchronous elements runs a batch through in one call chain. Asynchronous
+ * results go through the element's emit chain, in order, as before.
  */
 import { PacketBatch } from './packet-batch.js';
 import { isSourceElement, type Element, type ElementOutput, type SourceElement } from './element.js';

@@ -61,8 +61,12 @@ export class PcapReader {
   private readonly maxBad: number;
   /** Window buffers that zero-copy batches point into, with the last sequence number that used each. */
   private readonly lent = new Map<Uint8Array, number>();
-  /** Batches handed out, in order, until released; then kept in `pool` for reuse. */
+  /**
+   * Batches handed out, in order, until released; then kept in `pool` for reuse. A queue with
+   * a moving head (`lentHead`), compacted now and then: shift() per batch cost ~0.3 us at batch 32.
+   */
   private readonly lentBatches: PacketBatch[] = [];
+  private lentHead = 0;
   private readonly pool: PacketBatch[] = [];
   private readonly onBad?: (bad: BadRecord) => void;
   private readonly sink: (fileOffset: number, reason: string, before: number) => void;
@@ -140,16 +144,41 @@ export class PcapReader {
    * buffers used only by those batches are reused instead of allocating fresh ones.
    */
   release(seq: number): void {
-    while (this.lentBatches.length > 0 && this.lentBatches[0].seq <= seq) {
-      const b = this.lentBatches.shift()!;
-      if (this.pool.length < 16) this.pool.push(b);
+    const lent = this.lentBatches;
+    let head = this.lentHead;
+    while (head < lent.length && lent[head].seq <= seq) {
+      if (this.pool.length < 16) this.pool.push(lent[head]);
+      head++;
     }
-    for (const [buf, last] of this.lent) {
-      if (last <= seq && buf !== this.win.buf) {
-        this.lent.delete(buf);
-        this.win.recycle(buf);
-      }
+    this.compactLent(head);
+    // forEach, not for..of: no entry array per buffer per release (this runs every batch).
+    this.releasedUpTo = seq;
+    this.lent.forEach(this.recycleIfDone, this);
+  }
+
+  /** The sequence number of the last `release` (read by `recycleIfDone`). */
+  private releasedUpTo = -1;
+
+  private recycleIfDone(last: number, buf: Uint8Array): void {
+    // Deleting the entry being visited is allowed during Map.forEach.
+    if (last <= this.releasedUpTo && buf !== this.win.buf) {
+      this.lent.delete(buf);
+      this.win.recycle(buf);
     }
+  }
+
+  /** Drop the queue's first `head` entries, copying the rest down only once they are most of it. */
+  private compactLent(head: number): void {
+    const lent = this.lentBatches;
+    if (head === lent.length) {
+      lent.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > lent.length) {
+      lent.copyWithin(0, head);
+      lent.length -= head;
+      head = 0;
+    }
+    this.lentHead = head;
   }
 
   /** Settles when the file's next chunk, being read ahead, is in; null when none is pending. */
@@ -181,15 +210,20 @@ export class PcapReader {
 
   /** A batch object for `n` packets: a released one when there is one big enough (no allocation), else new. */
   private newBatch(seq: number, n: number, data: Uint8Array, linkType: number): PacketBatch {
-    const i = this.pool.findIndex((b) => b.capacity >= n && b.capacity <= 2 * n);
+    const pool = this.pool;
+    let i = pool.length - 1;
+    while (i >= 0 && !(pool[i].capacity >= n && pool[i].capacity <= 2 * n)) i--;
     let batch: PacketBatch;
     if (i >= 0) {
-      batch = this.pool.splice(i, 1)[0];
+      // Swap-remove: the pool's order does not matter, and this runs every batch.
+      batch = pool[i];
+      pool[i] = pool[pool.length - 1];
+      pool.pop();
       batch.recycle(seq, data, linkType);
     } else batch = new PacketBatch({ seq, capacity: n, data, linkType });
     // Only batches the scheduler will release are worth tracking (others are never reused).
     this.lentBatches.push(batch);
-    if (this.lentBatches.length > 4096) this.lentBatches.shift();
+    if (this.lentBatches.length - this.lentHead > 4096) this.compactLent(this.lentHead + 1);
     return batch;
   }
 

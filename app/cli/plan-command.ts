@@ -160,7 +160,8 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     });
     write(values.json ? `${planReportJson(report)}\n` : `${formatPlanReport(report, config)}\n`);
     // Say where the figures came from: a plan on backend defaults is a guess, and should read as one.
-    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated') && !c.backend.includes(':')).map((c) => c.backend)))];
+    const hostNames = new Set(problem.elements.filter((e) => e.host !== undefined).map((e) => e.name));
+    const calibrated = [...new Set(report.elements.filter((e) => !hostNames.has(e.name)).flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated') && !c.backend.includes(':')).map((c) => c.backend)))];
     const notes: string[] = [
       calibrated.length > 0 ? `calibration used: ${storeFile} (${calibrated.join(', ')})` : `no calibration of this machine used (run hetbox calibrate; it would be stored in ${storeFile})`,
     ];

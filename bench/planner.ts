@@ -85,7 +85,7 @@ export async function run(report: BenchReport): Promise<void> {
   const before = await plan();
   // Then this config's host elements on this CPU, in this run (same load as the measurements).
   const t1 = performance.now();
-  await runCalibrate(['--backends', '', '--elements', '', '--config', configFile, '--batches', '64,256,1024', '--repeats', '5', '--capture', capture, '--json'], quiet, env);
+  await runCalibrate(['--backends', '', '--elements', '', '--config', configFile, '--batches', '64,256,1024', '--repeats', '9', '--replays', '40', '--capture', capture, '--json'], quiet, env);
   const hostSeconds = (performance.now() - t1) / 1000;
   const after = await plan();
   report.note(

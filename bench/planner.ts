@@ -1,7 +1,9 @@
 /**
  * Planner bench: how good the predictions are on this machine. Calibrates the ip-lookup kernel
  * on cpu, lavapipe WebGPU and the Verilator FPGA (small batch list, into a temporary cache dir),
- * plans examples/router.click (its lookup over a real route table) at batch 256, then runs each
+ * plans examples/router.click (its lookup over a real route table) at batch 256 ("before": host
+ * elements at the built-in estimate), calibrates the config's host elements in the same run and
+ * plans again ("after"), then runs each
  * of the chosen, all-CPU, all-accelerator and greedy placements through the router (the capture
  * replayed, output discarded), interleaved and repeated, and prints the measured rate (median,
  * range) against the predicted one with the prediction's error. The all-CPU run is the baseline.
@@ -71,21 +73,41 @@ export async function run(report: BenchReport): Promise<void> {
   const calCapture = sharedData('pcaps/pcapplusplus/example.pcap');
   const quiet = (): void => undefined;
   const t0 = performance.now();
-  await runCalibrate(['--backends', backends.join(','), '--batches', '64,256,1024', '--repeats', '3', '--routes', routes, '--capture', calCapture, '--json'], quiet, env);
+  // Kernels first, host elements left at the built-in estimate: the "before" plan.
+  await runCalibrate(['--backends', backends.join(','), '--batches', '64,256,1024', '--repeats', '3', '--routes', routes, '--capture', calCapture, '--hosts', 'off', '--json'], quiet, env);
   const configFile = path.join(dir, 'router.click');
   writeFileSync(configFile, routerConfig(capture, routes, repeat, 'cpu'));
-  let out = '';
-  await runPlan([configFile, '--backends', backends.join(','), '--batch', String(BATCH), '--json'], (t) => (out += t), env);
-  const plan = JSON.parse(out) as PlanReport;
-  report.note(section, `calibrated and planned in ${((performance.now() - t0) / 1000).toFixed(1)} s (${plan.method} search, ${plan.evaluated} placements); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores; webgpu is lavapipe, fpga is Verilator (software)`);
+  const plan = async (): Promise<PlanReport> => {
+    let out = '';
+    await runPlan([configFile, '--backends', backends.join(','), '--batch', String(BATCH), '--json'], (t) => (out += t), env);
+    return JSON.parse(out) as PlanReport;
+  };
+  const before = await plan();
+  // Then this config's host elements on this CPU, in this run (same load as the measurements).
+  const t1 = performance.now();
+  await runCalibrate(['--backends', '', '--elements', '', '--config', configFile, '--batches', '64,256,1024', '--repeats', '9', '--replays', '40', '--capture', capture, '--json'], quiet, env);
+  const hostSeconds = (performance.now() - t1) / 1000;
+  const after = await plan();
+  report.note(
+    section,
+    `calibrated and planned in ${((performance.now() - t0) / 1000).toFixed(1)} s (host elements ${hostSeconds.toFixed(1)} s; ${after.method} search, ${after.evaluated} placements); load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores; webgpu is lavapipe, fpga is Verilator (software)`,
+  );
   // Placements to run, deduplicated by what they put where (the chosen one often equals a baseline).
-  const wanted: PlacementReport[] = [plan.chosen, ...plan.baselines];
-  const runs = new Map<string, { names: string[]; place: string; predicted: number; bottleneck: string; rates: number[] }>();
-  for (const p of wanted) {
-    const place = p.placement.rt ?? 'cpu';
-    const r = runs.get(place) ?? { names: [], place, predicted: p.prediction.throughputPps ?? 0, bottleneck: p.prediction.bottleneck, rates: [] };
-    r.names.push(p.name);
-    runs.set(place, r);
+  interface Row { names: string[]; place: string; before: number; after: number; bottleneck: string; rates: number[] }
+  const runs = new Map<string, Row>();
+  const predictedFor = (p: PlanReport, place: string): number => {
+    const hit = [p.chosen, ...p.baselines].find((q) => (q.placement.rt ?? 'cpu') === place);
+    return hit?.prediction.throughputPps ?? NaN;
+  };
+  for (const [which, p] of [['before', before], ['after', after]] as const) {
+    for (const q of [p.chosen, ...p.baselines]) {
+      const place = q.placement.rt ?? 'cpu';
+      const r = runs.get(place) ?? { names: [], place, before: predictedFor(before, place), after: predictedFor(after, place), bottleneck: '', rates: [] };
+      const name = `${q.name} (${which})`;
+      if (!r.names.includes(name)) r.names.push(name);
+      if (which === 'after') r.bottleneck = q.prediction.bottleneck;
+      runs.set(place, r);
+    }
   }
   // Interleaved rounds: every placement once per round, so load changes hit all of them alike.
   for (let round = 0; round < ROUNDS; round++) {
@@ -97,6 +119,7 @@ export async function run(report: BenchReport): Promise<void> {
   }
   const cpu = runs.get('cpu');
   const rows = [...runs.values()].sort((a, b) => (a.place === 'cpu' ? -1 : b.place === 'cpu' ? 1 : 0));
+  const error = (measured: number, predicted: number): string => (Number.isFinite(predicted) ? `${(((measured - predicted) / predicted) * 100).toFixed(0)}%` : 'not planned');
   for (const r of rows) {
     const m = median(r.rates);
     report.add(section, {
@@ -105,14 +128,19 @@ export async function run(report: BenchReport): Promise<void> {
       unit: 'pkt/s',
       ...(cpu !== undefined && r !== cpu ? { baseline: `${cpu.names.join(' = ')}: rt on cpu` } : {}),
       extra: {
-        predicted: r.predicted,
-        error: `${(((m - r.predicted) / r.predicted) * 100).toFixed(0)}%`,
+        predictedBefore: r.before,
+        errorBefore: error(m, r.before),
+        predicted: r.after,
+        error: error(m, r.after),
         min: Math.min(...r.rates),
         max: Math.max(...r.rates),
         bottleneck: r.bottleneck,
       },
     });
   }
-  report.note(section, `measured: median of ${ROUNDS} interleaved runs of ${repeat} replays of input.pcap; predicted: the plan's figure (calibrated kernel costs; host elements at the built-in estimate); error = measured/predicted - 1. Chosen ${plan.chosen.placement.rt} at ${formatRate(plan.chosen.prediction.throughputPps ?? 0)} predicted`);
+  report.note(
+    section,
+    `measured: median of ${ROUNDS} interleaved runs of ${repeat} replays of input.pcap; predictedBefore: host elements at the built-in estimate, kernels calibrated; predicted: host elements calibrated in this run too; error = measured/predicted - 1. Chosen before ${before.chosen.placement.rt} at ${formatRate(before.chosen.prediction.throughputPps ?? 0)}, after ${after.chosen.placement.rt} at ${formatRate(after.chosen.prediction.throughputPps ?? 0)} predicted`,
+  );
   await disposeBackends();
 }

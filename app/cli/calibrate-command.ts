@@ -1,11 +1,15 @@
 /**
  * `hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE]
- *                   [--capture FILE] [--json]`:
+ *                   [--capture FILE] [--hosts on|off] [--elements SPECS] [--config FILE]
+ *                   [--replays N] [--json]`:
  * time every registered form of each kernel on each available backend over batch sizes
  * (32 .. 1M by default) on real data (a route table and a capture; by default the shared full
  * table and a shared capture), fit per-batch and per-item cost with the fit's error, and store
  * the profiles per machine and device in the user's cache directory, where `hetbox plan` finds
  * them. The null backend is calibrated only when named (its times are its configured ones).
+ * `--backends ''` calibrates no kernel. With `--hosts on` (the default) it also times host
+ * elements (app/host-calibration.ts): the default specs, `--elements` (`;`-separated specs
+ * instead), plus every host element class of `--config` with its own arguments.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +22,10 @@ import { calibrationFile, saveCalibration } from '../../core/planner/calibration
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';
 import { captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
+import { calibrateHostElements, DEFAULT_HOST_ELEMENTS, type HostCalibration } from '../host-calibration.js';
+import { saveHostCalibration } from '../../core/planner/calibration-store.js';
+import { Router } from '../../core/router.js';
+import { elementLibrary } from '../../elements/index.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -68,6 +76,10 @@ export async function runCalibrate(args: string[], write: (text: string) => void
     routes: { type: 'string' },
     capture: { type: 'string' },
     json: { type: 'boolean', default: false },
+    hosts: { type: 'string', default: 'on' },
+    elements: { type: 'string' },
+    config: { type: 'string' },
+    replays: { type: 'string', default: '20' },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const known = backendNames();
@@ -81,6 +93,11 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   }
   const repeats = Number(values.repeats);
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 1000) throw new UsageError(`--repeats: expected an integer 1..1000, got '${values.repeats}'`);
+
+  if (values.hosts !== 'on' && values.hosts !== 'off') throw new UsageError(`--hosts: expected on or off, got '${values.hosts}'`);
+  const replays = Number(values.replays);
+  if (!Number.isInteger(replays) || replays < 1 || replays > 1000) throw new UsageError(`--replays: expected an integer 1..1000, got '${values.replays}'`);
+  const hostSpecs = values.hosts === 'off' ? [] : hostElementSpecs(values.elements, values.config);
 
   const capture = captureTuples(dataFile('--capture', values.capture, DEFAULT_CAPTURE));
   const routesFile = dataFile('--routes', values.routes, DEFAULT_ROUTES);
@@ -124,9 +141,15 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   } finally {
     await disposeBackends();
   }
+  let host: HostCalibration | null = null;
+  if (hostSpecs.length > 0) {
+    host = await calibrateHostElements(hostSpecs, { capture: capture.file, batches, repeats, replays });
+    saveHostCalibration(file, { data: host.data, batches: host.batches, costs: host.costs });
+    for (const s of host.skipped) skipped.push(`host ${s}`);
+  }
 
   if (values.json) {
-    write(`${JSON.stringify({ file, batches, repeats, calibrated: rows, skipped }, null, 2)}\n`);
+    write(`${JSON.stringify({ file, batches, repeats, calibrated: rows, host: host?.costs ?? [], skipped }, null, 2)}\n`);
     return 0;
   }
   const lines = [`calibration (batches ${batches.join(', ')}; median of ${repeats}) stored in ${file}`];
@@ -138,9 +161,40 @@ export async function runCalibrate(args: string[], write: (text: string) => void
       );
     }
   }
+  if (host !== null) {
+    lines.push(`host elements (this CPU; element cost = pipeline with it - pipeline without it, per source batch; ${host.data})`);
+    for (const h of host.costs) {
+      lines.push(
+        `  ${h.className.padEnd(14)} ${formatNs(h.perBatchNs).padStart(10)}/batch + ${h.perItemNs.toFixed(2).padStart(8)} ns/item   fit error ${formatNs(h.fit.rmsNs)} rms (${(h.fit.relativeError * 100).toFixed(1)}%)   ${h.prefix === '' ? '' : `after ${h.prefix}: `}${h.spec}`,
+      );
+    }
+  }
   for (const s of skipped) lines.push(`skipped ${s}`);
   write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/**
+ * The host element specs to time: `--elements` (`;`-separated) or the defaults, plus each host
+ * element (no kernels, not a source) of `--config` with its arguments as written.
+ */
+function hostElementSpecs(elements: string | undefined, config: string | undefined): string[] {
+  const specs = elements === undefined ? [...DEFAULT_HOST_ELEMENTS] : elements.split(';').map((s) => s.trim()).filter((s) => s !== '');
+  if (config !== undefined) {
+    if (!existsSync(config)) throw new UsageError(`--config: no such file '${config}'`);
+    const router = Router.fromFile(config, elementLibrary);
+    for (const node of router.graph.nodes) {
+      const cls = node.cls;
+      if ((cls.declares?.kernels.length ?? 0) > 0 || node.inEdges === 0 || cls.className === 'Discard') continue;
+      const args = node.parsed.argText.trim();
+      const spec = args === '' ? cls.className : `${cls.className}(${args})`;
+      // One spec per class: the planner's host costs are per class.
+      const i = specs.findIndex((s) => s.replace(/\(.*$/s, '').trim() === cls.className);
+      if (i >= 0) specs[i] = spec;
+      else specs.push(spec);
+    }
+  }
+  return specs;
 }
 
 export function calibrateCommand(args: string[]): Promise<number> {

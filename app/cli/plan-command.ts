@@ -12,7 +12,7 @@ import { instance as vizInstance } from '@viz-js/viz';
 import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendAvailability, backendNames, backendVariants, disposeBackends, getBackend } from '../../core/backend-registry.js';
-import { CostBook, parseCostsFile, type CostProfile, type CostsFile } from '../../core/planner/cost-profile.js';
+import { BUILT_IN_HOST_COST, CostBook, parseCostsFile, type CostProfile, type CostsFile } from '../../core/planner/cost-profile.js';
 import { buildPlacementProblem, candidateLabel, type BackendOption } from '../../core/planner/placement-problem.js';
 import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
 import { placementDot } from '../../core/planner/placement-dot.js';
@@ -149,6 +149,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const storeFile = calibrationFile(env);
     const stored = readCalibrationStore(storeFile);
     if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
+    for (const h of stored.store?.host?.costs ?? []) book.setCalibratedHost(h.className, h);
     const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names, stored.store), book });
     const report = explainPlan(problem, {
       objective,
@@ -159,10 +160,17 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     });
     write(values.json ? `${planReportJson(report)}\n` : `${formatPlanReport(report, config)}\n`);
     // Say where the figures came from: a plan on backend defaults is a guess, and should read as one.
-    const calibrated = [...new Set(report.elements.flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated') && !c.backend.includes(':')).map((c) => c.backend)))];
+    const hostNames = new Set(problem.elements.filter((e) => e.host !== undefined).map((e) => e.name));
+    const calibrated = [...new Set(report.elements.filter((e) => !hostNames.has(e.name)).flatMap((e) => e.candidates.filter((c) => c.sources.includes('calibrated') && !c.backend.includes(':')).map((c) => c.backend)))];
     const notes: string[] = [
       calibrated.length > 0 ? `calibration used: ${storeFile} (${calibrated.join(', ')})` : `no calibration of this machine used (run hetbox calibrate; it would be stored in ${storeFile})`,
     ];
+    // Host elements: which figures are this machine's and which are the built-in guess.
+    const hostBy = (source: string): string[] => [...new Set(problem.elements.filter((e) => e.host?.source === source).map((e) => e.className))];
+    const hostCalibrated = hostBy('calibrated');
+    const hostEstimated = hostBy('built-in estimate');
+    if (hostCalibrated.length > 0) notes.push(`host element costs calibrated: ${hostCalibrated.join(', ')}`);
+    if (hostEstimated.length > 0) notes.push(`host element costs estimated (built-in ${BUILT_IN_HOST_COST.perBatchNs} ns/batch + ${BUILT_IN_HOST_COST.perItemNs} ns/packet, run hetbox calibrate): ${hostEstimated.join(', ')}`);
     if (values.costs !== undefined) notes.push(`costs file: ${values.costs}`);
     if (values.dot !== undefined || values.svg !== undefined) {
       const dot = placementDot(problem, report, config);

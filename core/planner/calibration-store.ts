@@ -53,10 +53,24 @@ const profile = z.object({
   samples: z.array(sample),
   data: z.string(),
 });
+const hostCost = z.object({
+  className: z.string(),
+  spec: z.string(),
+  prefix: z.string(),
+  perItemNs: z.number().nonnegative(),
+  perBatchNs: z.number().nonnegative(),
+  fit: z.object({ perBatchNs: z.number(), perItemNs: z.number(), rmsNs: z.number(), relativeError: z.number() }),
+  samples: z.array(sample),
+});
+/** Host element costs: this machine's CPU, not a device, so one entry per machine file. */
+const hostSchema = z.object({ calibratedAt: z.string(), data: z.string(), batches: z.array(z.number()), costs: z.array(hostCost) });
+export type StoredHostCalibration = z.output<typeof hostSchema>;
+
 const storeSchema = z.object({
   version: z.literal(1),
   machine: z.object({ host: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number(), memoryBytes: z.number() }),
   devices: z.record(z.string(), z.object({ device: z.string(), calibratedAt: z.string(), profiles: z.array(profile) })),
+  host: hostSchema.optional(),
 });
 
 export type CalibrationStore = z.output<typeof storeSchema>;
@@ -93,14 +107,25 @@ export function calibratedProfiles(store: CalibrationStore | null, label: string
   return entry.profiles as CalibratedProfile[];
 }
 
-/** Record `profiles` for `label` measured on `device`, replacing that label's entry. */
-export function saveCalibration(file: string, label: string, device: string, profiles: readonly CalibratedProfile[], machine: MachineIdentity = machineIdentity()): void {
-  const existing = readCalibrationStore(file).store;
-  const store: CalibrationStore = existing ?? { version: 1, machine, devices: {} };
-  store.devices[label] = { device, calibratedAt: new Date().toISOString(), profiles: [...profiles] };
+/** Record this machine's host element costs, replacing the previous ones. */
+export function saveHostCalibration(file: string, host: Omit<StoredHostCalibration, 'calibratedAt'>, machine: MachineIdentity = machineIdentity()): void {
+  const store: CalibrationStore = readCalibrationStore(file).store ?? { version: 1, machine, devices: {} };
+  store.host = { calibratedAt: new Date().toISOString(), ...host };
+  writeStore(file, store);
+}
+
+function writeStore(file: string, store: CalibrationStore): void {
   mkdirSync(path.dirname(file), { recursive: true });
   // Write then rename: a crash mid-write leaves the old calibration, not half a file.
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(store, null, 2)}\n`);
   renameSync(tmp, file);
+}
+
+/** Record `profiles` for `label` measured on `device`, replacing that label's entry. */
+export function saveCalibration(file: string, label: string, device: string, profiles: readonly CalibratedProfile[], machine: MachineIdentity = machineIdentity()): void {
+  const existing = readCalibrationStore(file).store;
+  const store: CalibrationStore = existing ?? { version: 1, machine, devices: {} };
+  store.devices[label] = { device, calibratedAt: new Date().toISOString(), profiles: [...profiles] };
+  writeStore(file, store);
 }

@@ -133,6 +133,18 @@ export class CostBook {
     return this.profiles.get(profileKey(kernel, backend, variant));
   }
 
+  /**
+   * This machine's calibrated cost of a host element class (`hetbox calibrate`); a costs file's
+   * figure for the class, when there is one, stays first.
+   */
+  setCalibratedHost(className: string, cost: { perItemNs: number; perBatchNs: number }): void {
+    // A costs file models a machine on purpose: its host figures (a class's or the default) win.
+    if (this.hostDefault.source !== 'built-in estimate') return;
+    const given = this.hostByClass.get(className);
+    if (given !== undefined && given.source !== 'calibrated') return;
+    this.hostByClass.set(className, { perItemNs: cost.perItemNs, perBatchNs: cost.perBatchNs, source: 'calibrated' });
+  }
+
   hostCost(className: string): HostCost {
     return this.hostByClass.get(className) ?? this.hostDefault;
   }

@@ -71,7 +71,7 @@ describe('hetbox calibrate (smoke, cpu and null)', () => {
     const cache = mkdtempSync(path.join(os.tmpdir(), 'hetbox-cache-'));
     const env = { ...process.env, XDG_CACHE_HOME: cache };
     let out = '';
-    const status = await runCalibrate(['--backends', 'cpu,null', '--batches', '32,64,128', '--repeats', '1', '--routes', ROUTES, '--capture', CAPTURE, '--json'], (t) => {
+    const status = await runCalibrate(['--backends', 'cpu,null', '--batches', '32,64,128', '--repeats', '1', '--routes', ROUTES, '--capture', CAPTURE, '--hosts', 'off', '--json'], (t) => {
       out += t;
     }, env);
     expect(status).toBe(0);

@@ -52,3 +52,4 @@ fi
 npm run build
 bash scripts/build-addon.sh
 node dist/scripts/prepare-demo.js
+node dist/scripts/prebuild-simulators.js

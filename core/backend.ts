@@ -14,6 +14,13 @@ export interface DeviceInfo {
   description: string;
   /** True for software stand-ins (lavapipe, a simulated FPGA): correct but not fast. */
   software: boolean;
+  /**
+   * The device's work runs on this machine's CPU cores (lavapipe, gpu.js's cpu and webasm
+   * modes, the Verilator simulator), so it competes with the host thread for them; the
+   * planner charges it to the CPU. False or absent for real devices and for the null
+   * backend, which models a device by its configured costs.
+   */
+  sharesHostCpu?: boolean;
   /** Free-form facts shown by `hetbox backends` (vendor, architecture, limits, clock). */
   details: Record<string, string | number | boolean>;
 }

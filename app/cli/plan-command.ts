@@ -65,6 +65,7 @@ export async function backendOptions(names: readonly string[], calibration: Cali
         backend: name,
         ...(variant === undefined ? {} : { variant }),
         availability: availability.available ? { available: true } : { available: false, reason: availability.reason },
+        ...(availability.available && availability.device.sharesHostCpu === true ? { sharesHostCpu: true } : {}),
         costs: (kernel: string): CostProfile | undefined => {
           if (backend === null) return undefined;
           const measured = calibrated.find((p) => p.kernel === kernel);

@@ -148,6 +148,7 @@ export class FpgaBackend extends BackendBase {
         backend: 'fpga',
         description: `ip_lookup pipeline simulated by ${build.tools.verilator.replace(/ rev.*$/, '')}`,
         software: true,
+        sharesHostCpu: true,
         details: this.hardwareDetails(),
       },
     };

@@ -123,6 +123,7 @@ export class GpuJsBackend extends BackendBase {
           backend: 'gpujs',
           description: `gpu.js 2.24.1 ${this.mode} mode (${impl})${adapter ? ` on ${adapter}` : ''}`,
           software,
+          sharesHostCpu: software,
           details: { mode: this.mode, kernelClass: impl, arithmetic: this.mode === 'cpu' ? 'f64 (JS numbers)' : 'f32', maxImageWords: GPUJS_MAX_IMAGE_WORDS },
         },
       };

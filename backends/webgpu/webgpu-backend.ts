@@ -123,6 +123,7 @@ export class WebGpuBackend extends BackendBase implements ProgramHost {
         backend: 'webgpu',
         description: info.description || info.device || `${info.vendor} ${info.architecture}`,
         software,
+        sharesHostCpu: software,
         details: {
           vendor: info.vendor,
           architecture: info.architecture,

@@ -9,7 +9,9 @@
  * Resources are stages that work in parallel (the scheduler keeps batches in flight on a
  * device while the CPU goes on), but everything on one resource shares it: the host thread runs
  * every CPU element and the CPU forms of kernels, one device runs all kernels placed on it, one
- * bus carries all of that device's transfers. So throughput is the slowest stage:
+ * bus carries all of that device's transfers. A software device (lavapipe, gpu.js's CPU modes,
+ * the Verilator FPGA: `sharesHostCpu`) has no resource of its own: its compute and copies run on
+ * the host's cores, so they are charged to the CPU stage. So throughput is the slowest stage:
  *   B / max over stages (sum of its ns per source batch).
  * Latency is the longest source-to-sink path (each element's time for its batch, transfers
  * included) plus, at an expected packet rate R, the B/R it takes the source to fill a batch;
@@ -112,7 +114,9 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     s.nsPerBatch += ns;
   };
   const charge = (e: PlannerElement, c: Candidate, cost: ElementCost, share: number): void => {
-    if (c.backend === CPU) add('cpu', 'host', e.name, share * cost.totalNs);
+    // A software device (lavapipe, the Verilator FPGA) computes on the host's cores: its work
+    // and its copies compete with the host thread instead of overlapping with it.
+    if (c.backend === CPU || c.sharesHostCpu === true) add('cpu', 'host', e.name, share * cost.totalNs);
     else {
       add(c.label, 'device', e.name, share * cost.computeNs);
       add(`${c.label} transfers`, 'transfer', e.name, share * cost.transferNs);

@@ -31,6 +31,8 @@ export interface CandidateReport {
   chosen: boolean;
   /** Where the figures come from (costs file, measured, backend default...). */
   sources: ProfileSource[];
+  /** A software device (or a split with one): its time is charged to the CPU stage. */
+  sharesHostCpu: boolean;
   /** The element's own time per source batch here (compute, transfers), ns. */
   computeNs?: number;
   transferNs?: number;
@@ -116,7 +118,8 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
   const elements: ElementReport[] = problem.elements.map((e, i) => {
     const candidates = e.candidates.map((c, ci): CandidateReport => {
       const isChosen = chosen.placement[i] === ci;
-      const base = { backend: c.label, status: c.status, chosen: isChosen, sources: [...new Set(e.host ? [e.host.source] : c.profiles.map((p) => p.source))] };
+      const shares = c.sharesHostCpu === true || c.split?.parts.some((p) => p.sharesHostCpu === true) === true;
+      const base = { backend: c.label, status: c.status, chosen: isChosen, sources: [...new Set(e.host ? [e.host.source] : c.profiles.map((p) => p.source))], sharesHostCpu: shares };
       if (c.status === 'unavailable') return { ...base, why: `unavailable: ${c.reason ?? 'no reason given'}` };
       if (c.status === 'no-form') return { ...base, why: `cannot run it: ${c.reason ?? 'no form'}` };
       const cost = elementCost(e, c, opts.batch);
@@ -206,7 +209,8 @@ export function formatPlanReport(r: PlanReport, config: string): string {
           ? ''.padEnd(58)
           : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0)).padStart(10)}/batch (${formatNs(c.transferNs ?? 0)} transfers) ${formatRate(c.ownRatePps ?? 0).padStart(12)} alone`.padEnd(58);
       const cross = c.crossoverBatch === undefined ? '' : ` (beats cpu alone from batch ${c.crossoverBatch})`;
-      lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${cross}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}`);
+      const soft = c.sharesHostCpu ? ' (software device: runs on the CPU cores, charged to the cpu stage)' : '';
+      lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${cross}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}${soft}`);
     }
   }
   lines.push('');

@@ -24,6 +24,8 @@ export interface BackendOption {
   backend: BackendName;
   variant?: string;
   availability: { available: true } | { available: false; reason: string };
+  /** Its work runs on this machine's CPU cores (DeviceInfo.sharesHostCpu): the model charges it to the CPU stage. */
+  sharesHostCpu?: boolean;
   /** The backend's own profile of `kernel` (measured or its defaults); undefined when it has none. */
   costs(kernel: string): CostProfile | undefined;
 }
@@ -40,6 +42,8 @@ export interface Candidate {
   reason?: string;
   /** One profile per kernel of the element, in `kernels` order (empty for a host element). */
   profiles: CostProfile[];
+  /** The backend's work runs on the host's CPU cores (a software device): charged to the CPU stage. */
+  sharesHostCpu?: boolean;
   /**
    * A split placement: the element's batches shared between two single candidates in these
    * proportions (`backend`/`variant`/`profiles` are then the first part's). A configuration's
@@ -270,7 +274,7 @@ function candidateFor(
   hasForm: (kernel: string, backend: BackendName, variant?: string) => boolean,
 ): Candidate {
   const label = candidateLabel(b.backend, b.variant);
-  const ident = { label, backend: b.backend, ...(b.variant === undefined ? {} : { variant: b.variant }) };
+  const ident = { label, backend: b.backend, ...(b.variant === undefined ? {} : { variant: b.variant }), ...(b.sharesHostCpu === true ? { sharesHostCpu: true } : {}) };
   const missing = kernels.find((k) => !hasForm(k, b.backend, b.variant));
   if (missing !== undefined) return { ...ident, status: 'no-form', reason: `no ${missing} form for ${label}`, profiles: [] };
   if (!b.availability.available) return { ...ident, status: 'unavailable', reason: b.availability.reason, profiles: [] };

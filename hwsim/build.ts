@@ -126,11 +126,11 @@ export function rtlFiles(root = projectRoot(), top: string = TOP_MODULE): string
     .map((f) => path.join(dir, f));
 }
 
-/** The harness files whose names start with `prefix` (ip_lookup_harness, flow_harness). */
+/** The harness files whose names start with `prefix` (ip_lookup_harness, flow_harness), and the shared `harness_*` ones they include. */
 function harnessFiles(root: string, prefix = 'ip_lookup_harness'): string[] {
   const dir = path.join(root, 'hwsim', 'harness');
   return readdirSync(dir)
-    .filter((f) => /\.(cpp|h)$/.test(f) && f.startsWith(prefix))
+    .filter((f) => /\.(cpp|h)$/.test(f) && (f.startsWith(prefix) || f.startsWith('harness_')))
     .sort()
     .map((f) => path.join(dir, f));
 }

@@ -81,7 +81,6 @@ std::deque<Batch> batches;
 size_t issue_batch = 0;
 uint32_t next_tag = 0, expect_tag = 0;
 std::vector<uint64_t> accept_cycle(TAG_MASK + 1);
-uint32_t stall_permille = 0, gap_permille = 0;
 
 
 
@@ -274,10 +273,7 @@ void handle(uint32_t type, uint32_t id, const uint8_t* p, size_t n) {
     }
     case T_CONFIG: {
       if (!need(3)) return;
-      stall_permille = std::min<uint32_t>(word_at(p), 999);
-      gap_permille = std::min<uint32_t>(word_at(p + 4), 999);
-      rng = 0x9e3779b97f4a7c15ull ^ (uint64_t(word_at(p + 8)) * 0x2545f4914f6cdd1dull);
-      if (rng == 0) rng = 1;
+      configure_backpressure(p);
       ack(T_CONFIG, id);
       break;
     }
@@ -306,17 +302,7 @@ int main(int argc, char** argv) {
     top->eval();
   }
   top->rst = 0;
-  for (;;) {
-    if (!busy()) {
-      flush_out();
-      if (!stdin_open) break;
-      pump(true);
-      continue;
-    }
-    for (int i = 0; i < 512 && busy(); i++) step();
-    flush_out();
-    pump(false);
-  }
+  serve();
   top->final();
   return 0;
 }

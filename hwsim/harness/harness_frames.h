@@ -1,6 +1,7 @@
 // The stdio framing both simulator harnesses speak (ip_lookup_harness.cpp, flow_harness.cpp):
 // frames, both ways, are little-endian u32 words [byte length of the rest][type][id][payload].
-// Included inside each harness's anonymous namespace, after its own includes; the harness
+// Included inside each harness's anonymous namespace, after its own includes (<algorithm>,
+// <cstring>, <string>, <vector>, poll.h, unistd.h); the harness
 // defines `handle`, which `pump` calls for every complete frame.
 // build.ts hashes this file into both models' cache keys (names starting with `harness_`).
 
@@ -9,11 +10,16 @@ constexpr uint32_t TAG_MASK = 0xffff;
 constexpr size_t MAX_FRAME = size_t(256) << 20;
 
 uint64_t rng = 0x9e3779b97f4a7c15ull;
+// Random back-pressure (CONFIG): result-side stalls and request-side bubbles, per mille.
+uint32_t stall_permille = 0, gap_permille = 0;
 std::vector<uint8_t> inbuf;
 std::vector<uint8_t> outbuf;
 bool stdin_open = true;
 
+// Defined by each harness: one frame's work, whether the model has work queued, and one clock.
 void handle(uint32_t type, uint32_t id, const uint8_t* p, size_t bytes);
+bool busy();
+void step();
 
 [[noreturn]] void die(const std::string& msg) {
   std::fprintf(stderr, "hb-sim: %s\n", msg.c_str());
@@ -96,4 +102,28 @@ void pump(bool wait) {
     off += 4 + len;
   }
   inbuf.erase(inbuf.begin(), inbuf.begin() + off);
+}
+
+// CONFIG's payload: stall_permille, gap_permille, seed.
+void configure_backpressure(const uint8_t* p) {
+  stall_permille = std::min<uint32_t>(word_at(p), 999);
+  gap_permille = std::min<uint32_t>(word_at(p + 4), 999);
+  rng = 0x9e3779b97f4a7c15ull ^ (uint64_t(word_at(p + 8)) * 0x2545f4914f6cdd1dull);
+  if (rng == 0) rng = 1;
+}
+
+// Clocks the model while it has work (512 cycles between reads of stdin), sleeps in poll while
+// it has none, and returns once the host has closed stdin and everything is answered.
+void serve() {
+  for (;;) {
+    if (!busy()) {
+      flush_out();
+      if (!stdin_open) break;
+      pump(true);
+      continue;
+    }
+    for (int i = 0; i < 512 && busy(); i++) step();
+    flush_out();
+    pump(false);
+  }
 }

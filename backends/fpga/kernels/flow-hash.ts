@@ -7,6 +7,7 @@
 import { registerKernel } from '../../../core/kernel.js';
 import { flowHashContract } from '../../../core/kernels/flow-hash/index.js';
 import type { FpgaBackend } from '../fpga-backend.js';
+import { pipelineFigures } from './pipeline-figures.js';
 
 registerKernel<FpgaBackend, typeof flowHashContract>(flowHashContract, {
   backend: 'fpga',
@@ -14,15 +15,6 @@ registerKernel<FpgaBackend, typeof flowHashContract>(flowHashContract, {
   async run(backend, io) {
     const { src, dst, ports, proto } = io.inputs;
     const r = await backend.flowHash([src, dst, ports, proto], io.outputs.flow, io.count);
-    return {
-      device: {
-        cycles: r.cycles,
-        issueCycles: r.issueCycles,
-        latencyCycles: r.maxLatency,
-        minLatencyCycles: r.minLatency,
-        cyclesPerHash: io.count > 0 ? r.issueCycles / io.count : 0,
-        projectedNs: (r.cycles * 1000) / backend.options.clockMHz,
-      },
-    };
+    return { device: pipelineFigures(r, io.count, backend.options.clockMHz, 'cyclesPerHash') };
   },
 });

@@ -7,6 +7,7 @@
 import { registerKernel } from '../../../core/kernel.js';
 import { FLOW_KEY_COLUMNS, flowLookupContract } from '../../../core/kernels/flow-lookup/index.js';
 import type { FpgaBackend } from '../fpga-backend.js';
+import { pipelineFigures } from './pipeline-figures.js';
 
 registerKernel<FpgaBackend, typeof flowLookupContract>(flowLookupContract, {
   backend: 'fpga',
@@ -14,15 +15,6 @@ registerKernel<FpgaBackend, typeof flowLookupContract>(flowLookupContract, {
   async run(backend, io, structures) {
     const keys = FLOW_KEY_COLUMNS.map((name) => io.inputs[name]);
     const r = await backend.flowLookup(structures[0], keys, io.outputs.entry, io.count);
-    return {
-      device: {
-        cycles: r.cycles,
-        issueCycles: r.issueCycles,
-        latencyCycles: r.maxLatency,
-        minLatencyCycles: r.minLatency,
-        cyclesPerLookup: io.count > 0 ? r.issueCycles / io.count : 0,
-        projectedNs: (r.cycles * 1000) / backend.options.clockMHz,
-      },
-    };
+    return { device: pipelineFigures(r, io.count, backend.options.clockMHz, 'cyclesPerLookup') };
   },
 });

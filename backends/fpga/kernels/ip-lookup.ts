@@ -7,21 +7,13 @@
 import { registerKernel } from '../../../core/kernel.js';
 import { ipLookupContract } from '../../../core/kernels/ip-lookup/index.js';
 import type { FpgaBackend } from '../fpga-backend.js';
+import { pipelineFigures } from './pipeline-figures.js';
 
 registerKernel<FpgaBackend, typeof ipLookupContract>(ipLookupContract, {
   backend: 'fpga',
   source: import.meta.url,
   async run(backend, io, structures) {
     const r = await backend.lookup(structures[0], io.inputs.dst, io.inputs.vrf, io.outputs.nextHop, io.count);
-    return {
-      device: {
-        cycles: r.cycles,
-        issueCycles: r.issueCycles,
-        latencyCycles: r.maxLatency,
-        minLatencyCycles: r.minLatency,
-        cyclesPerLookup: io.count > 0 ? r.issueCycles / io.count : 0,
-        projectedNs: (r.cycles * 1000) / backend.options.clockMHz,
-      },
-    };
+    return { device: pipelineFigures(r, io.count, backend.options.clockMHz, 'cyclesPerLookup') };
   },
 });

@@ -13,14 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { Router, type RunSummary } from '../../core/router.js';
 import { backendAvailability, disposeBackends, getBackend } from '../../core/backend-registry.js';
-import type { BackendName } from '../../core/backend.js';
+import type { Backend, BackendName } from '../../core/backend.js';
 import { migrateElement } from '../../core/migration/migrate-element.js';
 import type { MigrateOptions } from '../../core/migration/migrator.js';
 import type { MigrationRecord } from '../../core/migration/migration-record.js';
 import { PCAP_DIR } from '../pcap/pcap-test-support.js';
 import { expectBalanced } from '../support/accounting.js';
 import { requireOrWarn } from '../backends/availability.js';
-import { classes, Gate } from './support.js';
+import { classes, failing, Gate, type Fault } from './support.js';
 import { placementFree } from './counters.js';
 
 const CAPTURE = path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap');
@@ -50,7 +50,12 @@ interface FlowRun {
 }
 
 /** Run the NAT; at the gate's batch `at[i]` migrate fm to `targets[i]` (one after another), holding that batch until the target is loaded. */
-async function runNat(steps: readonly { at: number; to: BackendName }[], opts: MigrateOptions = {}, backend?: string): Promise<FlowRun> {
+async function runNat(
+  steps: readonly { at: number; to: BackendName }[],
+  opts: MigrateOptions = {},
+  backend?: string,
+  backends: (name: BackendName) => Promise<Backend> = getBackend,
+): Promise<FlowRun> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-flowmig-'));
   const out = path.join(dir, 'out.pcap');
   const back = path.join(dir, 'back.pcap');
@@ -59,7 +64,7 @@ async function runNat(steps: readonly { at: number; to: BackendName }[], opts: M
     log: { info: () => undefined, warn: (m) => void warnings.push(m) },
     batchSize: 64,
     strictBackends: true,
-    backends: getBackend,
+    backends,
   });
   await router.initialize();
   const gate = router.graph.byName.get('gate')!.element as Gate;
@@ -162,4 +167,35 @@ describe('FlowIPManager live migration', () => {
     expect(mig.records.map((r) => `${r.from}->${r.to} ${r.status} ${r.verification}`)).toEqual(['cpu->webgpu done words', 'webgpu->null done words']);
     expect(mig.location).toBe('null');
   }, 180_000);
+});
+
+describe('FlowIPManager: a migration target that fails rolls back', () => {
+  // The same injected faults as IPLookup's (support.ts), on the null device: the protocol and the
+  // rollback are shared code, this checks the flow table's side of them (its image, its deltas).
+  const faults: { fault: Fault; reason: RegExp; opts?: MigrateOptions }[] = [
+    { fault: 'load', reason: /device lost during the copy \(injected\)/ },
+    { fault: 'verify', reason: /verification: structure #0 differs at word \d+/ },
+    { fault: 'hang', reason: /timed out after 300 ms before the switch/, opts: { timeoutMs: 300 } },
+  ];
+  for (const { fault, reason, opts } of faults) {
+    it(`(${fault}): same captures and counters as the run without it, reason in the log, the handler and the summary`, async () => {
+      const real = await getBackend('null');
+      const bad = failing(real, fault);
+      const backends = (n: BackendName): Promise<Backend> => (n === 'null' ? Promise.resolve(bad) : getBackend(n));
+      const base = await runNat([]);
+      const mig = await runNat([{ at: 6, to: 'null' }], opts, undefined, backends);
+      expect(mig.out.equals(base.out)).toBe(true);
+      expect(mig.back.equals(base.back)).toBe(true);
+      expect(placementFree(mig.summary)).toEqual(placementFree(base.summary));
+      expect(mig.records).toHaveLength(1);
+      expect(mig.records[0]).toMatchObject({ from: 'cpu', to: 'null', status: 'rolled back' });
+      expect(mig.records[0].reason).toMatch(reason);
+      expect(mig.location).toBe('cpu (inline)');
+      expect(await mig.router.handler('fm.migrations').read!()).toMatch(new RegExp(`^#1 cpu -> null rolled back .*: ${reason.source}`));
+      expect(mig.warnings.join('\n')).toMatch(new RegExp(`fm: migration cpu -> null rolled back, cpu keeps serving: .*${reason.source}`));
+      const fm = mig.summary.elements.find((e) => e.name === 'fm')!.counters;
+      expect(fm).toMatchObject({ location: 'cpu', migrations: 0, migrations_rolled_back: 1 });
+      expect(String(fm.migration_rollback)).toMatch(reason);
+    }, 60_000);
+  }
 });

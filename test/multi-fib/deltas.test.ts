@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
-import { H_L0, lookupImage, popcount32 } from '../../core/structures/multi-fib/image-format.js';
+import { H_L0, lookupImage } from '../../core/structures/multi-fib/image-format.js';
 import { applyDeltaToImage, type ImageDelta } from '../../core/structures/image.js';
 import { loadRouteFile } from '../../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../../core/routes/build-multi-fib.js';
 import { NaiveLpm, rng, sampleAddresses } from './naive-lpm.js';
 import { checkAgainstNaive } from './check.js';
+import { nodeWords, slotEntry } from './node-slots.js';
 
 const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
 const linx = ['20170101.0000', '20170109.1600', '20170112.0800'].map((d) => path.join(DATA, `routes/preprocessed-ipv4.rib.${d}.txt`));
@@ -19,8 +20,10 @@ function canonical(image: Uint32Array, x: number): string {
     if (tag === 0) return String(off);
     if (tag === 1) return `r(${Array.from(image.subarray(off, off + 2 + 2 * image[off + 1])).join(',')})`;
     const runs: string[] = [];
-    for (let s = 0; s < 256; s++) runs.push(walk(image[off + 16 + image[off + 2 * (s >>> 5) + 1] + popcount32(image[off + 2 * (s >>> 5)] & (0xffffffff >>> (31 - (s & 31)))) - 1]));
-    return `n(${Array.from(image.subarray(off, off + 16)).join(',')}|${runs.join(',')})`;
+    for (let s = 0; s < 256; s++) runs.push(walk(slotEntry(image, e, s)));
+    // A wide node's words past its header are offsets (placement); a narrow node's are its leaves.
+    const words = tag === 3 ? nodeWords(image, e) : 10;
+    return `${tag === 3 ? 'narrow' : 'n'}(${Array.from(image.subarray(off, off + words)).join(',')}|${runs.join(',')})`;
   };
   return walk(image[image[H_L0] + x]);
 }

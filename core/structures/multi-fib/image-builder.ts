@@ -8,7 +8,7 @@
  * Reference protocol: every entry a build returns carries one reference owned by the caller;
  * a node holds one reference per run entry.
  */
-import { NODE_HEADER_WORDS, NO_ROUTE, popcount32 } from './image-format.js';
+import { NARROW_NO_ROUTE, NODE_COUNT_WORD, NODE_HEADER_WORDS, NO_ROUTE, VALUE_MASK, popcount32 } from './image-format.js';
 import type { ImageStore } from './image-store.js';
 import type { RouteStore } from './route-store.js';
 
@@ -27,6 +27,7 @@ export class ImageBuilder {
   private ids = new Int32Array(64);
   private longIdx = new Int32Array(64);
   private readonly nodeWords = new Uint32Array(NODE_HEADER_WORDS + 256);
+  private readonly runEntries = new Uint32Array(256);
   private recWords = new Uint32Array(2);
   private vals = new Int32Array(0);
 
@@ -94,7 +95,7 @@ export class ImageBuilder {
       if (need[s] === 1) {
         need[s] = 0;
         const kept = reuse !== undefined && reuse.dirty[s] === 0 ? this.slotEntry(reuse.old, s) : 0;
-        if (kept >>> 30 === 2) {
+        if (kept >>> 30 >= 2) {
           e1[s] = kept;
           this.img.retain(kept);
         } else e1[s] = this.build24(s, keys, nhs, nLong);
@@ -151,14 +152,18 @@ export class ImageBuilder {
     return this.makeNode(e2, owned);
   }
 
-  /** Entry of slot `s` in the node an entry points at (0 when the entry is not a node). */
+  /**
+   * Entry of slot `s` in the wide level-1 node an entry points at (0 when the entry is not a
+   * wide node: a narrow node holds only leaves, so there is no level-2 node to keep).
+   */
   private slotEntry(e: number, s: number): number {
     if (e >>> 30 !== 2) return 0;
     const w = this.img.words;
-    const node = e & 0x3fffffff;
+    const node = e & VALUE_MASK;
     const c = s >>> 5;
-    const bits = w[node + 2 * c] & ((2 << (s & 31)) - 1);
-    return w[node + NODE_HEADER_WORDS + w[node + 2 * c + 1] + popcount32(bits) - 1];
+    const bits = w[node + c] & ((2 << (s & 31)) - 1);
+    const before = (w[node + NODE_COUNT_WORD + (c >>> 2)] >>> ((c & 3) << 3)) & 255;
+    return w[node + NODE_HEADER_WORDS + before + popcount32(bits) - 1];
   }
 
   /** LEAF when every live FIB agrees, else a RECORD listing the FIBs that differ from the most common answer. */
@@ -204,23 +209,48 @@ export class ImageBuilder {
     return this.img.internRecord(w, 2 + 2 * n);
   }
 
-  /** Run-compress 256 entries (`owned[s]`: slot s carries a reference); a single run collapses to its entry. */
+  /**
+   * Run-compress 256 entries (`owned[s]`: slot s carries a reference); a single run collapses
+   * to its entry. The node is narrow (16-bit run entries) when every run is a leaf below
+   * NARROW_NO_ROUTE or NO_ROUTE, else wide.
+   */
   private makeNode(e: Uint32Array, owned: Uint8Array): number {
     const w = this.nodeWords;
+    const runEntries = this.runEntries;
     let runs = 0;
+    let counts = 0;
+    // Any run entry that a 16-bit half cannot carry (a node, a record, a big next hop).
+    let wide = 0;
     for (let c = 0; c < 8; c++) {
       let bitmap = 0;
-      w[2 * c + 1] = runs;
-      for (let b = 0; b < 32; b++) {
-        const s = 32 * c + b;
-        if (s === 0 || e[s] !== e[s - 1]) {
-          bitmap |= 1 << b;
-          w[NODE_HEADER_WORDS + runs++] = e[s];
-        } else if (owned[s] === 1) this.img.release(e[s]);
+      if (c === 4) {
+        w[NODE_COUNT_WORD] = counts;
+        counts = 0;
       }
-      w[2 * c] = bitmap;
+      counts |= runs << ((c & 3) << 3);
+      let prev = c === 0 ? -1 : e[32 * c - 1];
+      for (let b = 0; b < 32; b++) {
+        const v = e[32 * c + b];
+        if (v !== prev) {
+          bitmap |= 1 << b;
+          runEntries[runs++] = v;
+          if (v >= NARROW_NO_ROUTE && v !== NO_ROUTE) wide = 1;
+          prev = v;
+        } else if (owned[32 * c + b] === 1) this.img.release(v);
+      }
+      w[c] = bitmap;
     }
-    if (runs === 1) return w[NODE_HEADER_WORDS];
-    return this.img.internNode(w, NODE_HEADER_WORDS + runs);
+    w[NODE_COUNT_WORD + 1] = counts;
+    if (runs === 1) return runEntries[0];
+    if (wide === 1) {
+      w.set(runEntries.subarray(0, runs), NODE_HEADER_WORDS);
+      return this.img.internNode(w, NODE_HEADER_WORDS + runs);
+    }
+    const half = (v: number): number => (v === NO_ROUTE ? NARROW_NO_ROUTE : v);
+    const pairs = runs >>> 1;
+    for (let i = 0; i < pairs; i++) w[NODE_HEADER_WORDS + i] = (half(runEntries[2 * i]) | (half(runEntries[2 * i + 1]) << 16)) >>> 0;
+    // An odd run count leaves the last word's upper half 0 (the contract).
+    if ((runs & 1) === 1) w[NODE_HEADER_WORDS + pairs] = half(runEntries[runs - 1]);
+    return this.img.internNarrowNode(w, NODE_HEADER_WORDS + ((runs + 1) >>> 1));
   }
 }

@@ -3,17 +3,24 @@
  * lists, hash-consing (identical nodes and records are stored once, refcounted), and the
  * write log a delta is made of.
  *
+ * Allocation: the bulk build (`exact`) places blocks at their exact size, back to back; only
+ * what commits allocate is rounded up to a size class so that freed blocks are found again.
+ * A freed exact block is filed under the largest class it can hold (`classBelow`), so it is
+ * reused too, wasting at most the few words above that class.
+ *
  * Reuse rule: a block freed while commit N is built becomes allocatable only when commit
  * N+1 starts. Readers that started on version N-1 may still be walking it during commit N;
  * a backend must finish a lookup batch before it applies the delta after next (in practice:
  * deltas are applied between batches, so this always holds).
  */
-import { NODE_HEADER_WORDS, TAG_NODE, TAG_RECORD, VALUE_MASK } from './image-format.js';
+import { NODE_HEADER_WORDS, TAG_NARROW_NODE, TAG_NODE, TAG_RECORD, VALUE_MASK } from './image-format.js';
 import type { ImageWrite } from '../image.js';
 
 const KIND_NODE = 0;
 const KIND_RECORD = 1;
-const KIND_PLAIN = 2;
+/** A node with 16-bit leaf run entries: it references no other block. */
+const KIND_NARROW_NODE = 2;
+const KIND_PLAIN = 3;
 
 interface Block {
   size: number;
@@ -31,6 +38,14 @@ export function sizeClass(n: number): number {
   return n;
 }
 
+/** The largest size class a block of `n` words can hold (n >= 4): the free list a freed exact block joins. */
+export function classBelow(n: number): number {
+  if (n <= 64) return n & ~3;
+  if (n <= 512) return n & ~31;
+  if (n <= 4096) return n & ~255;
+  return n;
+}
+
 function hashWords(w: Uint32Array, n: number): number {
   let h = 0x811c9dc5 ^ n;
   for (let i = 0; i < n; i++) {
@@ -44,11 +59,14 @@ export class ImageStore {
   words: Uint32Array;
   used: number;
   private readonly blocks = new Map<number, Block>();
-  private readonly interned = [new Map<number, number[]>(), new Map<number, number[]>()];
+  /** Per kind (node, record, narrow node): hash -> offsets. Narrow and wide nodes never match each other. */
+  private readonly interned = [new Map<number, number[]>(), new Map<number, number[]>(), new Map<number, number[]>()];
   private readonly free = new Map<number, number[]>();
   private pending: number[] = [];
   /** Writes since the last `takeWrites()`, when logging (the initial build does not log). */
   private log: ImageWrite[] | null = null;
+  /** Allocate at exact sizes (the bulk build; see the header comment). */
+  exact = false;
 
   constructor(initialWords: number, used: number) {
     this.words = new Uint32Array(Math.max(initialWords, used));
@@ -92,13 +110,14 @@ export class ImageStore {
   }
 
   alloc(size: number, kind = KIND_PLAIN, hash = 0): number {
-    const cls = sizeClass(size);
-    const list = this.free.get(cls);
+    const exact = this.exact && size >= 4;
+    const cls = exact ? classBelow(size) : sizeClass(size);
+    const list = exact ? undefined : this.free.get(cls);
     let off: number;
     if (list !== undefined && list.length > 0) off = list.pop()!;
     else {
       off = this.used;
-      this.used += cls;
+      this.used += exact ? size : cls;
       if (this.used > this.words.length) {
         const grown = new Uint32Array(Math.max(this.used, Math.ceil(this.words.length * 1.5)));
         grown.set(this.words);
@@ -119,6 +138,11 @@ export class ImageStore {
   /** The entry for a node with these words, existing or new; the caller owns one reference to it. */
   internNode(w: Uint32Array, n: number): number {
     return (TAG_NODE << 30 | this.intern(KIND_NODE, w, n)) >>> 0;
+  }
+
+  /** The same for a narrow node (16-bit leaf run entries); it holds no references. */
+  internNarrowNode(w: Uint32Array, n: number): number {
+    return (TAG_NARROW_NODE << 30 | this.intern(KIND_NARROW_NODE, w, n)) >>> 0;
   }
 
   internRecord(w: Uint32Array, n: number): number {
@@ -174,10 +198,20 @@ export class ImageStore {
     for (let i = NODE_HEADER_WORDS; i < n; i++) if (w[i] >>> 30 !== 0) this.release(w[i]);
   }
 
+  /** Nodes by width (tests, the design note's figures). */
+  nodeWidths(): { wide: number; narrow: number } {
+    let wide = 0, narrow = 0;
+    for (const b of this.blocks.values()) {
+      if (b.kind === KIND_NODE) wide++;
+      else if (b.kind === KIND_NARROW_NODE) narrow++;
+    }
+    return { wide, narrow };
+  }
+
   stats(): { nodes: number; records: number; nodeWords: number; recordWords: number; nodeRefs: number; recordRefs: number; freeWords: number } {
     let nodes = 0, records = 0, nodeWords = 0, recordWords = 0, nodeRefs = 0, recordRefs = 0;
     for (const b of this.blocks.values()) {
-      if (b.kind === KIND_NODE) { nodes++; nodeWords += b.size; nodeRefs += b.refs; }
+      if (b.kind === KIND_NODE || b.kind === KIND_NARROW_NODE) { nodes++; nodeWords += b.size; nodeRefs += b.refs; }
       else if (b.kind === KIND_RECORD) { records++; recordWords += b.size; recordRefs += b.refs; }
     }
     let freeWords = 0;

@@ -89,7 +89,10 @@ export class MultiFib {
     }
     this.store = new ImageStore(HEADER_WORDS + L0_ENTRIES + 1024, HEADER_WORDS);
     this.builder = new ImageBuilder(this.routes, this.store);
+    // The bulk build packs blocks at their exact sizes; commits allocate in size classes (image-store.ts).
+    this.store.exact = true;
     this.buildAll();
+    this.store.exact = false;
   }
 
   // ---- FIBs ----

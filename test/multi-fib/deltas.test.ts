@@ -28,6 +28,21 @@ function canonical(image: Uint32Array, x: number): string {
   return walk(image[image[H_L0] + x]);
 }
 
+/** Narrow nodes reachable from entry `e` (counted once per path). */
+function narrowNodesUnder(image: Uint32Array, e: number): number {
+  const tag = e >>> 30;
+  if (tag === 3) return 1;
+  if (tag !== 2) return 0;
+  let n = 0;
+  let prev = -1;
+  for (let s = 0; s < 256; s++) {
+    const c = slotEntry(image, e, s);
+    if (c !== prev) n += narrowNodesUnder(image, c);
+    prev = c;
+  }
+  return n;
+}
+
 /** A structure built from scratch (bulk) from `fib`'s current routes, sharing its next-hop table. */
 function freshBuild(fib: MultiFib, names: string[]): MultiFib {
   const columns = names.map((_, f) => {
@@ -51,6 +66,7 @@ describe('MultiFib deltas', () => {
     fib.onDelta((d) => deltas.push(d));
     const next = rng(11);
     const fibs = [0, 1, 2];
+    let narrowPublished = 0;
     for (let round = 0; round < 60; round++) {
       const changed: [number, number][] = [];
       const k = round % 3 === 0 ? 1 : 1 + (next() % 8);
@@ -59,7 +75,11 @@ describe('MultiFib deltas', () => {
       for (let j = 0; j < k; j++) {
         const [p, len] = randomRoute(next);
         changed.push([p, len]);
-        fib.replace(next() % 3, p, len, next() % fib.nextHops.size);
+        // Odd rounds change all three FIBs alike: no record, so the rebuilt nodes can be narrow.
+        const one = next() % 3;
+        const nh = next() % fib.nextHops.size;
+        if (round % 2 === 1) for (const f of fibs) fib.replace(f, p, len, nh);
+        else fib.replace(one, p, len, nh);
       }
       fib.commitUpdate();
       const d = deltas[deltas.length - 1];
@@ -67,6 +87,11 @@ describe('MultiFib deltas', () => {
       // Addresses inside and around the changed prefixes, and random ones.
       const addrs = sampleAddresses(changed.map((c) => c[0]), changed.map((c) => c[1]), 400, next);
       const after = fib.image;
+      // Layout 2: the published /16s must include narrow nodes (16-bit runs) for this to cover them.
+      for (const x of new Set(changed.map((c) => c[0] >>> 16))) {
+        const e = after[after[H_L0] + x];
+        if (e !== before[before[H_L0] + x]) narrowPublished += narrowNodesUnder(after, e);
+      }
       const copy = mirror.slice();
       let cur: Uint32Array = copy;
       for (const w of d.writes) {
@@ -84,6 +109,7 @@ describe('MultiFib deltas', () => {
       expect(mirror.length).toBeGreaterThanOrEqual(fib.image.length);
       expect(Buffer.from(mirror.buffer, 0, fib.image.length * 4).equals(Buffer.from(fib.image.buffer, fib.image.byteOffset, fib.image.length * 4))).toBe(true);
     }
+    expect(narrowPublished).toBeGreaterThan(20);
     // The updated image holds exactly what a fresh build of the same routes holds: the same
     // entries, nodes and records (placement aside) and no leaked blocks.
     const fresh = freshBuild(fib, ['a', 'b', 'c']);

@@ -128,6 +128,35 @@ describe('multi-FIB layout 2: node widths', () => {
   });
 });
 
+describe('multi-FIB layout 2: the one-FIB build path', () => {
+  it('builds the very nodes the general path builds', () => {
+    const next = rng(21);
+    const routes: [number, number, number][] = [];
+    for (let i = 0; i < 4000; i++) {
+      const len = [8, 12, 16, 18, 20, 22, 24, 24, 24, 25, 26, 28, 30, 32][next() % 14];
+      const p = ((((10 + (next() % 4)) << 24) | (next() & 0xffffff)) & NaiveLpm.mask(len)) >>> 0;
+      routes.push([p, len, next() % 40]);
+    }
+    const cols = { count: routes.length, prefix: Int32Array.from(routes, (r) => r[0] | 0), len: Uint8Array.from(routes, (r) => r[1]), nh: Int32Array.from(routes, (r) => r[2]) };
+    // Two identical FIBs: the general path (answer vectors, no records since they agree).
+    const f = new MultiFib(['a', 'b'], [cols, { ...cols, prefix: cols.prefix.slice(), nh: cols.nh.slice() }]);
+    const l0Before = f.image.slice(f.image[H_L0], f.image[H_L0] + L0_ENTRIES);
+    const nodes = f.memory().nodes;
+    // Deleting FIB b leaves one: every /16 is rebuilt by the one-FIB path, and hash-consing
+    // finds each node it builds among the general path's (same entries, same offsets).
+    f.deleteFib(1);
+    expect(f.fibCount).toBe(1);
+    const l0After = f.image.slice(f.image[H_L0], f.image[H_L0] + L0_ENTRIES);
+    let differ = 0;
+    for (let x = 0; x < L0_ENTRIES; x++) if (l0After[x] !== l0Before[x]) differ++;
+    expect(differ).toBe(0);
+    expect(f.memory().nodes).toBe(nodes);
+    const naive = new NaiveLpm();
+    for (const [p, len, nh] of routes) naive.set(0, p, len, nh);
+    checkAgainstNaive(f, naive, [0], sampleAddresses(routes.map((r) => r[0]), routes.map((r) => r[1]), 20_000, rng(6)));
+  });
+});
+
 describe('multi-FIB layout 2: allocation', () => {
   /** A bulk-built structure (exact allocation) from one FIB's routes. */
   function bulk(routes: [string, number, number][]): MultiFib {

@@ -8,9 +8,22 @@
  * Reference protocol: every entry a build returns carries one reference owned by the caller;
  * a node holds one reference per run entry.
  */
-import { NARROW_NO_ROUTE, NODE_COUNT_WORD, NODE_HEADER_WORDS, NO_ROUTE, VALUE_MASK, popcount32 } from './image-format.js';
+import {
+  NARROW_NO_ROUTE as NARROW_NO_ROUTE_VALUE, NODE_COUNT_WORD as NODE_COUNT_WORD_VALUE, NODE_HEADER_WORDS as NODE_HEADER_WORDS_VALUE,
+  NO_ROUTE as NO_ROUTE_VALUE, VALUE_MASK, popcount32,
+} from './image-format.js';
 import type { ImageStore } from './image-store.js';
 import type { RouteStore } from './route-store.js';
+
+// Module-local copies of the layout constants the per-slot loops use: V8 loads an imported
+// binding on every use inside a loop, but folds a module's own const (as in lookup-batch.ts).
+const NARROW_NO_ROUTE = 0xffff;
+const NODE_COUNT_WORD = 8;
+const NODE_HEADER_WORDS = 10;
+const NO_ROUTE = 0x3fffffff;
+if (NARROW_NO_ROUTE !== NARROW_NO_ROUTE_VALUE || NODE_COUNT_WORD !== NODE_COUNT_WORD_VALUE || NODE_HEADER_WORDS !== NODE_HEADER_WORDS_VALUE || NO_ROUTE !== NO_ROUTE_VALUE) {
+  throw new Error('image-builder: constants out of step with image-format.ts');
+}
 
 export class ImageBuilder {
   private k = 0;
@@ -28,6 +41,9 @@ export class ImageBuilder {
   private longIdx = new Int32Array(64);
   private readonly nodeWords = new Uint32Array(NODE_HEADER_WORDS + 256);
   private readonly runEntries = new Uint32Array(256);
+  private readonly needList = new Int32Array(256);
+  /** Level-2 entries of one FIB are leaves: no slot holds a reference. */
+  private readonly noneOwned = new Uint8Array(256);
   private recWords = new Uint32Array(2);
   private vals = new Int32Array(0);
 
@@ -53,6 +69,7 @@ export class ImageBuilder {
     const k = this.k;
     const n = this.routes.bucketN[x];
     if (n === 0 || k === 0) return this.leafFor(inh, inhOff);
+    if (k === 1 && this.live[0] === 1) return this.build16Single(x, inh[inhOff], reuse);
     // Bucket x is the pool slice base .. base + n (route-store.ts).
     const keys = this.routes.keys;
     const nhs = this.routes.nhs;
@@ -111,6 +128,84 @@ export class ImageBuilder {
     }
     cut[256] = 0;
     return this.makeNode(e1, owned);
+  }
+
+  /**
+   * `build16` for one live FIB (a router's table, the full-table load): every answer is a leaf,
+   * so the routes paint next hops straight into the entries (ascending length, `fill` for
+   * spans), no answer vectors, no records, and only the /24s with longer routes are visited.
+   * The node is the same as the general path's: makeNode sees the same 256 entries.
+   */
+  private build16Single(x: number, inherited: number, reuse?: { old: number; dirty: Uint8Array }): number {
+    const keys = this.routes.keys;
+    const nhs = this.routes.nhs;
+    const base = this.routes.bucketStart[x];
+    const end = base + this.routes.bucketN[x];
+    const e1 = this.e1;
+    const owned = this.owned1;
+    const need = this.need;
+    e1.fill(inherited);
+    owned.fill(0);
+    let nLong = 0;
+    let nNeed = 0;
+    const needList = this.needList;
+    for (let i = base; i < end; i++) {
+      const key = keys[i];
+      const len = key & 63;
+      const low = (key >>> 6) & 0xffff;
+      if (len <= 24) {
+        const start = low >>> 8;
+        const span = 1 << (24 - len);
+        const v = nhs[i];
+        if (span === 1) e1[start] = v;
+        else e1.fill(v, start, start + span);
+      } else {
+        const s = low >>> 8;
+        if (need[s] === 0) {
+          need[s] = 1;
+          needList[nNeed++] = s;
+        }
+        if (nLong === this.longIdx.length) {
+          const g = new Int32Array(nLong * 2);
+          g.set(this.longIdx);
+          this.longIdx = g;
+        }
+        this.longIdx[nLong++] = i;
+      }
+    }
+    // Level-2 nodes in slot order, as the general path builds them: the image's placement must
+    // not depend on the order of same-length routes in the bucket (consumed and copied loads).
+    if (nNeed > 1) needList.subarray(0, nNeed).sort();
+    for (let j = 0; j < nNeed; j++) {
+      const s = needList[j];
+      need[s] = 0;
+      const kept = reuse !== undefined && reuse.dirty[s] === 0 ? this.slotEntry(reuse.old, s) : 0;
+      if (kept >>> 30 >= 2) {
+        this.img.retain(kept);
+        e1[s] = kept;
+      } else e1[s] = this.build24Single(s, e1[s], keys, nhs, nLong);
+      owned[s] = 1;
+    }
+    return this.makeNode(e1, owned);
+  }
+
+  /** `build24` for one live FIB: the /24's answer `leaf`, then its longer routes painted in length order. */
+  private build24Single(s: number, leaf: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {
+    const e2 = this.e2;
+    e2.fill(leaf);
+    const longIdx = this.longIdx;
+    for (let j = 0; j < nLong; j++) {
+      const i = longIdx[j];
+      const key = keys[i];
+      const low = (key >>> 6) & 0xffff;
+      if (low >>> 8 !== s) continue;
+      const start = low & 255;
+      const span = 1 << (32 - (key & 63));
+      const v = nhs[i];
+      if (span === 1) e2[start] = v;
+      else e2.fill(v, start, start + span);
+    }
+    return this.makeNode(e2, this.noneOwned);
   }
 
   private build24(s: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {

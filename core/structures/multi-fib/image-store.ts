@@ -1,12 +1,16 @@
 /**
- * The words of a multi-FIB image and their bookkeeping: allocation with size-class free
- * lists, hash-consing (identical nodes and records are stored once, refcounted), and the
- * write log a delta is made of.
+ * The words of a multi-FIB image and their bookkeeping: allocation (best fit over free blocks
+ * by capacity), hash-consing (identical nodes and records are stored once, refcounted), and
+ * the write log a delta is made of.
  *
- * Allocation: the bulk build (`exact`) places blocks at their exact size, back to back; only
- * what commits allocate is rounded up to a size class so that freed blocks are found again.
- * A freed exact block is filed under the largest class it can hold (`classBelow`), so it is
- * reused too, wasting at most the few words above that class.
+ * Allocation: the bulk build (`exact`) places blocks at their exact size, back to back. What
+ * commits allocate takes the smallest free block that holds it; a block 4 or more words bigger
+ * than the size's class is split (the rest stays free); at the end of the image a commit's block is rounded
+ * up to its size class, so that a node rebuilt a little larger still finds room. Free blocks
+ * are filed by their exact capacity, so the exact blocks of the bulk build are found again by
+ * any size they hold (filing them under a class below their size lost them to the rounded
+ * sizes commits ask for: measured, +1.2 MiB on the full table under churn). Blocks over
+ * SPLIT_MAX words (L0 copies) are only reused whole, never split: the next L0 copy needs one.
  *
  * Reuse rule: a block freed while commit N is built becomes allocatable only when commit
  * N+1 starts. Readers that started on version N-1 may still be walking it during commit N;
@@ -24,7 +28,8 @@ const KIND_PLAIN = 3;
 
 interface Block {
   size: number;
-  cls: number;
+  /** Words the block occupies (>= size): what returns to the free lists. */
+  cap: number;
   refs: number;
   hash: number;
   kind: number;
@@ -38,13 +43,8 @@ export function sizeClass(n: number): number {
   return n;
 }
 
-/** The largest size class a block of `n` words can hold (n >= 4): the free list a freed exact block joins. */
-export function classBelow(n: number): number {
-  if (n <= 64) return n & ~3;
-  if (n <= 512) return n & ~31;
-  if (n <= 4096) return n & ~255;
-  return n;
-}
+/** Free blocks up to this many words may be split; larger ones (L0 copies) are taken whole. */
+const SPLIT_MAX = 4096;
 
 function hashWords(w: Uint32Array, n: number): number {
   let h = 0x811c9dc5 ^ n;
@@ -61,7 +61,10 @@ export class ImageStore {
   private readonly blocks = new Map<number, Block>();
   /** Per kind (node, record, narrow node): hash -> offsets. Narrow and wide nodes never match each other. */
   private readonly interned = [new Map<number, number[]>(), new Map<number, number[]>(), new Map<number, number[]>()];
+  /** Free blocks by capacity: capacity -> offsets. */
   private readonly free = new Map<number, number[]>();
+  /** The capacities up to SPLIT_MAX that have free blocks, ascending (best fit searches it). */
+  private readonly freeCaps: number[] = [];
   private pending: number[] = [];
   /** Writes since the last `takeWrites()`, when logging (the initial build does not log). */
   private log: ImageWrite[] | null = null;
@@ -89,12 +92,7 @@ export class ImageStore {
 
   /** Blocks freed during the previous commit become reusable (see the reuse rule above). */
   releasePending(): void {
-    for (let i = 0; i < this.pending.length; i += 2) {
-      const cls = this.pending[i + 1];
-      let list = this.free.get(cls);
-      if (list === undefined) this.free.set(cls, (list = []));
-      list.push(this.pending[i]);
-    }
+    for (let i = 0; i < this.pending.length; i += 2) this.fileFree(this.pending[i], this.pending[i + 1]);
     this.pending = [];
   }
 
@@ -110,29 +108,86 @@ export class ImageStore {
   }
 
   alloc(size: number, kind = KIND_PLAIN, hash = 0): number {
-    const exact = this.exact && size >= 4;
-    const cls = exact ? classBelow(size) : sizeClass(size);
-    const list = exact ? undefined : this.free.get(cls);
-    let off: number;
-    if (list !== undefined && list.length > 0) off = list.pop()!;
-    else {
+    let cap = this.exact ? size : sizeClass(size);
+    let off = -1;
+    if (!this.exact) {
+      const fit = this.takeFree(size);
+      if (fit >= 0) {
+        off = fit;
+        cap = this.takenCap;
+      }
+    }
+    if (off < 0) {
       off = this.used;
-      this.used += exact ? size : cls;
+      this.used += cap;
       if (this.used > this.words.length) {
         const grown = new Uint32Array(Math.max(this.used, Math.ceil(this.words.length * 1.5)));
         grown.set(this.words);
         this.words = grown;
       }
     }
-    this.blocks.set(off, { size, cls, refs: 1, hash, kind });
+    this.blocks.set(off, { size, cap, refs: 1, hash, kind });
     return off;
+  }
+
+  /** Capacity of the block the last successful `takeFree` returned. */
+  private takenCap = 0;
+
+  /**
+   * The offset of a free block for `size` words, or -1: the smallest that holds it; when it
+   * has 4 or more words beyond sizeClass(size) it is split, its first sizeClass(size) words
+   * taken and the rest filed free (it was free already, so the reuse rule holds).
+   */
+  private takeFree(size: number): number {
+    if (size > SPLIT_MAX) {
+      const list = this.free.get(size);
+      if (list === undefined || list.length === 0) return -1;
+      this.takenCap = size;
+      return list.pop()!;
+    }
+    const caps = this.freeCaps;
+    let lo = 0;
+    let hi = caps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (caps[mid] < size) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo === caps.length) return -1;
+    const cap = caps[lo];
+    const list = this.free.get(cap)!;
+    const off = list.pop()!;
+    if (list.length === 0) caps.splice(lo, 1);
+    const want = sizeClass(size);
+    if (cap - want >= 4) {
+      this.fileFree(off + want, cap - want);
+      this.takenCap = want;
+    } else this.takenCap = cap;
+    return off;
+  }
+
+  private fileFree(off: number, cap: number): void {
+    let list = this.free.get(cap);
+    if (list === undefined) this.free.set(cap, (list = []));
+    if (list.length === 0 && cap <= SPLIT_MAX) {
+      const caps = this.freeCaps;
+      let lo = 0;
+      let hi = caps.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (caps[mid] < cap) lo = mid + 1;
+        else hi = mid;
+      }
+      caps.splice(lo, 0, cap);
+    }
+    list.push(off);
   }
 
   /** Free a plain block (an old L0 copy); reusable from the next commit on. */
   freePlain(off: number): void {
     const b = this.blocks.get(off)!;
     this.blocks.delete(off);
-    this.pending.push(off, b.cls);
+    this.pending.push(off, b.cap);
   }
 
   /** The entry for a node with these words, existing or new; the caller owns one reference to it. */
@@ -190,7 +245,7 @@ export class ImageStore {
     if (bucket.length === 1) table.delete(b.hash);
     else bucket.splice(bucket.indexOf(off), 1);
     this.blocks.delete(off);
-    this.pending.push(off, b.cls);
+    this.pending.push(off, b.cap);
     if (b.kind === KIND_NODE) this.releaseRuns(this.words.subarray(off, off + b.size), b.size);
   }
 
@@ -215,7 +270,7 @@ export class ImageStore {
       else if (b.kind === KIND_RECORD) { records++; recordWords += b.size; recordRefs += b.refs; }
     }
     let freeWords = 0;
-    for (const [cls, list] of this.free) freeWords += cls * list.length;
+    for (const [cap, list] of this.free) freeWords += cap * list.length;
     for (let i = 1; i < this.pending.length; i += 2) freeWords += this.pending[i];
     return { nodes, records, nodeWords, recordWords, nodeRefs, recordRefs, freeWords };
   }

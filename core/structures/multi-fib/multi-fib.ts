@@ -51,6 +51,8 @@ export interface MemoryStats {
   bytes: number;
   words: number;
   nodes: number;
+  /** Of `nodes`, those with 16-bit run entries (layout 2's NARROW_NODE). */
+  narrowNodes: number;
   records: number;
   /** References to nodes and records over distinct ones: how much hash-consing saved. */
   sharing: number;
@@ -275,6 +277,7 @@ export class MultiFib {
       bytes: this.store.used * 4,
       words: this.store.used,
       nodes: s.nodes,
+      narrowNodes: this.store.nodeWidths().narrow,
       records: s.records,
       sharing: distinct === 0 ? 1 : (s.nodeRefs + s.recordRefs) / distinct,
       freeWords: s.freeWords,

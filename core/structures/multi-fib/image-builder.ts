@@ -42,8 +42,6 @@ export class ImageBuilder {
   private readonly nodeWords = new Uint32Array(NODE_HEADER_WORDS + 256);
   private readonly runEntries = new Uint32Array(256);
   private readonly needList = new Int32Array(256);
-  /** Level-2 entries of one FIB are leaves: no slot holds a reference. */
-  private readonly noneOwned = new Uint8Array(256);
   private recWords = new Uint32Array(2);
   private vals = new Int32Array(0);
 
@@ -142,10 +140,8 @@ export class ImageBuilder {
     const base = this.routes.bucketStart[x];
     const end = base + this.routes.bucketN[x];
     const e1 = this.e1;
-    const owned = this.owned1;
     const need = this.need;
     e1.fill(inherited);
-    owned.fill(0);
     let nLong = 0;
     let nNeed = 0;
     const needList = this.needList;
@@ -184,9 +180,11 @@ export class ImageBuilder {
         this.img.retain(kept);
         e1[s] = kept;
       } else e1[s] = this.build24Single(s, e1[s], keys, nhs, nLong);
-      owned[s] = 1;
+      // A level-2 node equal to the slot before's (slots before are final: slot order) is one
+      // run: its second reference goes back (makeNode's `owned` rule, without its 256-slot pass).
+      if (s > 0 && e1[s] === e1[s - 1]) this.img.release(e1[s]);
     }
-    return this.makeNode(e1, owned);
+    return this.makeNode(e1, null);
   }
 
   /** `build24` for one live FIB: the /24's answer `leaf`, then its longer routes painted in length order. */
@@ -205,7 +203,7 @@ export class ImageBuilder {
       if (span === 1) e2[start] = v;
       else e2.fill(v, start, start + span);
     }
-    return this.makeNode(e2, this.noneOwned);
+    return this.makeNode(e2, null);
   }
 
   private build24(s: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {
@@ -305,39 +303,53 @@ export class ImageBuilder {
   }
 
   /**
-   * Run-compress 256 entries (`owned[s]`: slot s carries a reference); a single run collapses
-   * to its entry. The node is narrow (16-bit run entries) when every run is a leaf below
-   * NARROW_NO_ROUTE or NO_ROUTE, else wide.
+   * Run-compress 256 entries; a single run collapses to its entry. `owned[s]` says slot s
+   * carries a reference (null: none does, or the caller released the duplicates itself): a
+   * slot that repeats the slot before gives its reference back, the run entry keeps one. The
+   * node is narrow (16-bit run entries) when every run is a leaf below NARROW_NO_ROUTE or
+   * NO_ROUTE, else wide.
    */
-  private makeNode(e: Uint32Array, owned: Uint8Array): number {
+  private makeNode(e: Uint32Array, owned: Uint8Array | null): number {
     const w = this.nodeWords;
     const runEntries = this.runEntries;
     let runs = 0;
     let counts = 0;
-    // Any run entry that a 16-bit half cannot carry (a node, a record, a big next hop).
-    let wide = 0;
+    // Without branches (a run starts where an entry differs from the one before: an
+    // unpredictable outcome): every entry is stored at the next run position, which only
+    // advances at a run start. ~e[0] differs from e[0]: slot 0 always starts a run.
+    let prev = ~e[0];
     for (let c = 0; c < 8; c++) {
-      let bitmap = 0;
       if (c === 4) {
         w[NODE_COUNT_WORD] = counts;
         counts = 0;
       }
       counts |= runs << ((c & 3) << 3);
-      let prev = c === 0 ? -1 : e[32 * c - 1];
+      let bitmap = 0;
+      const base = c << 5;
       for (let b = 0; b < 32; b++) {
-        const v = e[32 * c + b];
-        if (v !== prev) {
-          bitmap |= 1 << b;
-          runEntries[runs++] = v;
-          if (v >= NARROW_NO_ROUTE && v !== NO_ROUTE) wide = 1;
-          prev = v;
-        } else if (owned[32 * c + b] === 1) this.img.release(v);
+        const v = e[base + b];
+        const x = v ^ prev;
+        const d = (x | -x) >>> 31;
+        runEntries[runs] = v;
+        runs += d;
+        bitmap |= d << b;
+        prev = v;
       }
       w[c] = bitmap;
     }
     w[NODE_COUNT_WORD + 1] = counts;
+    if (owned !== null) for (let s = 1; s < 256; s++) if (owned[s] === 1 && e[s] === e[s - 1]) this.img.release(e[s]);
     if (runs === 1) return runEntries[0];
-    if (wide === 1) {
+    // Any run entry that a 16-bit half cannot carry (a node, a record, a big next hop).
+    let wide = false;
+    for (let i = 0; i < runs; i++) {
+      const v = runEntries[i];
+      if (v >= NARROW_NO_ROUTE && v !== NO_ROUTE) {
+        wide = true;
+        break;
+      }
+    }
+    if (wide) {
       w.set(runEntries.subarray(0, runs), NODE_HEADER_WORDS);
       return this.img.internNode(w, NODE_HEADER_WORDS + runs);
     }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
-import { H_L0, lookupImage, popcount32 } from '../../core/structures/multi-fib/image-format.js';
+import { H_L0, lookupImage } from '../../core/structures/multi-fib/image-format.js';
 import { applyDeltaToImage, type ImageDelta } from '../../core/structures/image.js';
 import { loadRouteFile } from '../../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../../core/routes/build-multi-fib.js';
 import { NaiveLpm, rng, sampleAddresses } from './naive-lpm.js';
 import { checkAgainstNaive } from './check.js';
+import { nodeWords, slotEntry } from './node-slots.js';
 
 const DATA = path.resolve(import.meta.dirname, '../../../shared/data');
 const linx = ['20170101.0000', '20170109.1600', '20170112.0800'].map((d) => path.join(DATA, `routes/preprocessed-ipv4.rib.${d}.txt`));
@@ -19,10 +20,27 @@ function canonical(image: Uint32Array, x: number): string {
     if (tag === 0) return String(off);
     if (tag === 1) return `r(${Array.from(image.subarray(off, off + 2 + 2 * image[off + 1])).join(',')})`;
     const runs: string[] = [];
-    for (let s = 0; s < 256; s++) runs.push(walk(image[off + 16 + image[off + 2 * (s >>> 5) + 1] + popcount32(image[off + 2 * (s >>> 5)] & (0xffffffff >>> (31 - (s & 31)))) - 1]));
-    return `n(${Array.from(image.subarray(off, off + 16)).join(',')}|${runs.join(',')})`;
+    for (let s = 0; s < 256; s++) runs.push(walk(slotEntry(image, e, s)));
+    // A wide node's words past its header are offsets (placement); a narrow node's are its leaves.
+    const words = tag === 3 ? nodeWords(image, e) : 10;
+    return `${tag === 3 ? 'narrow' : 'n'}(${Array.from(image.subarray(off, off + words)).join(',')}|${runs.join(',')})`;
   };
   return walk(image[image[H_L0] + x]);
+}
+
+/** Narrow nodes reachable from entry `e` (counted once per path). */
+function narrowNodesUnder(image: Uint32Array, e: number): number {
+  const tag = e >>> 30;
+  if (tag === 3) return 1;
+  if (tag !== 2) return 0;
+  let n = 0;
+  let prev = -1;
+  for (let s = 0; s < 256; s++) {
+    const c = slotEntry(image, e, s);
+    if (c !== prev) n += narrowNodesUnder(image, c);
+    prev = c;
+  }
+  return n;
 }
 
 /** A structure built from scratch (bulk) from `fib`'s current routes, sharing its next-hop table. */
@@ -48,6 +66,7 @@ describe('MultiFib deltas', () => {
     fib.onDelta((d) => deltas.push(d));
     const next = rng(11);
     const fibs = [0, 1, 2];
+    let narrowPublished = 0;
     for (let round = 0; round < 60; round++) {
       const changed: [number, number][] = [];
       const k = round % 3 === 0 ? 1 : 1 + (next() % 8);
@@ -56,7 +75,11 @@ describe('MultiFib deltas', () => {
       for (let j = 0; j < k; j++) {
         const [p, len] = randomRoute(next);
         changed.push([p, len]);
-        fib.replace(next() % 3, p, len, next() % fib.nextHops.size);
+        // Odd rounds change all three FIBs alike: no record, so the rebuilt nodes can be narrow.
+        const one = next() % 3;
+        const nh = next() % fib.nextHops.size;
+        if (round % 2 === 1) for (const f of fibs) fib.replace(f, p, len, nh);
+        else fib.replace(one, p, len, nh);
       }
       fib.commitUpdate();
       const d = deltas[deltas.length - 1];
@@ -64,6 +87,11 @@ describe('MultiFib deltas', () => {
       // Addresses inside and around the changed prefixes, and random ones.
       const addrs = sampleAddresses(changed.map((c) => c[0]), changed.map((c) => c[1]), 400, next);
       const after = fib.image;
+      // Layout 2: the published /16s must include narrow nodes (16-bit runs) for this to cover them.
+      for (const x of new Set(changed.map((c) => c[0] >>> 16))) {
+        const e = after[after[H_L0] + x];
+        if (e !== before[before[H_L0] + x]) narrowPublished += narrowNodesUnder(after, e);
+      }
       const copy = mirror.slice();
       let cur: Uint32Array = copy;
       for (const w of d.writes) {
@@ -81,6 +109,7 @@ describe('MultiFib deltas', () => {
       expect(mirror.length).toBeGreaterThanOrEqual(fib.image.length);
       expect(Buffer.from(mirror.buffer, 0, fib.image.length * 4).equals(Buffer.from(fib.image.buffer, fib.image.byteOffset, fib.image.length * 4))).toBe(true);
     }
+    expect(narrowPublished).toBeGreaterThan(20);
     // The updated image holds exactly what a fresh build of the same routes holds: the same
     // entries, nodes and records (placement aside) and no leaked blocks.
     const fresh = freshBuild(fib, ['a', 'b', 'c']);

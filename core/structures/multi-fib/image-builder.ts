@@ -8,9 +8,22 @@
  * Reference protocol: every entry a build returns carries one reference owned by the caller;
  * a node holds one reference per run entry.
  */
-import { NODE_HEADER_WORDS, NO_ROUTE, popcount32 } from './image-format.js';
+import {
+  NARROW_NO_ROUTE as NARROW_NO_ROUTE_VALUE, NODE_COUNT_WORD as NODE_COUNT_WORD_VALUE, NODE_HEADER_WORDS as NODE_HEADER_WORDS_VALUE,
+  NO_ROUTE as NO_ROUTE_VALUE, VALUE_MASK, popcount32,
+} from './image-format.js';
 import type { ImageStore } from './image-store.js';
 import type { RouteStore } from './route-store.js';
+
+// Module-local copies of the layout constants the per-slot loops use: V8 loads an imported
+// binding on every use inside a loop, but folds a module's own const (as in lookup-batch.ts).
+const NARROW_NO_ROUTE = 0xffff;
+const NODE_COUNT_WORD = 8;
+const NODE_HEADER_WORDS = 10;
+const NO_ROUTE = 0x3fffffff;
+if (NARROW_NO_ROUTE !== NARROW_NO_ROUTE_VALUE || NODE_COUNT_WORD !== NODE_COUNT_WORD_VALUE || NODE_HEADER_WORDS !== NODE_HEADER_WORDS_VALUE || NO_ROUTE !== NO_ROUTE_VALUE) {
+  throw new Error('image-builder: constants out of step with image-format.ts');
+}
 
 export class ImageBuilder {
   private k = 0;
@@ -27,6 +40,8 @@ export class ImageBuilder {
   private ids = new Int32Array(64);
   private longIdx = new Int32Array(64);
   private readonly nodeWords = new Uint32Array(NODE_HEADER_WORDS + 256);
+  private readonly runEntries = new Uint32Array(256);
+  private readonly needList = new Int32Array(256);
   private recWords = new Uint32Array(2);
   private vals = new Int32Array(0);
 
@@ -52,6 +67,7 @@ export class ImageBuilder {
     const k = this.k;
     const n = this.routes.bucketN[x];
     if (n === 0 || k === 0) return this.leafFor(inh, inhOff);
+    if (k === 1 && this.live[0] === 1) return this.build16Single(x, inh[inhOff], reuse);
     // Bucket x is the pool slice base .. base + n (route-store.ts).
     const keys = this.routes.keys;
     const nhs = this.routes.nhs;
@@ -94,7 +110,7 @@ export class ImageBuilder {
       if (need[s] === 1) {
         need[s] = 0;
         const kept = reuse !== undefined && reuse.dirty[s] === 0 ? this.slotEntry(reuse.old, s) : 0;
-        if (kept >>> 30 === 2) {
+        if (kept >>> 30 >= 2) {
           e1[s] = kept;
           this.img.retain(kept);
         } else e1[s] = this.build24(s, keys, nhs, nLong);
@@ -110,6 +126,84 @@ export class ImageBuilder {
     }
     cut[256] = 0;
     return this.makeNode(e1, owned);
+  }
+
+  /**
+   * `build16` for one live FIB (a router's table, the full-table load): every answer is a leaf,
+   * so the routes paint next hops straight into the entries (ascending length, `fill` for
+   * spans), no answer vectors, no records, and only the /24s with longer routes are visited.
+   * The node is the same as the general path's: makeNode sees the same 256 entries.
+   */
+  private build16Single(x: number, inherited: number, reuse?: { old: number; dirty: Uint8Array }): number {
+    const keys = this.routes.keys;
+    const nhs = this.routes.nhs;
+    const base = this.routes.bucketStart[x];
+    const end = base + this.routes.bucketN[x];
+    const e1 = this.e1;
+    const need = this.need;
+    e1.fill(inherited);
+    let nLong = 0;
+    let nNeed = 0;
+    const needList = this.needList;
+    for (let i = base; i < end; i++) {
+      const key = keys[i];
+      const len = key & 63;
+      const low = (key >>> 6) & 0xffff;
+      if (len <= 24) {
+        const start = low >>> 8;
+        const span = 1 << (24 - len);
+        const v = nhs[i];
+        if (span === 1) e1[start] = v;
+        else e1.fill(v, start, start + span);
+      } else {
+        const s = low >>> 8;
+        if (need[s] === 0) {
+          need[s] = 1;
+          needList[nNeed++] = s;
+        }
+        if (nLong === this.longIdx.length) {
+          const g = new Int32Array(nLong * 2);
+          g.set(this.longIdx);
+          this.longIdx = g;
+        }
+        this.longIdx[nLong++] = i;
+      }
+    }
+    // Level-2 nodes in slot order, as the general path builds them: the image's placement must
+    // not depend on the order of same-length routes in the bucket (consumed and copied loads).
+    if (nNeed > 1) needList.subarray(0, nNeed).sort();
+    for (let j = 0; j < nNeed; j++) {
+      const s = needList[j];
+      need[s] = 0;
+      const kept = reuse !== undefined && reuse.dirty[s] === 0 ? this.slotEntry(reuse.old, s) : 0;
+      if (kept >>> 30 >= 2) {
+        this.img.retain(kept);
+        e1[s] = kept;
+      } else e1[s] = this.build24Single(s, e1[s], keys, nhs, nLong);
+      // A level-2 node equal to the slot before's (slots before are final: slot order) is one
+      // run: its second reference goes back (makeNode's `owned` rule, without its 256-slot pass).
+      if (s > 0 && e1[s] === e1[s - 1]) this.img.release(e1[s]);
+    }
+    return this.makeNode(e1, null);
+  }
+
+  /** `build24` for one live FIB: the /24's answer `leaf`, then its longer routes painted in length order. */
+  private build24Single(s: number, leaf: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {
+    const e2 = this.e2;
+    e2.fill(leaf);
+    const longIdx = this.longIdx;
+    for (let j = 0; j < nLong; j++) {
+      const i = longIdx[j];
+      const key = keys[i];
+      const low = (key >>> 6) & 0xffff;
+      if (low >>> 8 !== s) continue;
+      const start = low & 255;
+      const span = 1 << (32 - (key & 63));
+      const v = nhs[i];
+      if (span === 1) e2[start] = v;
+      else e2.fill(v, start, start + span);
+    }
+    return this.makeNode(e2, null);
   }
 
   private build24(s: number, keys: Int32Array, nhs: Int32Array, nLong: number): number {
@@ -151,14 +245,18 @@ export class ImageBuilder {
     return this.makeNode(e2, owned);
   }
 
-  /** Entry of slot `s` in the node an entry points at (0 when the entry is not a node). */
+  /**
+   * Entry of slot `s` in the wide level-1 node an entry points at (0 when the entry is not a
+   * wide node: a narrow node holds only leaves, so there is no level-2 node to keep).
+   */
   private slotEntry(e: number, s: number): number {
     if (e >>> 30 !== 2) return 0;
     const w = this.img.words;
-    const node = e & 0x3fffffff;
+    const node = e & VALUE_MASK;
     const c = s >>> 5;
-    const bits = w[node + 2 * c] & ((2 << (s & 31)) - 1);
-    return w[node + NODE_HEADER_WORDS + w[node + 2 * c + 1] + popcount32(bits) - 1];
+    const bits = w[node + c] & ((2 << (s & 31)) - 1);
+    const before = (w[node + NODE_COUNT_WORD + (c >>> 2)] >>> ((c & 3) << 3)) & 255;
+    return w[node + NODE_HEADER_WORDS + before + popcount32(bits) - 1];
   }
 
   /** LEAF when every live FIB agrees, else a RECORD listing the FIBs that differ from the most common answer. */
@@ -204,23 +302,62 @@ export class ImageBuilder {
     return this.img.internRecord(w, 2 + 2 * n);
   }
 
-  /** Run-compress 256 entries (`owned[s]`: slot s carries a reference); a single run collapses to its entry. */
-  private makeNode(e: Uint32Array, owned: Uint8Array): number {
+  /**
+   * Run-compress 256 entries; a single run collapses to its entry. `owned[s]` says slot s
+   * carries a reference (null: none does, or the caller released the duplicates itself): a
+   * slot that repeats the slot before gives its reference back, the run entry keeps one. The
+   * node is narrow (16-bit run entries) when every run is a leaf below NARROW_NO_ROUTE or
+   * NO_ROUTE, else wide.
+   */
+  private makeNode(e: Uint32Array, owned: Uint8Array | null): number {
     const w = this.nodeWords;
+    const runEntries = this.runEntries;
     let runs = 0;
+    let counts = 0;
+    // Without branches (a run starts where an entry differs from the one before: an
+    // unpredictable outcome): every entry is stored at the next run position, which only
+    // advances at a run start. ~e[0] differs from e[0]: slot 0 always starts a run.
+    let prev = ~e[0];
     for (let c = 0; c < 8; c++) {
-      let bitmap = 0;
-      w[2 * c + 1] = runs;
-      for (let b = 0; b < 32; b++) {
-        const s = 32 * c + b;
-        if (s === 0 || e[s] !== e[s - 1]) {
-          bitmap |= 1 << b;
-          w[NODE_HEADER_WORDS + runs++] = e[s];
-        } else if (owned[s] === 1) this.img.release(e[s]);
+      if (c === 4) {
+        w[NODE_COUNT_WORD] = counts;
+        counts = 0;
       }
-      w[2 * c] = bitmap;
+      counts |= runs << ((c & 3) << 3);
+      let bitmap = 0;
+      const base = c << 5;
+      for (let b = 0; b < 32; b++) {
+        const v = e[base + b];
+        const x = v ^ prev;
+        const d = (x | -x) >>> 31;
+        runEntries[runs] = v;
+        runs += d;
+        bitmap |= d << b;
+        prev = v;
+      }
+      w[c] = bitmap;
     }
-    if (runs === 1) return w[NODE_HEADER_WORDS];
-    return this.img.internNode(w, NODE_HEADER_WORDS + runs);
+    w[NODE_COUNT_WORD + 1] = counts;
+    if (owned !== null) for (let s = 1; s < 256; s++) if (owned[s] === 1 && e[s] === e[s - 1]) this.img.release(e[s]);
+    if (runs === 1) return runEntries[0];
+    // Any run entry that a 16-bit half cannot carry (a node, a record, a big next hop).
+    let wide = false;
+    for (let i = 0; i < runs; i++) {
+      const v = runEntries[i];
+      if (v >= NARROW_NO_ROUTE && v !== NO_ROUTE) {
+        wide = true;
+        break;
+      }
+    }
+    if (wide) {
+      w.set(runEntries.subarray(0, runs), NODE_HEADER_WORDS);
+      return this.img.internNode(w, NODE_HEADER_WORDS + runs);
+    }
+    const half = (v: number): number => (v === NO_ROUTE ? NARROW_NO_ROUTE : v);
+    const pairs = runs >>> 1;
+    for (let i = 0; i < pairs; i++) w[NODE_HEADER_WORDS + i] = (half(runEntries[2 * i]) | (half(runEntries[2 * i + 1]) << 16)) >>> 0;
+    // An odd run count leaves the last word's upper half 0 (the contract).
+    if ((runs & 1) === 1) w[NODE_HEADER_WORDS + pairs] = half(runEntries[runs - 1]);
+    return this.img.internNarrowNode(w, NODE_HEADER_WORDS + ((runs + 1) >>> 1));
   }
 }

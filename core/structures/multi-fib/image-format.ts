@@ -1,5 +1,5 @@
 /**
- * The multi-FIB image, layout 1 (IPv4): the contract every backend's lookup kernel implements.
+ * The multi-FIB image, layout 2 (IPv4): the contract every backend's lookup kernel implements.
  *
  * Design in one paragraph (the numbers behind it are in design-note.md beside this file):
  * all FIBs share one trie *shape* — the union of their prefixes, leaf-pushed into a 16-8-8
@@ -12,18 +12,31 @@
  * Words (u32):
  *   header, 16 words at offset 0 (H_* below).
  *   L0: 65536 entries indexed by address bits 31..16, at header[H_L0].
- *   entry e: tag = e >>> 30
- *     0 LEAF   next-hop index e & 0x3fffffff, same for all FIBs (NO_ROUTE = 0x3fffffff)
- *     1 RECORD word offset e & 0x3fffffff of a per-FIB record
- *     2 NODE   word offset e & 0x3fffffff of a stride-8 node
- *   node (stride 8, 256 slots, run-compressed): for chunk w = 0..7
- *     word 2w     bitmap: bit b set <=> slot 32w+b starts a new run (slot 0 always does)
- *     word 2w+1   number of set bits in chunks 0..w-1
- *     word 16+k   entry of run k
- *     slot s's entry = word 16 + word(2w+1) + popcount(word(2w) & (0xffffffff >>> (31-b))) - 1,
- *     with w = s >> 5, b = s & 31. Level-1 nodes are indexed by address bits 15..8, level-2 by 7..0.
+ *   entry e (32 bits): tag = e >>> 30
+ *     0 LEAF        next-hop index e & 0x3fffffff, same for all FIBs (NO_ROUTE = 0x3fffffff)
+ *     1 RECORD      word offset e & 0x3fffffff of a per-FIB record
+ *     2 NODE        word offset e & 0x3fffffff of a stride-8 node with 32-bit run entries
+ *     3 NARROW_NODE word offset e & 0x3fffffff of a stride-8 node with 16-bit run entries
+ *   node (stride 8, 256 slots, run-compressed), NODE_HEADER_WORDS = 10 header words:
+ *     word w (w = 0..7)   bitmap of chunk w: bit b set <=> slot 32w+b starts a new run
+ *                         (slot 0 always does)
+ *     word 8 + (w >>> 2), byte (w & 3) (bits 8(w&3)..8(w&3)+7): runs starting in chunks
+ *                         0..w-1 (at most 224, so a byte; chunk 0's byte is always 0)
+ *     run k of a slot:    k = count(w) + popcount(bitmap(w) & (0xffffffff >>> (31 - b))) - 1,
+ *                         with w = s >>> 5, b = s & 31
+ *     NODE:        run k's entry is word 10 + k (any 32-bit entry).
+ *     NARROW_NODE: run k's entry is the 16-bit half (k & 1) of word 10 + (k >>> 1) (half 0 =
+ *                  bits 0..15); a half h is the LEAF h, except NARROW_NO_ROUTE (0xffff), which
+ *                  is NO_ROUTE. A node is narrow exactly when all its entries are leaves with
+ *                  next hop < 0xffff or NO_ROUTE (the builder decides; kernels just follow the
+ *                  tag). An odd run count leaves the last half 0.
+ *     Level-1 nodes are indexed by address bits 15..8, level-2 by 7..0; a level-2 node never
+ *     holds a node entry, and a node always has at least two runs.
  *   record: word 0 default entry (a LEAF value), word 1 count n, then n pairs (fib, LEAF value)
  *     sorted by fib; FIBs not listed take the default.
+ *
+ * Layout 1 differed only in the node: 16 header words (bitmap, count pairs) and 32-bit run
+ * entries always. Layout 2 is what brings one full table under 4 MiB (design-note.md).
  *
  * Publishing: a route change writes new nodes/records into free space first, then one word
  * (an L0 entry or a node's run entry) points at them; a change spanning several L0 entries
@@ -36,7 +49,7 @@ import type { ImageDelta } from '../image.js';
 import { registerStructureKind } from '../structure-kinds.js';
 
 export const MAGIC = 0x48425846; // 'HBXF'
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const H_MAGIC = 0;
 export const H_VERSION = 1;
@@ -49,20 +62,26 @@ export const HEADER_WORDS = 16;
 
 export const L0_BITS = 16;
 export const L0_ENTRIES = 1 << L0_BITS;
-export const NODE_HEADER_WORDS = 16;
+export const NODE_HEADER_WORDS = 10;
+/** Word of a node holding the run counts of chunks 0..3 (the next word: chunks 4..7). */
+export const NODE_COUNT_WORD = 8;
 export const NODE_SLOTS = 256;
 
 export const TAG_LEAF = 0;
 export const TAG_RECORD = 1;
 export const TAG_NODE = 2;
+export const TAG_NARROW_NODE = 3;
 export const VALUE_MASK = 0x3fffffff;
 export const NO_ROUTE = 0x3fffffff;
 /** Largest next-hop index an entry can carry. */
 export const MAX_NEXT_HOP = NO_ROUTE - 1;
+/** The 16-bit run entry of a narrow node that means NO_ROUTE. */
+export const NARROW_NO_ROUTE = 0xffff;
 
 export const leafEntry = (nextHop: number): number => nextHop & VALUE_MASK;
 export const recordEntry = (offset: number): number => ((TAG_RECORD << 30) | offset) >>> 0;
 export const nodeEntry = (offset: number): number => ((TAG_NODE << 30) | offset) >>> 0;
+export const narrowNodeEntry = (offset: number): number => ((TAG_NARROW_NODE << 30) | offset) >>> 0;
 
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
@@ -79,12 +98,18 @@ export function popcount32(x: number): number {
 export function lookupImage(image: Uint32Array | Int32Array, fib: number, address: number): number {
   let e = image[image[H_L0] + (address >>> 16)] >>> 0;
   let shift = 8;
-  while (e >>> 30 === TAG_NODE) {
+  while (e >>> 30 >= TAG_NODE) {
     const node = e & VALUE_MASK;
     const slot = (address >>> shift) & 255;
     const w = slot >>> 5;
-    const bits = image[node + 2 * w] & (0xffffffff >>> (31 - (slot & 31)));
-    e = image[node + NODE_HEADER_WORDS + image[node + 2 * w + 1] + popcount32(bits) - 1] >>> 0;
+    const bits = image[node + w] & (0xffffffff >>> (31 - (slot & 31)));
+    const k = ((image[node + NODE_COUNT_WORD + (w >>> 2)] >>> ((w & 3) << 3)) & 255) + popcount32(bits) - 1;
+    if (e >>> 30 === TAG_NODE) {
+      e = image[node + NODE_HEADER_WORDS + k] >>> 0;
+    } else {
+      const h = (image[node + NODE_HEADER_WORDS + (k >>> 1)] >>> ((k & 1) << 4)) & 0xffff;
+      e = h === NARROW_NO_ROUTE ? NO_ROUTE : h;
+    }
     shift -= 8;
   }
   if (e >>> 30 === TAG_RECORD) {
@@ -145,7 +170,7 @@ export function checkMultiFibDelta(delta: ImageDelta): string | null {
 
 registerStructureKind({
   kind: MULTI_FIB_V4,
-  description: 'shared-prefix multi-FIB, IPv4, layout 1 (core/structures/multi-fib/)',
+  description: 'shared-prefix multi-FIB, IPv4, layout 2 (core/structures/multi-fib/)',
   publishWords: HEADER_WORDS,
   checkImage: checkMultiFibImage,
   checkDelta: checkMultiFibDelta,

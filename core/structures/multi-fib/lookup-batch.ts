@@ -16,8 +16,8 @@
  * misses, records, no route) go on through the levels. A block where the cache does not pay
  * (random destinations) makes the following blocks skip it (SKIP_BLOCKS).
  *
- * Tags are tested on the int32 value: a NODE entry (tag 2) is negative, a RECORD (tag 1) is
- * at least 2^30, a LEAF (tag 0) is below that (NO_ROUTE = 2^30 - 1).
+ * Tags are tested on the int32 value: a NODE or NARROW_NODE entry (tag 2 or 3) is negative, a
+ * RECORD (tag 1) is at least 2^30, a LEAF (tag 0) is below that (NO_ROUTE = 2^30 - 1).
  */
 import { H_L0, NO_ROUTE as NO_ROUTE_ENTRY } from './image-format.js';
 import { CACHE_INDEX_MASK as CACHE_INDEX_MASK_VALUE, CACHE_SLOTS, SKIP_LOOKUPS, cacheOwner, ownCache } from './destination-cache.js';
@@ -49,6 +49,7 @@ const level1 = new Int32Array(BLOCK);
 const level2 = new Int32Array(BLOCK);
 const rest = new Int32Array(BLOCK);
 const runIndex = new Int32Array(BLOCK);
+const runSelect = new Int32Array(BLOCK);
 
 export function lookupBatch(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number): void {
   const owner = ownCache(image);
@@ -166,27 +167,40 @@ function fill(cw: Int32Array, dst: Int32Array, out: Int32Array, items: Int32Arra
 
 /**
  * One node level for the items listed in `items` (`shift` 8: bits 15..8, 0: bits 7..0); lists
- * those that reach another node. Two passes: the first only computes each item's run index
- * from its chunk words, the second only loads entries, so each pass's cache misses are
- * independent of one another and overlap.
+ * those that reach another node. Two passes: the first only computes each item's run entry
+ * position from its chunk's bitmap and count words, the second only loads entries, so each
+ * pass's cache misses are independent of one another and overlap.
+ *
+ * Both node widths without a branch (layout 2): `t` is 1 for a NARROW_NODE (tag 3), 0 for a
+ * NODE (tag 2). Run k's entry is in word 10 + (k >>> t), at bit (k & t) << 4, under the mask
+ * ~(-t << 16) (all bits, or the low 16); a narrow half 0xffff (the only value for which (v + 1) >>> 16 is 1)
+ * becomes NO_ROUTE. `where` keeps the word, `sel` the bit shift times 2 plus `t`.
  */
 function nodePass(image: Int32Array, dst: Int32Array, out: Int32Array, items: Int32Array, n: number, next: Int32Array, shift: number): number {
   const where = runIndex;
+  const sel = runSelect;
   for (let j = 0; j < n; j++) {
     const i = items[j];
     const a = dst[i] >>> shift;
-    const node = out[i] & 0x3fffffff;
-    const w = node + ((a >>> 4) & 14);
-    let x = image[w] & ((2 << (a & 31)) - 1);
+    const e = out[i];
+    const node = e & 0x3fffffff;
+    const c = (a >>> 5) & 7;
+    let x = image[node + c] & ((2 << (a & 31)) - 1);
     x = x - ((x >>> 1) & 0x55555555);
     x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
     x = Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-    where[j] = node + 15 + image[w + 1] + x;
+    const k = ((image[node + 8 + (c >>> 2)] >>> ((c & 3) << 3)) & 255) + x - 1;
+    const t = (e >>> 30) & 1;
+    where[j] = node + 10 + (k >>> t);
+    sel[j] = ((k & t) << 5) | t;
   }
   let m = 0;
   for (let j = 0; j < n; j++) {
     const i = items[j];
-    const e = image[where[j]];
+    const s = sel[j];
+    const t = s & 1;
+    let e = (image[where[j]] >>> (s >>> 1)) & ~(-t << 16);
+    e |= -(t & ((e + 1) >>> 16)) & NO_ROUTE;
     out[i] = e;
     next[m] = i;
     m += e >>> 31;

@@ -51,6 +51,8 @@ export interface MemoryStats {
   bytes: number;
   words: number;
   nodes: number;
+  /** Of `nodes`, those with 16-bit run entries (layout 2's NARROW_NODE). */
+  narrowNodes: number;
   records: number;
   /** References to nodes and records over distinct ones: how much hash-consing saved. */
   sharing: number;
@@ -89,7 +91,10 @@ export class MultiFib {
     }
     this.store = new ImageStore(HEADER_WORDS + L0_ENTRIES + 1024, HEADER_WORDS);
     this.builder = new ImageBuilder(this.routes, this.store);
+    // The bulk build packs blocks at their exact sizes; commits allocate in size classes (image-store.ts).
+    this.store.exact = true;
     this.buildAll();
+    this.store.exact = false;
   }
 
   // ---- FIBs ----
@@ -272,6 +277,7 @@ export class MultiFib {
       bytes: this.store.used * 4,
       words: this.store.used,
       nodes: s.nodes,
+      narrowNodes: this.store.nodeWidths().narrow,
       records: s.records,
       sharing: distinct === 0 ? 1 : (s.nodeRefs + s.recordRefs) / distinct,
       freeWords: s.freeWords,

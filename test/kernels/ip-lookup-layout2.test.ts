@@ -13,7 +13,7 @@ import type { Backend } from '../../core/backend.js';
 import { backendAvailability, disposeBackends, getBackend, loadAllBackends } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { IP_LOOKUP } from '../../core/kernels/ip-lookup/index.js';
-import { lookupImage } from '../../core/structures/multi-fib/image-format.js';
+import { H_L0, H_USED_WORDS, lookupImage, NODE_COUNT_WORD, NODE_HEADER_WORDS, nodeEntry } from '../../core/structures/multi-fib/image-format.js';
 import { imageCensus, layout2Inputs, layout2Tables, type ImageCensus } from './layout2-images.js';
 
 await loadAllBackends();
@@ -72,6 +72,51 @@ for (const form of kernelRegistry.backendsFor(IP_LOOKUP)) {
           await backend.releaseStructure(h);
         }
       });
+    }
+  });
+}
+
+/**
+ * A malformed image whose node points at itself (an endless walk for an unbounded loop): the GPU
+ * forms bound their walks (webgpu at 4 node levels, gpu.js at 2), so the batch returns. The
+ * fpga form faults on it (test/fpga/pipeline.test.ts); the CPU forms assume a valid image.
+ */
+function selfLoopImage(): Uint32Array {
+  const live = tables[0].image;
+  const n = live.length;
+  const img = new Uint32Array(n + NODE_HEADER_WORDS + 2);
+  img.set(live);
+  img[n] = 0b11;
+  img[n + NODE_COUNT_WORD] = 0x02020200;
+  img[n + NODE_COUNT_WORD + 1] = 0x02020202;
+  img[n + NODE_HEADER_WORDS] = nodeEntry(n);
+  img[n + NODE_HEADER_WORDS + 1] = nodeEntry(n);
+  img[H_USED_WORDS] = img.length;
+  img[img[H_L0] + 0x0a0b] = nodeEntry(n);
+  return img;
+}
+
+for (const form of kernelRegistry.backendsFor(IP_LOOKUP).filter((f) => f.backend === 'webgpu' || f.backend === 'gpujs')) {
+  const label = form.variant === undefined ? form.backend : `${form.backend}/${form.variant}`;
+  it(`ip-lookup on ${label} returns on a malformed image whose node points at itself`, async (ctx) => {
+    const a = await backendAvailability(form.backend, form.variant);
+    if (!a.available) {
+      if (CI) throw new Error(`CI: backend ${label} must be available here: ${a.reason}`);
+      return ctx.skip();
+    }
+    const backend = await getBackend(form.backend, form.variant);
+    const img = selfLoopImage();
+    const h = await backend.loadStructure('multi-fib-v4', img, 1);
+    try {
+      const dst = Int32Array.of(0x0a0b0000, 0x0a0b0101, 0x0a000700);
+      const vrf = Int32Array.of(0, 0, 0);
+      const got = new Int32Array(3).fill(0x5a5a5a5a);
+      await backend.runKernel(IP_LOOKUP, { count: 3, inputs: { dst, vrf }, outputs: { nextHop: got } }, [h]);
+      // The loop's answers are whatever the bound leaves; the valid part of the image still answers right.
+      expect(got[2]).toBe(lookupImage(img, 0, dst[2]));
+      expect(got[2]).toBe(5);
+    } finally {
+      await backend.releaseStructure(h);
     }
   });
 }

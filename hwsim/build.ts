@@ -45,7 +45,7 @@ export const DEFAULT_SIM_PARAMS: SimParams = { addressBits: 22, memoryLatency: 1
 /** Pipeline figures that follow from the parameters (the harness reports the same numbers). */
 export function pipelineShape(p: { recordSteps: number; memoryLatency: number }): { stages: number; latency: number; maxRecordPairs: number; readPorts: number } {
   const stages = 6 + p.recordSteps;
-  // L0 and the two run-entry reads are single; the node pair reads, record header and every search step are pairs.
+  // L0 and the two run-entry reads are single; the node header reads (bitmap + count word), record header and every search step are two.
   const readPorts = 3 + 2 * (3 + p.recordSteps);
   return { stages, latency: stages * p.memoryLatency, maxRecordPairs: 2 ** p.recordSteps - 1, readPorts };
 }

@@ -305,7 +305,7 @@ export class FpgaBackend extends BackendBase {
       throw new BackendFailure(
         'fpga',
         `${res.faults} lookup(s) left the pipeline's limits, first at item ${res.firstFault} (dst 0x${(dst[res.firstFault] >>> 0).toString(16)}): ` +
-          `a record of more than ${pipelineShape(this.params).maxRecordPairs} pairs, a third node level, a tag-3 entry or an address past ${2 ** this.options.addressBits} words`,
+          `a record of more than ${pipelineShape(this.params).maxRecordPairs} pairs, a third node level or an address past ${2 ** this.options.addressBits} words`,
       );
     }
     out.set(new Int32Array(reply.buffer, 32, count));

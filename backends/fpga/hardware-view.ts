@@ -4,10 +4,14 @@
  * the part's data sheet. `describeFpgaHardware` is what `hetbox backends` prints.
  *
  * Memory decision. The pipeline reads the image once per stage, so in block RAM each stage needs
- * its own replica of the image (a dual-port RAMB36 serves a stage's pair read). A RAMB36 holds
- * 1,024 32-bit words; the 2023 full table (1,629,060 words, 6.2 MiB as MultiFib builds it) needs
- * 1,591 RAMB36 for ONE copy, more than the 690T's 1,470 in all, and 12 copies need 19,092. So a full table
- * is refused on-chip, with those numbers, and modelled off-chip instead: a NetFPGA SUME carries
+ * its own replica of the image (a pair stage's two reads hit an even/odd-banked copy, a node
+ * header stage's a 16-way word-interleaved one: still one copy per stage). A RAMB36 holds 1,024
+ * 32-bit words. In layout 1 the 2023 full table (1,629,060 words, 6.2 MiB as MultiFib built it)
+ * needed 1,591 RAMB36 for ONE copy, more than the 690T's 1,470 in all. Layout 2 (10-word node
+ * headers, 16-bit run entries) brings it to about 814,000 words (3.1 MiB as test/fpga's builder
+ * makes it from the 901,899 prefixes with 64 next hops; MultiFib's own count may differ a
+ * little): 795 RAMB36 for one copy, which fits, but 12 copies need 9,540. So a full table
+ * is still refused on-chip, with those numbers, and modelled off-chip instead: a NetFPGA SUME carries
  * 3 x 72 Mbit QDRII+ SRAM (27 MB), and the `memoryLatency` parameter gives every memory stage the
  * extra read latency of such a controller (the pipeline's throughput is unchanged, its latency
  * grows by stages x (latency - 1)). What the model leaves out: the SRAM's port count (a real
@@ -64,7 +68,7 @@ export interface HardwareView {
 /** The pipeline at `clockMHz` on `part` holding an image of `imageWords`, with synthesis figures when given. */
 export function hardwareView(params: SimParams, clockMHz: number, part: FpgaPart, imageWords: number, synth?: SynthResult): HardwareView {
   const shape = pipelineShape(params);
-  // One replica per stage: a stage's pair read uses both ports of a dual-port block RAM.
+  // One replica per stage: a stage's two reads use both banks of its copy (even/odd, or 16-way).
   const bram = bramFit(imageWords, shape.stages, part);
   const notes: string[] = [];
   if (!bram.fits) {

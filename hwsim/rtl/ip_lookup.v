@@ -1,4 +1,4 @@
-// ip_lookup: the multi-FIB IPv4 lookup engine (image layout 1, core/structures/multi-fib/image-format.ts).
+// ip_lookup: the multi-FIB IPv4 lookup engine (image layout 2, core/structures/multi-fib/image-format.ts).
 //
 // The memory holds the image verbatim, word for word, so a delta's writes go straight through the
 // write port and the image read back equals the host's copy. The walk is unrolled into a fixed
@@ -6,24 +6,29 @@
 // apply (no node at that level, no record) issues no meaningful read and passes its state on:
 //
 //   0 L0    read L0[addr[31:16]] at the L0 base register
-//   1 N1A   node level 1: read the chunk's bitmap and count words (one pair)
-//   2 N1B   node level 1: read the run entry (count + popcount of the masked bitmap)
-//   3 N2A   node level 2, pair read
+//   1 N1A   node level 1 (tag 2 NODE or 3 NARROW_NODE): read the chunk's bitmap word (node + w)
+//           and the count word holding its run count (node + 8 + w/4), two reads
+//   2 N1B   node level 1: read the word of run entry k (count byte + popcount of the masked bitmap
+//           - 1): word 10 + k of a NODE, word 10 + k/2 of a NARROW_NODE, whose 16-bit half k%2
+//           the next stage selects (0xffff = NO_ROUTE)
+//   3 N2A   node level 2, two reads
 //   4 N2B   node level 2, entry read
 //   5 RH    record header: default entry and pair count n (one pair)
 //   6..     REC_STEPS binary-search steps over the sorted (fib, entry) pairs, one pair read each
 //
 // Why binary search and not a re-laid fixed-width record row: the pairs are sorted by fib, so
 // REC_STEPS probes resolve any record of up to 2**REC_STEPS-1 pairs with the image left as it is,
-// and deltas need no translation. A record longer than that, a third node level, an entry with
-// tag 3 or an address past the memory raise `out_fault` (the host treats it as a device failure
-// and falls back to the CPU); a well-formed image of up to 2**REC_STEPS FIBs never faults.
+// and deltas need no translation. A record longer than that, a third node level (of either tag) or
+// an address past the memory raise `out_fault` (the host treats it as a device failure and falls
+// back to the CPU); a well-formed image of up to 2**REC_STEPS FIBs never faults.
 //
 // Timing: one lookup per clock when not stalled; latency is (6 + REC_STEPS) * MEM_LAT + 1 cycles
 // (MEM_LAT is the memory read latency: 1 for block RAM, more for off-chip SRAM behind a
 // controller). Back-pressure is a global clock enable: while a result is waiting and out_ready
-// is low, every stage holds, and in_ready is low. Read ports: one per stage (two for pair
-// stages); in block RAM that is one replica per port (dual-port BRAMs serve a pair).
+// is low, every stage holds, and in_ready is low. Read ports: one per stage (two for the node
+// header and pair stages); in block RAM that is one copy of the image per stage: the pair stages'
+// copy is banked even/odd (ip_lookup_image_bank), the node header stages' 16-way word-interleaved
+// (ip_lookup_node_bank), since their two words are 2 to 8 apart.
 //
 // Versions: writes may arrive on every cycle, whatever the lookups do. A write to header word
 // H_L0 (4) also loads the L0 base register: that write is the root flip, so a lookup that entered
@@ -64,8 +69,9 @@ module ip_lookup #(
 
     // Per-lookup state, one signal per field (narrow fields simulate far faster than one wide
     // packed vector): valid, fault, hit, tag, address, fib, entry, record default, pair count n,
-    // hit value, search bound lo and the pending probe pr.
-    localparam integer MW = 3 + TW + 6 * 32 + 2 * 16;
+    // hit value, search bound lo, the pending probe pr, and hs: the half (k & 1) of the run entry
+    // word a NARROW_NODE stage read, which the next stage selects.
+    localparam integer MW = 4 + TW + 6 * 32 + 2 * 16;
 
     reg [AW-1:0] l0_base_q;
     reg out_v_q, out_fault_q;
@@ -98,6 +104,18 @@ module ip_lookup #(
         end
     endfunction
 
+    // The run entry a node stage read: the word itself for a NODE; for a NARROW_NODE its 16-bit
+    // half `half` (0 = bits 15..0) as a LEAF, the half 0xffff being NO_ROUTE.
+    function automatic [31:0] run_entry(input narrow, input [31:0] word, input half);
+        reg [15:0] h;
+        begin
+            h = half ? word[31:16] : word[15:0];
+            if (!narrow) run_entry = word;
+            else if (h == 16'hffff) run_entry = 32'h3fffffff;
+            else run_entry = {16'd0, h};
+        end
+    endfunction
+
     // True when a 32-bit word address lies outside the memory.
     function automatic out_of_range(input [31:0] a);
         begin
@@ -107,13 +125,13 @@ module ip_lookup #(
 
     // Stage s: *_i/da/db are the state and read data leaving stage s-1 (after the memory latency);
     // *_o/ra/rb are the state registered by stage s and the addresses it reads.
-    wire          v_i [1:NS], f_i [1:NS], h_i [1:NS];
+    wire          v_i [1:NS], f_i [1:NS], h_i [1:NS], hs_i [1:NS];
     wire [TW-1:0] tag_i [1:NS];
     wire [31:0]   addr_i [1:NS], fib_i [1:NS], e_i [1:NS], def_i [1:NS], n_i [1:NS], hv_i [1:NS];
     wire [15:0]   lo_i [1:NS], pr_i [1:NS];
     wire [31:0]   da [1:NS];
     wire [31:0]   db [1:NS];
-    reg           v_o [0:NS-1], f_o [0:NS-1], h_o [0:NS-1];
+    reg           v_o [0:NS-1], f_o [0:NS-1], h_o [0:NS-1], hs_o [0:NS-1];
     reg  [TW-1:0] tag_o [0:NS-1];
     reg  [31:0]   addr_o [0:NS-1], fib_o [0:NS-1], e_o [0:NS-1], def_o [0:NS-1], n_o [0:NS-1], hv_o [0:NS-1];
     reg  [15:0]   lo_o [0:NS-1], pr_o [0:NS-1];
@@ -126,12 +144,13 @@ module ip_lookup #(
 `define HB_PASS(S) \
     v_o[S] = v_i[S]; f_o[S] = f_i[S]; h_o[S] = h_i[S]; tag_o[S] = tag_i[S]; \
     addr_o[S] = addr_i[S]; fib_o[S] = fib_i[S]; e_o[S] = e_i[S]; def_o[S] = def_i[S]; \
-    n_o[S] = n_i[S]; hv_o[S] = hv_i[S]; lo_o[S] = lo_i[S]; pr_o[S] = pr_i[S];
+    n_o[S] = n_i[S]; hv_o[S] = hv_i[S]; lo_o[S] = lo_i[S]; pr_o[S] = pr_i[S]; hs_o[S] = hs_i[S];
 
     // Stage 0 takes the request.
     always @(*) begin
         v_o[S_L0] = in_valid;
         h_o[S_L0] = 1'b0;
+        hs_o[S_L0] = 1'b0;
         tag_o[S_L0] = in_tag;
         addr_o[S_L0] = in_addr;
         fib_o[S_L0] = in_fib;
@@ -147,7 +166,7 @@ module ip_lookup #(
     end
 
     // Node levels: stage A takes the entry (from L0 or the previous level) and reads the chunk's
-    // bitmap/count pair; stage B reads the run entry that covers the slot.
+    // bitmap and count words; stage B reads the word of the run entry that covers the slot.
     genvar lv;
     generate
         for (lv = 0; lv < 2; lv = lv + 1) begin : g_node
@@ -160,24 +179,32 @@ module ip_lookup #(
                 `HB_PASS(SA)
                 e = e_i[SA];
                 // Level 1 takes the L0 entry; level 2 takes level 1's run entry when level 1 ran.
-                if (lv == 0 || e[31:30] == 2'd2) e = da[SA];
+                if (lv == 0) e = da[SA];
+                else if (e[31]) e = run_entry(e[30], da[SA], hs_i[SA]);
                 e_o[SA] = e;
                 chunk = addr_i[SA][SHIFT + 5 +: 3];
-                ra[SA] = {2'b00, e[29:0]} + {27'd0, chunk, 1'b0};
-                rb[SA] = ra[SA] + 32'd1;
-                if (e[31:30] == 2'd2 && out_of_range(rb[SA])) f_o[SA] = 1'b1;
+                // Bitmap word node + w, count word node + 8 + w/4 (always the higher address).
+                ra[SA] = {2'b00, e[29:0]} + {29'd0, chunk};
+                rb[SA] = {2'b00, e[29:0]} + 32'd8 + {31'd0, chunk[2]};
+                if (e[31] && out_of_range(rb[SA])) f_o[SA] = 1'b1;
             end
             always @(*) begin : stage_b
-                reg [31:0] e, bits, cum;
+                reg [31:0] e, bits, k;
                 reg [4:0] b;
+                reg [1:0] byte_at;
+                reg [7:0] runs_before;
                 `HB_PASS(SB)
                 e = e_i[SB];
                 b = addr_i[SB][SHIFT +: 5];
+                byte_at = addr_i[SB][SHIFT + 5 +: 2];
                 bits = da[SB] & (32'hffffffff >> (5'd31 - b));
-                cum = db[SB];
-                ra[SB] = {2'b00, e[29:0]} + 32'd16 + cum + popcount32(bits) - 32'd1;
+                runs_before = db[SB][8 * byte_at +: 8];
+                k = {24'd0, runs_before} + popcount32(bits) - 32'd1;
+                // NODE: run entry word 10 + k; NARROW_NODE: word 10 + k/2, half k%2.
+                ra[SB] = {2'b00, e[29:0]} + 32'd10 + (e[30] ? {1'b0, k[31:1]} : k);
                 rb[SB] = 32'd0;
-                if (e[31:30] == 2'd2 && out_of_range(ra[SB])) f_o[SB] = 1'b1;
+                hs_o[SB] = k[0];
+                if (e[31] && out_of_range(ra[SB])) f_o[SB] = 1'b1;
             end
         end
     endgenerate
@@ -187,10 +214,10 @@ module ip_lookup #(
         reg [31:0] e;
         `HB_PASS(S_RH)
         e = e_i[S_RH];
-        if (e[31:30] == 2'd2) e = da[S_RH];
+        if (e[31]) e = run_entry(e[30], da[S_RH], hs_i[S_RH]);
         e_o[S_RH] = e;
-        // A third node level or tag 3 is outside layout 1.
-        if (e[31:30] == 2'd2 || e[31:30] == 2'd3) f_o[S_RH] = 1'b1;
+        // A node entry (either tag) here would be a third node level: outside IPv4 images.
+        if (e[31]) f_o[S_RH] = 1'b1;
         ra[S_RH] = {2'b00, e[29:0]};
         rb[S_RH] = ra[S_RH] + 32'd1;
         if (e[31:30] == 2'd1 && out_of_range(rb[S_RH])) f_o[S_RH] = 1'b1;
@@ -275,14 +302,21 @@ module ip_lookup #(
             end
         end else begin : g_banked
             for (s = 0; s < NS; s = s + 1) begin : g_copy
-                ip_lookup_image_bank #(.AW(AW)) u_bank (
-                    .clk(clk), .en(en), .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data),
-                    .ra(ra[s][AW-1:0]), .da(rd_a[s]), .db(rd_b[s])
-                );
+                if (s == S_N1A || s == S_N1A + 2) begin : g_node_header
+                    ip_lookup_node_bank #(.AW(AW)) u_bank (
+                        .clk(clk), .en(en), .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data),
+                        .ra(ra[s][AW-1:0]), .rb(rb[s][AW-1:0]), .da(rd_a[s]), .db(rd_b[s])
+                    );
+                end else begin : g_pair
+                    ip_lookup_image_bank #(.AW(AW)) u_bank (
+                        .clk(clk), .en(en), .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data),
+                        .ra(ra[s][AW-1:0]), .da(rd_a[s]), .db(rd_b[s])
+                    );
+                end
             end
         end
         for (s = 0; s < NS; s = s + 1) begin : g_stage
-            reg          v_q, f_q, h_q;
+            reg          v_q, f_q, h_q, hs_q;
             reg [TW-1:0] tag_q;
             reg [31:0]   addr_q, fib_q, e_q, def_q, n_q, hv_q;
             reg [15:0]   lo_q, pr_q;
@@ -290,7 +324,7 @@ module ip_lookup #(
                 if (rst) v_q <= 1'b0;
                 else if (en) v_q <= v_o[s];
                 if (en) begin
-                    f_q <= f_o[s]; h_q <= h_o[s]; tag_q <= tag_o[s];
+                    f_q <= f_o[s]; h_q <= h_o[s]; hs_q <= hs_o[s]; tag_q <= tag_o[s];
                     addr_q <= addr_o[s]; fib_q <= fib_o[s]; e_q <= e_o[s]; def_q <= def_o[s];
                     n_q <= n_o[s]; hv_q <= hv_o[s]; lo_q <= lo_o[s]; pr_q <= pr_o[s];
                 end
@@ -300,6 +334,7 @@ module ip_lookup #(
                 // copy them down every stage (synthesis removes those registers anyway).
                 assign {v_i[s + 1], f_i[s + 1], tag_i[s + 1], fib_i[s + 1], e_i[s + 1]} = {v_q, f_q, tag_q, fib_q, e_q};
                 assign addr_i[s + 1] = s < S_RH - 1 ? addr_q : 32'd0;
+                assign hs_i[s + 1] = s < S_RH ? hs_q : 1'b0;
                 assign {def_i[s + 1], n_i[s + 1], lo_i[s + 1], pr_i[s + 1]} = s >= S_BS ? {def_q, n_q, lo_q, pr_q} : 96'd0;
                 assign {h_i[s + 1], hv_i[s + 1]} = s > S_BS ? {h_q, hv_q} : 33'd0;
                 assign {db[s + 1], da[s + 1]} = {rd_b[s], rd_a[s]};
@@ -308,8 +343,8 @@ module ip_lookup #(
                 // Valid sits at bit 0: ip_lookup_delay clears bit 0 on reset.
                 ip_lookup_delay #(.W(MW + 64), .N(MEM_LAT - 1)) u_lat (
                     .clk(clk), .rst(rst), .en(en),
-                    .d({rd_b[s], rd_a[s], pr_q, lo_q, hv_q, n_q, def_q, e_q, fib_q, addr_q, tag_q, h_q, f_q, v_q}),
-                    .q({db[s + 1], da[s + 1], pr_i[s + 1], lo_i[s + 1], hv_i[s + 1], n_i[s + 1], def_i[s + 1], e_i[s + 1],
+                    .d({rd_b[s], rd_a[s], hs_q, pr_q, lo_q, hv_q, n_q, def_q, e_q, fib_q, addr_q, tag_q, h_q, f_q, v_q}),
+                    .q({db[s + 1], da[s + 1], hs_i[s + 1], pr_i[s + 1], lo_i[s + 1], hv_i[s + 1], n_i[s + 1], def_i[s + 1], e_i[s + 1],
                         fib_i[s + 1], addr_i[s + 1], tag_i[s + 1], h_i[s + 1], f_i[s + 1], v_i[s + 1]})
                 );
             end

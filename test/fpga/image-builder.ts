@@ -1,7 +1,9 @@
 /**
  * A small multi-FIB image builder for the fpga tests, written from image-format.ts alone (the
  * project's MultiFib builder is another engineer's; this one keeps the tests independent of it).
- * Leaf-pushed 16-8-8, run-compressed nodes, per-FIB records, nodes and records hash-consed.
+ * Layout 2: leaf-pushed 16-8-8, run-compressed nodes (10-word header: 8 bitmaps, 2 words of
+ * packed byte run counts), narrow nodes (16-bit run entries) exactly when every entry is a leaf
+ * below 0xffff or NO_ROUTE, per-FIB records, nodes and records hash-consed.
  * `origin` places the L0 table and everything after it at a word offset, which is how the tests
  * build a second version beside a live one and publish it with a header write (the root flip).
  */
@@ -17,9 +19,14 @@ import {
   L0_ENTRIES,
   LAYOUT_VERSION,
   MAGIC,
+  NARROW_NO_ROUTE,
   NO_ROUTE,
+  NODE_COUNT_WORD,
   NODE_HEADER_WORDS,
+  TAG_LEAF,
+  TAG_NODE,
   leafEntry,
+  narrowNodeEntry,
   nodeEntry,
   popcount32,
   recordEntry,
@@ -116,8 +123,8 @@ export function buildImage(fibs: readonly (readonly Route[])[], options: { origi
 
   const nodeOf = (entries: number[]): number => {
     const key = entries.join(',');
-    let off = nodes.get(key);
-    if (off !== undefined) return nodeEntry(off);
+    let entry = nodes.get(key);
+    if (entry !== undefined) return entry;
     const bitmaps = new Array<number>(8).fill(0);
     const runs: number[] = [];
     for (let s = 0; s < 256; s++) {
@@ -126,17 +133,31 @@ export function buildImage(fibs: readonly (readonly Route[])[], options: { origi
         runs.push(entries[s]);
       }
     }
-    const head: number[] = [];
+    // Count bytes: runs starting in chunks 0..w-1, byte (w & 3) of word 8 + (w >>> 2).
+    const counts = [0, 0];
     let before = 0;
     for (let w = 0; w < 8; w++) {
-      head.push(bitmaps[w], before);
+      counts[w >>> 2] = (counts[w >>> 2] | (before << ((w & 3) << 3))) >>> 0;
       before += popcount32(bitmaps[w]);
     }
-    off = base + words.length;
-    words.push(...head, ...runs);
-    if (head.length !== NODE_HEADER_WORDS) throw new Error('node header size');
-    nodes.set(key, off);
-    return nodeEntry(off);
+    // A node has at least two runs: one run of a leaf or record is that entry itself.
+    if (runs.length === 1 && runs[0] >>> 30 < TAG_NODE) return runs[0];
+    const head = [...bitmaps, ...counts];
+    if (head.length !== NODE_HEADER_WORDS || head.length !== NODE_COUNT_WORD + 2) throw new Error('node header size');
+    const narrow = runs.every((e) => e >>> 30 === TAG_LEAF && (e === NO_ROUTE || e < NARROW_NO_ROUTE));
+    const off = base + words.length;
+    if (narrow) {
+      const halves = runs.map((e) => (e === NO_ROUTE ? NARROW_NO_ROUTE : e));
+      // An odd run count leaves the last half 0.
+      for (let k = 0; k < halves.length; k += 2) head.push((halves[k] | ((halves[k + 1] ?? 0) << 16)) >>> 0);
+      words.push(...head);
+      entry = narrowNodeEntry(off);
+    } else {
+      words.push(...head, ...runs);
+      entry = nodeEntry(off);
+    }
+    nodes.set(key, entry);
+    return entry;
   };
 
   const l0 = new Uint32Array(L0_ENTRIES);

@@ -9,6 +9,7 @@ import { FpgaBackend } from '../../backends/fpga/index.js';
 import { pipelineShape } from '../../hwsim/build.js';
 import { sampleAddresses } from './image-builder.js';
 import { firstMismatch, linxFibs, multiFibOf, requireFpga } from './support.js';
+import { layout2Inputs, layout2Tables } from '../kernels/layout2-images.js';
 
 describe('memoryLatency 3 (off-chip SRAM model)', () => {
   const plain = new FpgaBackend({ memoryLatency: 3, addressBits: 20 });
@@ -37,6 +38,20 @@ describe('memoryLatency 3 (off-chip SRAM model)', () => {
       if (b === plain) expect(s.device).toMatchObject({ issueCycles: n, cycles: n + shape.latency, latencyCycles: shape.latency, minLatencyCycles: shape.latency });
       else expect(s.device!.issueCycles).toBeGreaterThan(n);
       await b.releaseStructure(h);
+    }
+  });
+
+  it('carries the narrow half-select through the latency lines: layout-2 images under back-pressure', async (ctx) => {
+    if (!requireFpga(await stalled.detect())) return ctx.skip();
+    for (const [ti, t] of layout2Tables().entries()) {
+      const h = await stalled.loadStructure('multi-fib-v4', t.image.slice(), 1);
+      const n = 4096;
+      const { dst, vrf } = layout2Inputs(t, n, 60 + ti);
+      const out = new Int32Array(n);
+      await stalled.runKernel('ip-lookup', { count: n, inputs: { dst, vrf }, outputs: { nextHop: out } }, [h]);
+      const want = new Int32Array(n).map((_v, i) => lookupImage(t.image, vrf[i], dst[i]));
+      expect(firstMismatch(out, want, dst, vrf, n), t.name).toBeNull();
+      await stalled.releaseStructure(h);
     }
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendFailure, type StructureHandle } from '../../core/backend.js';
 import type { ImageDelta } from '../../core/structures/image.js';
-import { H_L0, HEADER_WORDS, lookupImage } from '../../core/structures/multi-fib/image-format.js';
+import { H_L0, H_USED_WORDS, HEADER_WORDS, lookupImage, narrowNodeEntry, NODE_COUNT_WORD, NODE_HEADER_WORDS, nodeEntry } from '../../core/structures/multi-fib/image-format.js';
 import { FpgaBackend } from '../../backends/fpga/index.js';
 import { pipelineShape } from '../../hwsim/build.js';
 import { buildImage, sampleAddresses, type Route } from './image-builder.js';
@@ -75,15 +75,16 @@ describe('ip_lookup pipeline (Verilator)', () => {
 
   it('takes one lookup per cycle at a fixed latency when nothing stalls', async (ctx) => {
     if (!ok) return ctx.skip();
-    const mf = multiFibOf(linx);
-    const h = await plain.loadStructure('multi-fib-v4', mf.image.slice(), mf.generation);
+    // Layout-2 image from the tests' own builder (narrow and wide nodes): the latency is the same for every entry kind.
+    const image = buildImage(linx).image;
+    const h = await plain.loadStructure('multi-fib-v4', image.slice(), 1);
     const { dst, vrf } = inputs(linx[0], 3, 4096, 5);
     const out = new Int32Array(4096);
     const s = await plain.runKernel('ip-lookup', { count: 4096, inputs: { dst, vrf }, outputs: { nextHop: out } }, [h]);
     const shape = pipelineShape(plain.params);
     expect(s.device).toMatchObject({ issueCycles: 4096, latencyCycles: shape.latency, minLatencyCycles: shape.latency, cyclesPerLookup: 1 });
     expect(s.device!.cycles).toBe(4096 + shape.latency);
-    expect(firstMismatch(out, reference(mf.image, dst, vrf), dst, vrf, 4096)).toBeNull();
+    expect(firstMismatch(out, reference(image, dst, vrf), dst, vrf, 4096)).toBeNull();
     await plain.releaseStructure(h);
   });
 
@@ -191,15 +192,29 @@ describe('ip_lookup pipeline (Verilator)', () => {
     await stalled.releaseStructure(h);
   });
 
-  it('refuses what it cannot walk as BackendFailure (tag-3 entry), and images past its memory', async (ctx) => {
+  it('refuses what it cannot walk as BackendFailure (a third node level, of either tag), and images past its memory', async (ctx) => {
     if (!ok) return ctx.skip();
-    const img = buildImage([maeWest]).image;
-    img[img[H_L0] + 0x0a0b] = 0xc0000001;
+    // A node appended to a real image, reached from L0 entry 0x0a0b: two runs (slot 0, slots
+    // 1..255) whose entries are a NODE and a NARROW_NODE entry: level 2 finds a node entry again.
+    const live = buildImage([maeWest]).image;
+    const n = live.length;
+    const img = new Uint32Array(n + NODE_HEADER_WORDS + 2);
+    img.set(live);
+    img[n] = 0b11;
+    img[n + NODE_COUNT_WORD] = 0x02020200;
+    img[n + NODE_COUNT_WORD + 1] = 0x02020202;
+    img[n + NODE_HEADER_WORDS] = nodeEntry(n);
+    img[n + NODE_HEADER_WORDS + 1] = narrowNodeEntry(n);
+    img[H_USED_WORDS] = img.length;
+    img[img[H_L0] + 0x0a0b] = nodeEntry(n);
     const h = await plain.loadStructure('multi-fib-v4', img, 1);
-    const dst = Int32Array.of(0x01020304, 0x0a0b0c0d);
     const vrf = Int32Array.of(0, 0);
-    await expect(plain.runKernel('ip-lookup', { count: 2, inputs: { dst, vrf }, outputs: { nextHop: new Int32Array(2) } }, [h])).rejects.toThrow(/item 1 \(dst 0xa0b0c0d\)/);
-    await expect(plain.runKernel('ip-lookup', { count: 2, inputs: { dst, vrf }, outputs: { nextHop: new Int32Array(2) } }, [h])).rejects.toBeInstanceOf(BackendFailure);
+    for (const third of [0x0a0b0000, 0x0a0b0001]) {
+      const dst = Int32Array.of(0x01020304, third);
+      const run = (): Promise<unknown> => plain.runKernel('ip-lookup', { count: 2, inputs: { dst, vrf }, outputs: { nextHop: new Int32Array(2) } }, [h]);
+      await expect(run()).rejects.toThrow(new RegExp(`item 1 \\(dst 0x${third.toString(16)}\\)`));
+      await expect(run()).rejects.toBeInstanceOf(BackendFailure);
+    }
     await plain.releaseStructure(h);
     await expect(plain.loadStructure('multi-fib-v4', new Uint32Array(2 ** 22 + 1), 1)).rejects.toThrow(/does not fit the simulated memory of 4194304 words/);
   });

@@ -1,7 +1,7 @@
 /** The gpujs backend's form of kernel `ip-lookup`, one variant per gpu.js mode (the walk: ip-lookup-walk.ts). */
 import { registerKernel } from '../../../core/kernel.js';
 import { IP_LOOKUP, ipLookupContract } from '../../../core/kernels/ip-lookup/index.js';
-import { NO_ROUTE } from '../../../core/structures/multi-fib/image-format.js';
+import { NARROW_NO_ROUTE, NO_ROUTE } from '../../../core/structures/multi-fib/image-format.js';
 import type { GpuJsBackend } from '../gpujs-backend.js';
 import { lookupPositionKernel, POPCOUNT8, POW2_0_16 } from './ip-lookup-walk.js';
 
@@ -33,8 +33,15 @@ for (const mode of ['cpu', 'webasm', 'webgpu'] as const) {
       const out = io.outputs.nextHop;
       const image = s.image;
       for (let i = 0; i < n; i++) {
-        const e = image[pos[i]];
-        out[i] = e === NO_ROUTE ? -1 : e | 0;
+        const p = pos[i];
+        if (p < 0) {
+          // A narrow node's 16-bit run entry, returned as -1 - half (ip-lookup-walk.ts).
+          const half = -1 - p;
+          out[i] = half === NARROW_NO_ROUTE ? -1 : half;
+        } else {
+          const e = image[p];
+          out[i] = e === NO_ROUTE ? -1 : e | 0;
+        }
       }
     },
   });

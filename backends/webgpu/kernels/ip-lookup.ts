@@ -7,15 +7,16 @@ import { IP_LOOKUP, IP_LOOKUP_COLUMNS as C, ipLookupContract } from '../../../co
 import { registerWgslKernel, columnBindings, firstExtraBinding, itemIndex, PRELUDE, programColumns, WORKGROUP_SIZE, type ProgramHost, type ProgramRun, type WgslProgram } from '../wgsl-program.js';
 
 /**
- * Port of `lookupImage` (core/structures/multi-fib/image-format.ts), word for word in u32:
- * the node walk uses countOneBits for the run index, and the shift wraps the way JS's `>>>`
- * takes its count mod 32. The walk is bounded at 4 nodes (a valid IPv4 image has at most 2)
+ * Port of `lookupImage` (core/structures/multi-fib/image-format.ts, layout 2), word for word in
+ * u32: the node walk (tags 2 NODE and 3 NARROW_NODE) takes the chunk's run count from its byte
+ * of the packed count words and countOneBits of the masked bitmap; a narrow node's run entry is
+ * a 16-bit half (0xffff = NO_ROUTE). The shift wraps the way JS's `>>>` takes its count mod 32. The walk is bounded at 4 nodes (a valid IPv4 image has at most 2)
  * and a record scan at the buffer's end, so a malformed image cannot hang the device.
  * A negative FIB never matches a record entry (the reference compares it with unsigned
  * fib numbers and stops at the first), so it takes the record's default.
  */
 export const IP_LOOKUP_WGSL: WgslProgram = {
-  key: `${IP_LOOKUP}/wgsl/1`,
+  key: `${IP_LOOKUP}/wgsl/2`,
   ...programColumns(ipLookupContract),
   extra: ['image'],
   source: /* wgsl */ `${PRELUDE}
@@ -24,18 +25,28 @@ ${columnBindings(ipLookupContract)}
 
 const VALUE_MASK: u32 = 0x3fffffffu;
 const NO_ROUTE: u32 = 0x3fffffffu;
+const NARROW_NO_ROUTE: u32 = 0xffffu;
+const NODE_HEADER_WORDS: u32 = 10u;
+const NODE_COUNT_WORD: u32 = 8u;
 
 fn lookup(fib: i32, addr: u32) -> i32 {
   var e = image[image[4u] + (addr >> 16u)];
   var shift = 8u;
   var depth = 0u;
   loop {
-    if ((e >> 30u) != 2u || depth >= 4u) { break; }
+    if ((e >> 30u) < 2u || depth >= 4u) { break; }
     let node = e & VALUE_MASK;
     let slot = (addr >> (shift & 31u)) & 255u;
     let w = slot >> 5u;
-    let bits = image[node + 2u * w] & (0xffffffffu >> (31u - (slot & 31u)));
-    e = image[node + 16u + image[node + 2u * w + 1u] + countOneBits(bits) - 1u];
+    let bits = image[node + w] & (0xffffffffu >> (31u - (slot & 31u)));
+    let before = (image[node + NODE_COUNT_WORD + (w >> 2u)] >> ((w & 3u) << 3u)) & 255u;
+    let k = before + countOneBits(bits) - 1u;
+    if ((e >> 30u) == 2u) {
+      e = image[node + NODE_HEADER_WORDS + k];
+    } else {
+      let h = (image[node + NODE_HEADER_WORDS + (k >> 1u)] >> ((k & 1u) << 4u)) & 0xffffu;
+      e = select(h, NO_ROUTE, h == NARROW_NO_ROUTE);
+    }
     shift = shift - 8u;
     depth = depth + 1u;
   }

@@ -83,8 +83,8 @@ export async function runCommand(args: string[]): Promise<number> {
       adaptive = await AdaptiveRun.start(router, {
         every: adaptEvery.data,
         adapt: { threshold: adaptThreshold.data, dwell: adaptDwell.data },
-        // Live migration moves whole elements: re-plans choose among single placements.
-        search: { objective: 'throughput', batch: batch.data, splits: false },
+        // Re-plans may choose a split (or new shares for one): live migration carries splits out too.
+        search: { objective: 'throughput', batch: batch.data },
         backends: await backendOptions(names, stored.store),
         book: new CostBook(costs),
       });

@@ -24,6 +24,7 @@ import { expectBalanced } from '../support/accounting.js';
 import { requireOrWarn } from '../backends/availability.js';
 import { classes, clickRouteFile, failing, Gate, routerConfig } from './support.js';
 import { placementFree } from './counters.js';
+import { parseMigrateFlag } from '../../app/cli/migrate-flag.js';
 
 const CAPTURE = path.join(PCAP_DIR, 'pcapplusplus', 'example.pcap');
 const ROUTES = 2000;
@@ -271,4 +272,13 @@ describe('the migrate, location and migrations handlers with splits', () => {
     expect(await h('lookup').read!('1.0.4.1')).toMatch(/^[01] /);
     await r.cleanup();
   }, 60_000);
+});
+
+describe('hetbox run --migrate with a split', () => {
+  it('ELEMENT=SPLIT@PACKETS reads as the split (the omitted share is the rest); a bad split is a usage error', () => {
+    expect(parseMigrateFlag('rt=null:0.6,cpu@1000')).toEqual({ element: 'rt', to: 'null:0.6,cpu:0.4', packets: 1000 });
+    expect(parseMigrateFlag('rt=gpujs/cpu:0.25,fpga@5')).toEqual({ element: 'rt', to: 'gpujs/cpu:0.25,fpga:0.75', packets: 5 });
+    expect(() => parseMigrateFlag('rt=null:0,cpu@1000')).toThrow(/--migrate rt=null:0,cpu@1000: split 'null:0,cpu': the share of null must be a number between 0 and 1/);
+    expect(() => parseMigrateFlag('rt=cpu,null@1000')).toThrow(/give the first backend its share/);
+  });
 });

@@ -122,7 +122,12 @@ export class AdaptiveRun {
     const batches = parts.reduce((s, p) => s + p.batches, 0);
     const items = parts.reduce((s, p) => s + p.items, 0);
     const ns = parts.reduce((s, p) => s + p.ns, 0);
-    if (parts.length > 1) return { element: name, location: where, batches, items, ns, parts };
+    if (parts.length > 1) {
+      // A part that fell back says so in `location`: `split cpu:0.5,cpu:0.5 (fallback: null part: why)`.
+      const fell = /\(fallback: (\S+) part: (.*?)(?:; \S+ part: .*)?\)$/.exec((await read(this.router, `${name}.location`)).trim());
+      const fallback = fell === null ? {} : { fallback: { backend: fell[1].split('/')[0], reason: fell[2] } };
+      return { element: name, location: where, batches, items, ns, parts, ...fallback };
+    }
     const fallback = (await read(this.router, `${name}.backend_fallback`)).trim();
     const requested = (await read(this.router, `${name}.backend_requested`)).trim();
     // A runner that fell back runs on cpu (its reason is set a moment before its label changes).

@@ -31,8 +31,8 @@ const USAGE = `usage: hetbox <command> [options]
                     packets were read; repeatable;
                     --adapt: re-plan when measured kernel costs differ from the planner's by more than
                     --adapt-threshold (0.5) for --adapt-dwell (3) samples every --adapt-every (32) batches,
-                    or a backend fails, and migrate live, to a split or new shares too; handler 'placements';
-                    --costs, --backends as plan)
+                    or a backend fails, and migrate live, to a split or new shares too (--adapt-splits off:
+                    single placements only); handler 'placements'; --costs, --backends as plan)
   check CONFIG      parse and validate a configuration only
   elements [NAME]   list element classes, or print one manual page
   backends          list backends with their device, or why each is unavailable (--json)

@@ -272,6 +272,19 @@ describe('the migrate, location and migrations handlers with splits', () => {
     expect(await h('lookup').read!('1.0.4.1')).toMatch(/^[01] /);
     await r.cleanup();
   }, 60_000);
+
+  it('an element without a split seam (FlowIPManager) refuses a split target, and keeps serving where it was', async () => {
+    const r = Router.fromText('Idle -> fm :: FlowIPManager(CAPACITY 1024) -> Discard;', path.join(os.tmpdir(), 'idle-flow.click'), classes, {
+      log: { info: () => undefined, warn: () => undefined },
+      strictBackends: true,
+      backends: withNull(new NullBackend()),
+    });
+    await r.initialize();
+    await expect(r.handler('fm.migrate').write!('null:0.5,cpu')).rejects.toThrow(/fm: migration to null:0\.5,cpu refused: it cannot run a split placement/);
+    expect(await r.handler('fm.location').read!()).toBe('cpu (inline)');
+    expect(await r.handler('fm.migrations').read!()).toBe('');
+    await r.cleanup();
+  }, 60_000);
 });
 
 describe('hetbox run --migrate with a split', () => {

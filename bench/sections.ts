@@ -12,6 +12,7 @@ import { run as migration } from './migration.js';
 import { run as datapath } from './datapath.js';
 import { run as ab } from './datapath-ab.js';
 import { run as planner } from './planner.js';
+import { run as splitMigration } from './split-migration.js';
 
 /** Command-line settings a section may use. */
 export interface BenchOptions {
@@ -37,4 +38,5 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'datapath', run: datapath },
   { name: 'ab', run: ab },
   { name: 'planner', run: planner },
+  { name: 'split-migration', run: splitMigration },
 ];

@@ -484,7 +484,8 @@ Handlers:
 
   private async migrateHandler(value: string): Promise<void> {
     const to = value.trim();
-    const r = backendNameSchema.safeParse(to);
+    // A split (`webgpu:0.7,cpu`) goes to the migrator, which says this element cannot run one.
+    const r = /[:,]/.test(to) ? { success: true as const, data: to } : backendNameSchema.safeParse(to);
     if (!r.success) throw new HandlerError(`migrate: ${r.error.issues[0]?.message ?? `bad backend '${to}'`}`);
     let rec;
     try {

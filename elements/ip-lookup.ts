@@ -41,8 +41,8 @@
  *
  * A split placement, `PLACE a:W,b` (e.g. `PLACE webgpu:0.7,cpu`), shares the lookup's batches
  * between two backends, W of them to the first, by a credit counter (reproducible, interleaved);
- * outputs leave in batch order whichever part finishes first. Not with BACKEND; a split lookup
- * is not migrated.
+ * outputs leave in batch order whichever part finishes first. Not with BACKEND. A lookup moves
+ * to, from and between splits live (`migrate`).
  *
  * Handlers:
  *   table (read)          routes in Click's format (`ADDR/LEN  GW  OUT`), FIB 0 only unless
@@ -61,11 +61,13 @@
  *   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
  *   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
  *   migrate (write)       move the lookup to a backend (`cpu`, `webgpu`, `gpujs`, `fpga`, `null`)
+ *                         or a split (`webgpu:0.7,cpu`; a part already serving keeps its image,
+ *                         a change of shares alone moves no state)
  *                         while traffic flows: the image is copied and verified first, route
  *                         changes reach both sides, the switch falls between two batches. The
  *                         reply comes once switched, or says why it rolled back; one at a time.
- *   split (read)          with a split PLACE: per part its share, batches and packets run there
- *   location (read)       where the lookup runs now (`cpu (inline)` without a runner)
+ *   split (read)          split: per part its share, batches and packets run there (since start)
+ *   location (read)       where the lookup runs now (`cpu (inline)` without a runner, `split a:W,b:W2`)
  *   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
  *                         pause and total ms, batches drained, batch latency p50/p99 before
  *                         -> during (or the rollback's reason)
@@ -97,6 +99,7 @@ import { Migrator, MigrationRefused } from '../core/migration/migrator.js';
 import type { Migratable } from '../core/migration/migrate-element.js';
 import { BatchLatencies } from '../core/migration/batch-latencies.js';
 import { SplitDispatch } from '../core/offload/split-dispatch.js';
+import { partLabel, type PlacedPart } from '../core/migration/placement.js';
 import type { PlaceShare, SplitPlaceable } from '../core/graph.js';
 import { ConfigError, type SourceLocation } from '../core/config/source-location.js';
 
@@ -169,6 +172,7 @@ interface SplitRun {
   label: string;
   backend: BackendName;
   variant?: string;
+  weight: number;
   runner: OffloadRunner | null;
 }
 
@@ -226,8 +230,8 @@ Arguments:
 
 A split placement, \`PLACE a:W,b\` (e.g. \`PLACE webgpu:0.7,cpu\`), shares the lookup's batches
 between two backends, W of them to the first, by a credit counter (reproducible, interleaved);
-outputs leave in batch order whichever part finishes first. Not with BACKEND; a split lookup
-is not migrated.
+outputs leave in batch order whichever part finishes first. Not with BACKEND. A lookup moves
+to, from and between splits live (\`migrate\`).
 
 Handlers:
   table (read)          routes in Click's format (\`ADDR/LEN  GW  OUT\`), FIB 0 only unless
@@ -246,11 +250,13 @@ Handlers:
   backend, backend_requested, backend_device, backend_fallback (read)   where the kernel runs
   kernel_stats (read)   runs per (kernel, backend, variant): batches, items, host time, device figures
   migrate (write)       move the lookup to a backend (\`cpu\`, \`webgpu\`, \`gpujs\`, \`fpga\`, \`null\`)
+                        or a split (\`webgpu:0.7,cpu\`; a part already serving keeps its image,
+                        a change of shares alone moves no state)
                         while traffic flows: the image is copied and verified first, route
                         changes reach both sides, the switch falls between two batches. The
                         reply comes once switched, or says why it rolled back; one at a time.
-  split (read)          with a split PLACE: per part its share, batches and packets run there
-  location (read)       where the lookup runs now (\`cpu (inline)\` without a runner)
+  split (read)          split: per part its share, batches and packets run there (since start)
+  location (read)       where the lookup runs now (\`cpu (inline)\` without a runner, \`split a:W,b:W2\`)
   migrations (read)     one line per migration: from, to, result, bytes copied, pre-copy,
                         pause and total ms, batches drained, batch latency p50/p99 before
                         -> during (or the rollback's reason)`;
@@ -349,7 +355,14 @@ Handlers:
       current: () => this.runner,
       install: (runner) => {
         this.runner = runner;
+        // A split ends here: its parts' runners that are not `runner` are the migrator's to release.
+        this.splitRuns = [];
+        this.splitDispatch = null;
         if (runner !== null) this.concurrency = this.config.IN_FLIGHT;
+      },
+      split: {
+        parts: () => (this.splitDispatch === null ? null : this.splitRuns),
+        install: (parts) => this.installSplit(parts),
       },
     });
   }
@@ -405,18 +418,34 @@ Handlers:
         runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: s.backend, ...(s.variant === undefined ? {} : { variant: s.variant }), owner: this.name, env: this.env, maxInFlight: this.config.IN_FLIGHT, stats: this.kernelStats });
         await runner.addStructure(MULTI_FIB_V4, this.fib.image, this.fib.generation);
       }
-      this.splitRuns.push({ label, backend: s.backend, ...(s.variant === undefined ? {} : { variant: s.variant }), runner });
+      this.splitRuns.push({ label, backend: s.backend, ...(s.variant === undefined ? {} : { variant: s.variant }), weight: s.weight, runner });
     }
     this.splitDispatch = new SplitDispatch(shares.map((s, i) => ({ label: this.splitRuns[i].label, weight: s.weight })));
     this.concurrency = this.config.IN_FLIGHT;
     this.env.log.info(`${this.name}: split placement ${this.splitDispatch.label()}`);
   }
 
+  /**
+   * The migrator's switch to a split (synchronous: it falls between two batches). The credit
+   * counter starts over on the new shares; the per-part counts carry on, so `split` and the
+   * summary count every batch a part ran since the start.
+   */
+  private installSplit(parts: readonly PlacedPart[]): void {
+    const previous = this.splitDispatch?.counts() ?? [];
+    this.splitRuns = parts.map((p) => ({ label: partLabel(p), backend: p.backend, ...(p.variant === undefined ? {} : { variant: p.variant }), weight: p.weight, runner: p.runner }));
+    this.splitDispatch = new SplitDispatch(
+      this.splitRuns.map((r) => ({ label: r.label, weight: r.weight })),
+      previous,
+    );
+    this.runner = null;
+    this.concurrency = this.config.IN_FLIGHT;
+  }
+
   override async cleanup(): Promise<void> {
+    // A migration in progress ends first (switched or rolled back), so only the runners serving are left to close.
+    await this.migration.idle();
     for (const part of this.splitRuns) await part.runner?.close();
     this.splitRuns = [];
-    // A migration in progress ends first (switched or rolled back), so one runner is left to close.
-    await this.migration.idle();
     await this.runner?.close();
     this.runner = null;
   }
@@ -533,11 +562,11 @@ Handlers:
       drops: counterHandler(() => this.dropped + this.droppedNoOutput, 'packets dropped (every reason)'),
       drops_no_route: counterHandler(() => this.dropped, 'packets with no route dropped'),
       drops_no_output: counterHandler(() => this.droppedNoOutput, 'packets whose route names a missing output, dropped'),
-      ...(this.runner?.handlers() ?? { backend: { read: () => (this.splitDispatch === null ? 'cpu (inline)' : `split ${this.splitDispatch.label()}`), doc: 'where the lookup runs' } }),
+      ...(this.runner?.handlers() ?? { backend: { read: () => (this.splitDispatch === null ? 'cpu (inline)' : `split ${this.migration.location()}`), doc: 'where the lookup runs' } }),
       ...(this.splitDispatch?.handlers() ?? {}),
       kernel_stats: { read: () => this.kernelStats.text(), doc: 'per kernel and backend: batches, items, host ms, device figures' },
-      migrate: { write: (v) => this.migrateHandler(v), doc: 'move the lookup to BACKEND while traffic flows' },
-      location: { read: () => (this.splitDispatch === null ? this.migration.locationText() : `split ${this.splitDispatch.label()}`), doc: 'where the lookup runs now' },
+      migrate: { write: (v) => this.migrateHandler(v), doc: 'move the lookup to BACKEND, or a split (webgpu:0.7,cpu), while traffic flows' },
+      location: { read: () => this.migration.locationText(), doc: 'where the lookup runs now' },
       migrations: { read: () => this.migration.historyText(), doc: 'one line per migration: result, bytes, times, batches drained' },
     };
   }
@@ -628,12 +657,9 @@ Handlers:
 
   private async migrateHandler(value: string): Promise<void> {
     const to = value.trim();
-    if (this.splitDispatch !== null) throw new HandlerError(`migrate: the lookup is split (${this.splitDispatch.label()}); a split element is not migrated`);
-    const r = backendNameSchema.safeParse(to);
-    if (!r.success) throw new HandlerError(`migrate: ${r.error.issues[0]?.message ?? `bad backend '${to}'`}`);
     let rec;
     try {
-      rec = await this.migration.migrate(r.data);
+      rec = await this.migration.migrate(to);
     } catch (e) {
       if (e instanceof MigrationRefused) throw new HandlerError(e.message);
       throw e;

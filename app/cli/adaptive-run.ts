@@ -3,8 +3,9 @@
  * (its `kernel_stats` since the last look: device figures where the backend reports them, else
  * host time) and whether its backend fell back (`backend_fallback`) go to the placement adapter
  * (core/planner/adapter.ts); a decision is carried out by live migration (core/migration's
- * migrateElement), one move at a time, and logged with its reason and outcome. The `placements`
- * handler (top level, read-only) lists every decision.
+ * migrateElement), one move at a time, and logged with its reason and outcome; a split (the
+ * planner's choice, or new shares) is carried out the same way. The `placements` handler (top
+ * level, read-only) lists every decision.
  *
  * Samples are taken from the scheduler's progress callback and one at a time: a sample is not
  * taken while the previous one, or its migration, is still going.
@@ -105,17 +106,27 @@ export class AdaptiveRun {
 
   private async sample(name: string): Promise<ElementSample> {
     const where = await location(this.router, name);
-    let batches = 0;
-    let items = 0;
-    let ns = 0;
+    // A split's parts are sampled one by one (each runs on its own backend, its own kernel_stats line).
+    const labels = where.split(',').map((part) => part.replace(/:[0-9.e-]+$/, ''));
+    const parts = labels.map((label) => ({ location: label, batches: 0, items: 0, ns: 0 }));
     for (const l of parseKernelStats(await read(this.router, `${name}.kernel_stats`))) {
       const key = `${name} ${l.key}`;
       const before = this.previous.get(key);
       this.previous.set(key, l);
-      if (l.backend !== where) continue;
-      batches += l.batches - (before?.batches ?? 0);
-      items += l.items - (before?.items ?? 0);
-      ns += l.ns - (before?.ns ?? 0);
+      const part = parts.find((p) => p.location === l.backend);
+      if (part === undefined) continue;
+      part.batches += l.batches - (before?.batches ?? 0);
+      part.items += l.items - (before?.items ?? 0);
+      part.ns += l.ns - (before?.ns ?? 0);
+    }
+    const batches = parts.reduce((s, p) => s + p.batches, 0);
+    const items = parts.reduce((s, p) => s + p.items, 0);
+    const ns = parts.reduce((s, p) => s + p.ns, 0);
+    if (parts.length > 1) {
+      // A part that fell back says so in `location`: `split cpu:0.5,cpu:0.5 (fallback: null part: why)`.
+      const fell = /\(fallback: (\S+) part: (.*?)(?:; \S+ part: .*)?\)$/.exec((await read(this.router, `${name}.location`)).trim());
+      const fallback = fell === null ? {} : { fallback: { backend: fell[1].split('/')[0], reason: fell[2] } };
+      return { element: name, location: where, batches, items, ns, parts, ...fallback };
     }
     const fallback = (await read(this.router, `${name}.backend_fallback`)).trim();
     const requested = (await read(this.router, `${name}.backend_requested`)).trim();
@@ -130,11 +141,6 @@ export class AdaptiveRun {
     const outcomes: string[] = [];
     const now: Record<string, string> = {};
     for (const m of d.moves) {
-      if (m.to.includes(':')) {
-        // A split needs a runner per part from the start (PLACE a:W,b); live migration moves whole elements.
-        outcomes.push(`${m.element}: not carried out (a split placement is set with PLACE at start)`);
-        continue;
-      }
       try {
         const rec = await migrateElement(this.router, m.element, m.to);
         outcomes.push(`${m.element}: ${rec.status === 'done' ? 'done' : `rolled back: ${rec.reason ?? ''}`}`);
@@ -160,10 +166,11 @@ async function read(router: Router, handler: string): Promise<string> {
 
 /**
  * Where an element's kernel runs now: its `backend` handler (the runner's own word, so a
- * fallback to cpu shows), else `location`, else cpu.
+ * fallback to cpu shows), else `location`, else cpu; a split's label (`split null:0.6,cpu:0.4`).
  */
 async function location(router: Router, name: string): Promise<string> {
   const text = (await read(router, `${name}.backend`)).trim() || (await read(router, `${name}.location`)).trim();
   if (text === '' || text === 'cpu (inline)') return 'cpu';
-  return text.split(/\s/)[0];
+  const words = text.split(/\s/);
+  return words[0] === 'split' && words[1] !== undefined ? words[1] : words[0];
 }

@@ -27,10 +27,12 @@ import { registerBackends } from '../backend-catalog.js';
 
 const USAGE = `usage: hetbox <command> [options]
   run CONFIG        run a configuration (--json, --control ADDR, --linger, --backend B, --batch N, --in-flight N, --quiet,
-                    --migrate EL=B@PACKETS: move EL to backend B live once PACKETS packets were read; repeatable;
+                    --migrate EL=B@PACKETS: move EL to backend B (or a split, webgpu:0.7,cpu) live once PACKETS
+                    packets were read; repeatable;
                     --adapt: re-plan when measured kernel costs differ from the planner's by more than
                     --adapt-threshold (0.5) for --adapt-dwell (3) samples every --adapt-every (32) batches,
-                    or a backend fails, and migrate live; handler 'placements'; --costs, --backends as plan)
+                    or a backend fails, and migrate live, to a split or new shares too (--adapt-splits off:
+                    single placements only); handler 'placements'; --costs, --backends as plan)
   check CONFIG      parse and validate a configuration only
   elements [NAME]   list element classes, or print one manual page
   backends          list backends with their device, or why each is unavailable (--json)

@@ -1,5 +1,6 @@
 /**
- * `hetbox run --migrate ELEMENT=BACKEND@PACKETS` (repeatable): scripted live migrations. Each one
+ * `hetbox run --migrate ELEMENT=BACKEND@PACKETS` (repeatable): scripted live migrations (BACKEND
+ * may be a split, `rt=webgpu:0.7,cpu@1000`, for an element that can run one). Each one
  * starts once the sources have read PACKETS packets; they run one after another in PACKETS
  * order (a trigger due while another migration runs waits for it: queued, never interleaved).
  */
@@ -8,6 +9,7 @@ import type { SchedulerStats } from '../../core/scheduler.js';
 import { migrateElement } from '../../core/migration/migrate-element.js';
 import { parseBackendName } from './backend-access.js';
 import { UsageError } from './usage-error.js';
+import { parsePlacement, placementLabel } from '../../core/migration/placement.js';
 
 export interface MigrateTrigger {
   element: string;
@@ -19,6 +21,14 @@ export function parseMigrateFlag(text: string): MigrateTrigger {
   const m = /^([^=@\s]+)=([^=@\s]+)@(\d+)$/.exec(text.trim());
   if (m === null) throw new UsageError(`--migrate: expected ELEMENT=BACKEND@PACKETS (e.g. rt=fpga@10000), got '${text}'`);
   let to: string;
+  if (/[:,]/.test(m[2])) {
+    try {
+      to = placementLabel(parsePlacement(m[2]));
+    } catch (e) {
+      throw new UsageError(`--migrate ${text}: ${(e as Error).message}`);
+    }
+    return { element: m[1], to, packets: Number(m[3]) };
+  }
   try {
     to = parseBackendName(m[2]);
   } catch {

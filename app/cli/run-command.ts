@@ -30,6 +30,7 @@ export async function runCommand(args: string[]): Promise<number> {
     'adapt-every': { type: 'string', default: '32' },
     'adapt-threshold': { type: 'string', default: '0.5' },
     'adapt-dwell': { type: 'string', default: '3' },
+    'adapt-splits': { type: 'string', default: 'on' },
     costs: { type: 'string' },
     backends: { type: 'string' },
   });
@@ -48,6 +49,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!adaptEvery.success) throw new UsageError(`--adapt-every: expected a positive integer (batches), got '${values['adapt-every']}'`);
   if (!adaptDwell.success) throw new UsageError(`--adapt-dwell: expected a positive integer (samples), got '${values['adapt-dwell']}'`);
   if (!adaptThreshold.success) throw new UsageError(`--adapt-threshold: expected a positive number (0.5: ±50%), got '${values['adapt-threshold']}'`);
+  if (values['adapt-splits'] !== 'on' && values['adapt-splits'] !== 'off') throw new UsageError(`--adapt-splits: expected on or off, got '${values['adapt-splits']}'`);
   if (!values.adapt && (values.costs !== undefined || values.backends !== undefined)) throw new UsageError('--costs and --backends are for --adapt (the planner behind it)');
   let adaptive: AdaptiveRun | null = null;
 
@@ -83,8 +85,8 @@ export async function runCommand(args: string[]): Promise<number> {
       adaptive = await AdaptiveRun.start(router, {
         every: adaptEvery.data,
         adapt: { threshold: adaptThreshold.data, dwell: adaptDwell.data },
-        // Live migration moves whole elements: re-plans choose among single placements.
-        search: { objective: 'throughput', batch: batch.data, splits: false },
+        // Re-plans may choose a split (or new shares for one): live migration carries splits out too.
+        search: { objective: 'throughput', batch: batch.data, splits: values['adapt-splits'] === 'on' },
         backends: await backendOptions(names, stored.store),
         book: new CostBook(costs),
       });

@@ -26,6 +26,11 @@ export interface MigrationRecord {
   verification: 'checksum' | 'words';
   /** Batch latency (ms) p50/p99 of the batches before the migration and of those that ran during it; null where the element records none. */
   delay: { steadyP50: number; steadyP99: number; duringP50: number; duringP99: number; batches: number } | null;
+  /**
+   * Where a split is involved: what moved and what did not (`no state moved: ...` for a change
+   * of shares between the same parts, `kept webgpu` for a part whose runner and image stay).
+   */
+  note?: string;
 }
 
 /** One line: `#1 cpu -> webgpu done bytes 1234 deltas 2 precopy_ms 3.1 pause_ms 0.2 total_ms 4.0 drained 1 generation 7`. */
@@ -33,6 +38,7 @@ export function formatMigration(m: MigrationRecord): string {
   const figures = `bytes ${m.bytesCopied} deltas ${m.deltas} precopy_ms ${m.precopyMs.toFixed(1)} pause_ms ${m.pauseMs.toFixed(2)} total_ms ${m.totalMs.toFixed(1)}`;
   const d = m.delay;
   const delay = d === null || d.batches === 0 ? '' : ` batch_ms_p50 ${d.steadyP50.toFixed(2)}->${d.duringP50.toFixed(2)} p99 ${d.steadyP99.toFixed(2)}->${d.duringP99.toFixed(2)}`;
-  if (m.status === 'done') return `#${m.id} ${m.from} -> ${m.to} done ${figures} drained ${m.batchesDrained} generation ${m.generation}${delay}`;
-  return `#${m.id} ${m.from} -> ${m.to} rolled back ${figures}: ${m.reason ?? ''}`;
+  const note = m.note === undefined ? '' : `; ${m.note}`;
+  if (m.status === 'done') return `#${m.id} ${m.from} -> ${m.to} done ${figures} drained ${m.batchesDrained} generation ${m.generation}${delay}${note}`;
+  return `#${m.id} ${m.from} -> ${m.to} rolled back ${figures}${note}: ${m.reason ?? ''}`;
 }

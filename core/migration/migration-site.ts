@@ -9,6 +9,7 @@ import type { KernelStats } from '../kernel-stats.js';
 import type { OffloadRunner, OffloadOptions } from '../offload/offload-runner.js';
 import type { ImageDelta, StructureKind } from '../structures/image.js';
 import type { BatchLatencies } from './batch-latencies.js';
+import type { PlacedPart } from './placement.js';
 
 /** One structure the kernel reads, in the order the kernel's contract lists state (the runner's index). */
 export interface MigratedStructure {
@@ -46,7 +47,19 @@ export interface MigrationSite {
    * it falls between two batches: those already started keep the runner they began on.
    */
   install(runner: OffloadRunner | null): void;
+  /**
+   * An element that can run a split placement (its batches shared between parts by a credit
+   * counter): the parts now (null when not split), and the seam that puts a split in place,
+   * synchronous like `install` (which ends a split). Absent: a split target is refused.
+   */
+  split?: {
+    parts(): readonly PlacedPart[] | null;
+    install(parts: readonly PlacedPart[]): void;
+  };
 }
 
-/** Where a kernel can run: a backend name; 'cpu' means the inline cpu form (no runner). */
+/**
+ * Where a kernel can move: a backend name ('cpu' is the inline cpu form, no runner), or on an
+ * element with a split seam a split (`webgpu:0.7,cpu`, placement.ts).
+ */
 export type MigrationTarget = BackendName;

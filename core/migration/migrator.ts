@@ -1,6 +1,6 @@
 /**
  * Live migration of one element's kernel between locations (cpu inline, webgpu, gpujs, fpga,
- * null) while traffic flows.
+ * null, or a split of its batches between two of them) while traffic flows.
  *
  * Protocol, per request:
  *  1. Pre-copy: open a runner on the target (no fallback: a target that cannot serve is an
@@ -38,21 +38,28 @@
  * stop phase has nothing else to copy (a flow table's entries, timestamps and counters too: the
  * host stays its single writer, the target holds only the image its lookups read). One
  * migration at a time per element: a second request is refused with the one in progress named.
+ *
+ * Split placements (`webgpu:0.7,cpu`, on elements with a split seam): the source and the target
+ * are sets of parts. A target part that a runner serving now already is (same backend, not
+ * fallen back) keeps that runner: its image is current, nothing is copied. An inline cpu part
+ * uses the element's own image. Every other target part gets a new runner, each taken through
+ * steps 1 and 2 as above (target-copy.ts); the switch installs all parts and the credit
+ * counter's new shares in one synchronous step, and step 4 releases the runners no longer used.
+ * A change of shares between the same parts therefore moves no state (the log says so).
  */
 import { OffloadRunner } from '../offload/offload-runner.js';
-import type { ImageDelta } from '../structures/image.js';
-import { deltaWords } from '../structures/image.js';
 import type { MigrationSite, MigrationTarget } from './migration-site.js';
 import { formatMigration, type MigrationRecord } from './migration-record.js';
 import { percentile } from './batch-latencies.js';
-import { ImageShadow } from './image-checksum.js';
+import { TargetCopy, type ReadBack } from './target-copy.js';
+import { isInlineCpu, parsePlacement, partLabel, placementLabel, shareText, type PlacedPart, type PlacementPart } from './placement.js';
 
 export type MigrationPhase = 'precopy' | 'verify' | 'switched' | 'released' | 'rolled back';
 
 export interface MigrateOptions {
   /** Rollback if the target is not verified and switched by then (default 120 s: a cold FPGA build is slow). */
   timeoutMs?: number;
-  /** Variant of the target backend (gpu.js's mode). */
+  /** Variant of the target backend (gpu.js's mode), for a single backend named without one. */
   variant?: string;
   /**
    * How the stop phase checks the target: 'checksum' (default) compares an incremental checksum
@@ -78,20 +85,34 @@ const STEADY_BATCHES = 256;
 /** Waits for the target to catch up (or reads, in words mode) before giving up on a structure that changes during every one. */
 const VERIFY_ATTEMPTS = 50;
 
+/** One part of the target and what serves it: a runner serving now (kept), the inline form, or a new runner (copied). */
+interface PlannedPart {
+  part: PlacementPart;
+  runner: OffloadRunner | null;
+  kept: boolean;
+}
+
 export class Migrator {
   private readonly records: MigrationRecord[] = [];
   private running: { from: string; to: string; done: Promise<MigrationRecord> } | null = null;
 
   constructor(private readonly site: MigrationSite) {}
 
-  /** Where the kernel runs now: a backend name; 'cpu' for inline cpu or a runner that fell back. */
+  /** Where the kernel runs now: a backend name ('cpu' for inline cpu or a runner that fell back), or a split's label (`webgpu:0.7,cpu:0.3`). */
   location(): string {
+    const parts = this.site.split?.parts() ?? null;
+    if (parts !== null) return placementLabel(parts.map((p) => ({ ...servingAs(p), weight: p.weight })));
     const r = this.site.current();
     return r === null ? 'cpu' : r.status().backend;
   }
 
-  /** The `location` handler: as location(), saying when cpu is inline or a fallback. */
+  /** The `location` handler: as location(), saying when cpu is inline or a fallback, and `split ...` for a split. */
   locationText(): string {
+    const parts = this.site.split?.parts() ?? null;
+    if (parts !== null) {
+      const fallbacks = parts.flatMap((p) => (p.runner?.status().fallbackReason ?? null) === null ? [] : [`${partLabel(p)} part: ${p.runner!.status().fallbackReason!}`]);
+      return `split ${this.location()}${fallbacks.length === 0 ? '' : ` (fallback: ${fallbacks.join('; ')})`}`;
+    }
     const r = this.site.current();
     if (r === null) return 'cpu (inline)';
     const s = r.status();
@@ -110,7 +131,8 @@ export class Migrator {
   }
 
   /**
-   * Move the kernel to `to`. Resolves with the record once switched and the source released, or
+   * Move the kernel to `to` (a backend, or a split such as `webgpu:0.7,cpu` where the element can
+   * run one). Resolves with the record once switched and the runners no longer used released, or
    * once rolled back (status and reason say which); rejects with MigrationRefused when not started.
    */
   migrate(to: MigrationTarget, opts: MigrateOptions = {}): Promise<MigrationRecord> {
@@ -118,14 +140,24 @@ export class Migrator {
     if (this.running !== null) {
       return Promise.reject(new MigrationRefused(`${owner}: migration to ${to} refused: a migration to ${this.running.to} is in progress`));
     }
-    const from = this.location();
-    if (from === to && (to !== 'cpu' || this.site.current() === null)) {
-      return Promise.reject(new MigrationRefused(`${owner}: migration to ${to} refused: it runs on ${to} already`));
+    let target: PlacementPart[];
+    try {
+      target = parsePlacement(to, opts.variant);
+    } catch (e) {
+      return Promise.reject(new MigrationRefused(`${owner}: migration to ${to} refused: ${(e as Error).message}`));
     }
-    const done = this.run(from, to, opts).finally(() => {
+    if (target.length > 1 && this.site.split === undefined) {
+      return Promise.reject(new MigrationRefused(`${owner}: migration to ${to} refused: it cannot run a split placement`));
+    }
+    const label = placementLabel(target);
+    const from = this.location();
+    if (this.isAlready(target)) {
+      return Promise.reject(new MigrationRefused(`${owner}: migration to ${label} refused: it runs on ${label} already`));
+    }
+    const done = this.run(from, label, target, opts).finally(() => {
       this.running = null;
     });
-    this.running = { from, to, done };
+    this.running = { from, to: label, done };
     return done;
   }
 
@@ -147,7 +179,27 @@ export class Migrator {
     return out;
   }
 
-  private async run(from: string, to: MigrationTarget, opts: MigrateOptions): Promise<MigrationRecord> {
+  /** The parts serving now: a split's, or the single runner (null: inline cpu) as one part. */
+  private parts(): readonly PlacedPart[] {
+    const split = this.site.split?.parts() ?? null;
+    if (split !== null) return split;
+    const runner = this.site.current();
+    return [{ ...(runner === null ? { backend: 'cpu' } : servingAs({ backend: 'cpu', runner })), weight: 1, runner }];
+  }
+
+  /** Whether `target` is what serves now: the same parts, each healthy where it is, at the same shares. */
+  private isAlready(target: readonly PlacementPart[]): boolean {
+    const now = this.parts();
+    if (now.length !== target.length) return false;
+    return target.every((p, i) => {
+      const q = now[i];
+      // A runner that fell back serves on cpu, but only the inline form is "cpu" to move to.
+      const here = isInlineCpu(p) ? q.runner === null : q.runner !== null && q.runner.status().fallbackReason === null && q.runner.status().backend === partLabel(p);
+      return here && shareText(p.weight) === shareText(q.weight);
+    });
+  }
+
+  private async run(from: string, to: string, target: readonly PlacementPart[], opts: MigrateOptions): Promise<MigrationRecord> {
     const site = this.site;
     const t0 = performance.now();
     const rec: MigrationRecord = { id: this.records.length + 1, from, to, status: 'done', reason: null, bytesCopied: 0, deltas: 0, precopyMs: 0, pauseMs: 0, totalMs: 0, batchesDrained: 0, generation: site.structures[0]?.generation() ?? 0, delay: null, verification: opts.verify ?? 'checksum' };
@@ -159,158 +211,79 @@ export class Migrator {
       const during = lat.since(mark);
       rec.delay = { steadyP50: percentile(steady, 50), steadyP99: percentile(steady, 99), duringP50: percentile(during, 50), duringP99: percentile(during, 99), batches: during.length };
     };
-    const source = site.current();
-    const unsubscribe: (() => void)[] = [];
-    let target: OffloadRunner | null = null;
-    let forwardFailure: unknown = null;
+    const source = this.parts();
+    // A target part that a runner serving now already is keeps that runner: its image is current
+    // (the element's delta path feeds it), so nothing is copied for it.
+    const spare = source.filter((p) => p.runner !== null && p.runner.status().fallbackReason === null);
+    const plan: PlannedPart[] = target.map((part) => {
+      if (isInlineCpu(part)) return { part, runner: null, kept: false };
+      const i = spare.findIndex((q) => q.runner!.status().backend === partLabel(part));
+      if (i < 0) return { part, runner: null, kept: false };
+      const [q] = spare.splice(i, 1);
+      return { part, runner: q.runner, kept: true };
+    });
+    const kept = new Set(plan.flatMap((p) => (p.kept ? [p.runner!] : [])));
+    const released = source.flatMap((p) => (p.runner !== null && !kept.has(p.runner) ? [p.runner] : []));
+    rec.note = splitNote(source, target, plan, released.length);
+    const copies: TargetCopy[] = [];
+    const mode = opts.verify ?? 'checksum';
     // Set by the timer; checked right before the switch, which is synchronous with the check.
     let cancelled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
-    const mode = opts.verify ?? 'checksum';
-    /** Per structure: the element's image as copied plus every delta published since (the source side). */
-    const sources: ImageShadow[] = [];
-    /** Per structure: the target's read-back plus every delta forwarded after the read (the target side); null until read. */
-    const targets: (ImageShadow | null)[] = [];
-    /** Per structure: deltas forwarded to the target before its read-back came (the read's generation says which it holds). */
-    const backlog: ImageDelta[][] = [];
-
-    /** Per structure: deltas published and not yet handed to the target, while it applies an earlier one. */
-    const queued: ImageDelta[][] = [];
-    const applying: boolean[] = [];
-    /**
-     * Hand the queued deltas of structure `index` to the target as one (a target that applies
-     * deltas slower than the element publishes them, a flow table's one per batch, catches up
-     * instead of falling further behind); the next ones go once it has applied this.
-     */
-    const sendQueued = (runner: OffloadRunner, index: number): void => {
-      const all = queued[index];
-      if (all.length === 0) return;
-      // The longest run that keeps one length (see mergeDeltas); the rest follow once it is applied.
-      let n = 1;
-      while (n < all.length && all[n].length === all[0].length) n++;
-      const q = all.splice(0, n);
-      applying[index] = true;
-      runner.applyDelta(index, mergeDeltas(q)).then(
-        () => {
-          applying[index] = false;
-          if (!cancelled) sendQueued(runner, index);
-        },
-        (e: unknown) => {
-          forwardFailure ??= e;
-        },
-      );
-    };
-    const forward = (runner: OffloadRunner, index: number, d: ImageDelta): void => {
-      rec.deltas++;
-      rec.bytesCopied += deltaWords(d) * 4;
-      queued[index].push(d);
-      if (!applying[index]) sendQueued(runner, index);
-      if (mode !== 'checksum') return;
-      const shadow = targets[index];
-      if (shadow === null || shadow === undefined) backlog[index].push(d);
-      else shadowApply(shadow, d);
-    };
-    // Called from the element's delta path: a shadow that cannot follow fails the migration, never the element.
-    const shadowApply = (shadow: ImageShadow, d: ImageDelta): void => {
-      try {
-        shadow.apply(d);
-      } catch (e) {
-        forwardFailure ??= e;
-      }
-    };
-
     const precopyAndSwitch = async (): Promise<void> => {
-      if (to !== 'cpu') {
-        const t = await OffloadRunner.open({ kernel: site.kernel, backend: to, owner: site.owner, env: site.env, maxInFlight: site.maxInFlight, fallback: false, ...(opts.variant === undefined ? {} : { variant: opts.variant }), ...(site.stats === undefined ? {} : { stats: site.stats }) });
+      let told = false;
+      const tellPrecopy = (): void => {
+        if (!told) opts.onPhase?.('precopy', rec);
+        told = true;
+      };
+      for (const p of plan) {
+        if (p.kept || isInlineCpu(p.part)) continue;
+        const variant = p.part.variant;
+        const t = await OffloadRunner.open({ kernel: site.kernel, backend: p.part.backend, owner: site.owner, env: site.env, maxInFlight: site.maxInFlight, fallback: false, ...(variant === undefined ? {} : { variant }), ...(site.stats === undefined ? {} : { stats: site.stats }) });
         if (cancelled) {
           // Opened after the rollback (the timeout fired meanwhile): nobody else will close it.
           void t.close().catch(() => undefined);
           throw new Error('cancelled');
         }
-        target = t;
-        for (let i = 0; i < site.structures.length; i++) {
-          const st = site.structures[i];
-          // Copy and subscribe in one synchronous step: every later delta is caught, no earlier one.
-          st.flush?.();
-          const image = st.image().slice();
-          const generation = st.generation();
-          const source = new ImageShadow(image.slice(), generation);
-          sources.push(source);
-          targets.push(null);
-          backlog.push([]);
-          queued.push([]);
-          applying.push(false);
-          const held: ImageDelta[] = [];
-          let loaded = false;
-          unsubscribe.push(
-            st.onDelta((d) => {
-              shadowApply(source, d);
-              if (loaded) forward(t, i, d);
-              else held.push(d);
-            }),
-          );
-          rec.bytesCopied += image.byteLength;
-          const loading = t.addStructure(st.kind, image, generation);
-          if (i === 0) opts.onPhase?.('precopy', rec);
-          const index = await loading;
-          if (index !== i) throw new Error(`target put structure #${i} at #${index}`);
-          loaded = true;
-          for (const d of held) forward(t, i, d);
-        }
-        const io = site.warmUpIo?.();
-        if (io !== undefined) await t.warmUp(io);
-      } else opts.onPhase?.('precopy', rec);
-      opts.onPhase?.('verify', rec);
-      const t = target as OffloadRunner | null;
-      if (t !== null && mode === 'checksum') {
-        // One read-back per structure, at the generation the read was ordered at; the deltas
-        // after it keep the target's side current, so no delta forces a second read.
-        for (let i = 0; i < site.structures.length; i++) {
-          const read = await t.readStructureAtGeneration(i);
-          const shadow = new ImageShadow(read.words.slice(), read.generation);
-          for (const d of backlog[i].splice(0)) if (d.fromGeneration >= read.generation) shadowApply(shadow, d);
-          targets[i] = shadow;
-        }
+        p.runner = t;
+        const copy = new TargetCopy(t, site, mode, rec);
+        copies.push(copy);
+        await copy.precopy(tellPrecopy);
       }
-      await Promise.all([...sources, ...targets].map((x) => x?.ready));
-      for (let attempt = 1; ; attempt++) {
-        if (forwardFailure !== null) throw forwardFailure;
+      tellPrecopy();
+      opts.onPhase?.('verify', rec);
+      for (const c of copies) await c.readBack();
+      for (const c of copies) await c.ready();
+      const failure = (): unknown => copies.find((c) => c.failure !== null)?.failure ?? null;
+      attempts: for (let attempt = 1; ; attempt++) {
+        if (failure() !== null) throw failure();
         // Words mode (tests): a fresh read of the whole image each attempt, compared word for word.
-        const reads = t === null || mode === 'checksum' ? [] : await Promise.all(site.structures.map((_s, i) => t.readStructureAtGeneration(i)));
-        // Let the target apply the deltas forwarded so far (words mode needs all of them; checksum mode
+        const reads: ReadBack[][] = [];
+        for (const c of copies) reads.push(await c.reads());
+        // Let the targets apply the deltas forwarded so far (words mode needs all of them; checksum mode
         // switches with any still queued: the runner applies them before the first batch it runs).
-        if (t !== null) await t.deltasApplied();
-        if (forwardFailure !== null) throw forwardFailure;
+        for (const c of copies) await c.runner.deltasApplied();
+        if (failure() !== null) throw failure();
         if (cancelled) throw new Error('cancelled');
         // Stop phase: from here to the switch nothing else runs (no batch starts, no delta lands).
         const p0 = performance.now();
-        // Deltas still queued go to the target now, in order: its host copy is then at the element's generation.
-        if (t !== null) site.structures.forEach((_s, i) => sendQueued(t, i));
-        if (t !== null) {
-          const lagging = site.structures.findIndex((s, i) => {
-            const g = s.generation();
-            const gens = t.generations(i);
-            if (mode === 'checksum') return gens.host !== g;
-            return gens.device !== g || gens.host !== g || reads[i].generation !== g;
-          });
-          if (lagging >= 0) {
-            // A delta was published after the wait: wait for it too (bounded).
-            if (attempt >= VERIFY_ATTEMPTS) {
-              const gens = t.generations(lagging);
-              throw new Error(`verification: structure #${lagging} is at generation ${gens.device} on the target (host copy ${gens.host}), the element at ${site.structures[lagging].generation()} after ${VERIFY_ATTEMPTS} waits`);
-            }
-            continue;
-          }
-          site.structures.forEach((s, i) => {
-            const source = sources[i];
-            if (mode === 'checksum') verifyChecksum(i, source, targets[i]!);
-            else verifyWords(i, source.image, reads[i].words, s.flush === undefined ? s.image() : null);
-          });
+        for (const c of copies) c.sendAllQueued();
+        for (let k = 0; k < copies.length; k++) {
+          const lagging = copies[k].lagging(reads[k]);
+          if (lagging < 0) continue;
+          // A delta was published after the wait: wait for it too (bounded).
+          if (attempt >= VERIFY_ATTEMPTS) throw copies[k].laggingError(lagging, VERIFY_ATTEMPTS);
+          continue attempts;
         }
-        site.install(t);
-        t?.enableFallback();
-        for (const u of unsubscribe.splice(0)) u();
+        copies.forEach((c, k) => c.verify(reads[k]));
+        const placed: PlacedPart[] = plan.map((p) => ({ ...p.part, runner: p.runner }));
+        if (placed.length === 1) site.install(placed[0].runner);
+        else site.split!.install(placed);
+        for (const c of copies) {
+          c.runner.enableFallback();
+          c.detach();
+        }
         rec.generation = site.structures[0]?.generation() ?? 0;
         rec.pauseMs = performance.now() - p0;
         rec.precopyMs = p0 - t0;
@@ -332,10 +305,11 @@ export class Migrator {
       await Promise.race([work, timeout]);
     } catch (e) {
       cancelled = true;
-      for (const u of unsubscribe.splice(0)) u();
-      const t = target as OffloadRunner | null;
-      // Not awaited: a target that hangs must not hold up the source, which never stopped serving.
-      if (t !== null) void t.close().catch(() => undefined);
+      for (const c of copies) {
+        c.cancel();
+        // Not awaited: a target that hangs must not hold up the source, which never stopped serving.
+        void c.runner.close().catch(() => undefined);
+      }
       rec.status = 'rolled back';
       rec.reason = e instanceof Error ? e.message : String(e);
       rec.totalMs = performance.now() - t0;
@@ -349,9 +323,11 @@ export class Migrator {
       clearTimeout(timer);
     }
     opts.onPhase?.('switched', rec);
-    // Release: batches the source started before the switch finish there first.
-    rec.batchesDrained = source?.inFlight ?? 0;
-    if (source !== null) await source.close();
+    // Release: batches a runner no longer used started before the switch finish there first.
+    for (const r of released) {
+      rec.batchesDrained += r.inFlight;
+      await r.close();
+    }
     rec.totalMs = performance.now() - t0;
     delay();
     this.records.push(rec);
@@ -361,51 +337,27 @@ export class Migrator {
   }
 }
 
-/**
- * Consecutive deltas as one: the writes in order (a later write over an earlier one wins, as
- * applying them one by one would), from the first's generation to the last's. Only deltas that
- * leave the image at one length merge (a shrink between them zeroes what it drops, which a
- * merged write list would not); the caller keeps the others apart.
- */
-function mergeDeltas(ds: readonly ImageDelta[]): ImageDelta {
-  const first = ds[0];
-  if (ds.length === 1) return first;
-  const last = ds[ds.length - 1];
-  if (ds.some((d) => d.length !== first.length)) throw new Error('mergeDeltas: deltas of different lengths');
-  return { kind: first.kind, fromGeneration: first.fromGeneration, toGeneration: last.toGeneration, length: last.length, writes: ds.flatMap((d) => d.writes) };
+
+/** Where a part serves now: its own label, or cpu for a runner that fell back. */
+function servingAs(p: { backend: string; variant?: string; runner: OffloadRunner | null }): { backend: string; variant?: string } {
+  if (p.runner === null) return { backend: p.backend, ...(p.variant === undefined ? {} : { variant: p.variant }) };
+  const label = p.runner.status().backend;
+  const slash = label.indexOf('/');
+  return slash < 0 ? { backend: label } : { backend: label.slice(0, slash), variant: label.slice(slash + 1) };
 }
 
 /**
- * Checksum mode, O(1) per structure: the source side (the element's image as copied plus every
- * delta published since) and the target side (its read-back plus every delta after the read)
- * must hold the same sum at the same generation. On a mismatch the two sides are compared word
- * for word to name the word (the rollback's reason; only then is it O(image)).
+ * The migration log's word on a move that involves a split: a change of shares between the same
+ * parts moves no state (only the credit counter changes, at a batch boundary); otherwise which
+ * parts kept their runner (and image), so nothing was copied for them.
  */
-function verifyChecksum(index: number, source: ImageShadow, target: ImageShadow): void {
-  if (target.generation !== source.generation) throw new Error(`verification: structure #${index} is at generation ${target.generation} on the target side, ${source.generation} on the element's`);
-  if (target.length === source.length && target.checksum === source.checksum) return;
-  if (target.length !== source.length) throw new Error(`verification: structure #${index} has ${target.length} words on the target, ${source.length} on the host`);
-  const a = target.image;
-  const b = source.image;
-  for (let w = 0; w < b.length; w++) {
-    if (a[w] !== b[w]) throw new Error(`verification: structure #${index} differs at word ${w} (target 0x${a[w].toString(16)}, host 0x${b[w].toString(16)}; checksums 0x${target.checksum.toString(16)}, 0x${source.checksum.toString(16)})`);
+function splitNote(source: readonly PlacedPart[], target: readonly PlacementPart[], plan: readonly PlannedPart[], released: number): string | undefined {
+  if (source.length === 1 && target.length === 1) return undefined;
+  const labels = (ps: readonly { backend: string; variant?: string }[]): string => ps.map(partLabel).join(',');
+  const copied = plan.filter((p) => !p.kept && !isInlineCpu(p.part)).length;
+  if (source.length > 1 && target.length > 1 && copied === 0 && released === 0 && labels(source) === labels(target)) {
+    return `no state moved: same backends (${labels(target)}), new shares for the credit counter from the next batch`;
   }
-  throw new Error(`verification: structure #${index} checksums differ (target 0x${target.checksum.toString(16)}, host 0x${source.checksum.toString(16)}) on equal words`);
-}
-
-/**
- * Words mode (tests): a read of the whole target image at the element's generation equals the
- * element's image as published (copied plus deltas) word for word, and that equals the element's
- * own image where the element publishes every write at once (no `flush`).
- */
-function verifyWords(index: number, published: Uint32Array, read: Uint32Array, own: Uint32Array | null): void {
-  compareWords(index, 'target', read, published);
-  if (own !== null) compareWords(index, 'copy published', published, own);
-}
-
-function compareWords(index: number, what: string, a: Uint32Array, host: Uint32Array): void {
-  if (a.length !== host.length) throw new Error(`verification: structure #${index} has ${a.length} words on the ${what === 'target' ? 'target' : `${what} side`}, ${host.length} on the host`);
-  for (let w = 0; w < host.length; w++) {
-    if (a[w] !== host[w]) throw new Error(`verification: structure #${index} differs at word ${w} (${what} 0x${a[w].toString(16)}, host 0x${host[w].toString(16)})`);
-  }
+  const keptParts = plan.filter((p) => p.kept).map((p) => partLabel(p.part));
+  return keptParts.length === 0 ? undefined : `kept ${keptParts.join(', ')} (its runner and image stay: nothing copied)`;
 }

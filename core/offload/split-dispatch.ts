@@ -27,11 +27,18 @@ export class SplitDispatch {
   private readonly parts: SplitPartCounts[];
   private readonly credit: number[];
 
-  constructor(parts: readonly SplitPart[]) {
+  /**
+   * `previous`: counts of the split this one replaces (a live migration to new shares); a part
+   * with the same label carries its batches and packets on. The credits start over.
+   */
+  constructor(parts: readonly SplitPart[], previous: readonly SplitPartCounts[] = []) {
     if (parts.length < 2) throw new Error(`a split needs two parts or more, got ${parts.length}`);
     const sum = parts.reduce((s, p) => s + p.weight, 0);
     if (parts.some((p) => !(p.weight > 0)) || Math.abs(sum - 1) > 1e-9) throw new Error(`split weights must be positive and sum to 1 (${parts.map((p) => p.weight).join(' + ')})`);
-    this.parts = parts.map((p) => ({ label: p.label, weight: p.weight, batches: 0, items: 0 }));
+    this.parts = parts.map((p) => {
+      const before = previous.find((q) => q.label === p.label);
+      return { label: p.label, weight: p.weight, batches: before?.batches ?? 0, items: before?.items ?? 0 };
+    });
     this.credit = parts.map(() => 0);
   }
 

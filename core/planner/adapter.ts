@@ -14,6 +14,13 @@
  * A backend that failed (the element's runner fell back to cpu, the fallback path's reason) is
  * marked unavailable and re-planned at once: that is no noise.
  *
+ * Splits (NBA-style load balancing, by the model): an element placed as a split is sampled per
+ * part, and each part is held to its own prediction with its own streak. A part that disagrees
+ * for the dwell has its profile corrected and the placement re-planned, which moves the split's
+ * shares to where the corrected parts balance (or to a single placement, or to a split when the
+ * corrected profiles make one win by SPLIT_MIN_GAIN): one move per dwell at most, since every
+ * decision clears every streak.
+ *
  * Everything is driven by the samples handed to `observe` (no clocks), so tests inject them.
  */
 import type { CostProfile } from './cost-profile.js';
@@ -31,15 +38,21 @@ export interface AdaptOptions {
 
 export const DEFAULT_ADAPT: AdaptOptions = { threshold: 0.5, dwell: 3 };
 
-/** What one element did since the previous sample, where it runs now. */
-export interface ElementSample {
-  element: string;
-  /** Candidate label where its kernel runs now (`cpu`, `webgpu`, ...). */
+/** What a kernel did since the previous sample on one location. */
+export interface LocationSample {
+  /** Candidate label where it ran (`cpu`, `webgpu`, `gpujs/cpu`, ...). */
   location: string;
   batches: number;
   items: number;
   /** Time its kernel took over those batches, ns (device figures where the backend reports them). */
   ns: number;
+}
+
+/** What one element did since the previous sample, where it runs now. */
+export interface ElementSample extends LocationSample {
+  element: string;
+  /** For a split (`location` is then its label, `webgpu:0.7,cpu:0.3`): what each part did; the totals are their sums. */
+  parts?: LocationSample[];
   /** The backend it was placed on failed and it runs on cpu instead: why. */
   fallback?: { backend: string; reason: string };
 }
@@ -109,30 +122,35 @@ export class PlacementAdapter {
       }
     }
     for (const s of samples) {
-      if (s.batches === 0 || s.items === 0) continue;
-      const per = s.items / s.batches;
-      const predicted = this.predictedNs(s.element, s.location, per);
-      if (predicted === undefined || predicted <= 0) continue;
-      const measured = s.ns / s.batches;
-      const ratio = measured / predicted;
-      const off = Math.max(ratio, 1 / ratio) > 1 + this.opts.threshold;
-      const direction: 1 | -1 = ratio > 1 ? 1 : -1;
-      const streak = this.streaks.get(s.element);
-      if (!off) {
-        this.streaks.delete(s.element);
-        continue;
-      }
-      if (streak === undefined || streak.direction !== direction) {
-        this.streaks.set(s.element, { direction, ratios: [ratio] });
-      } else streak.ratios.push(ratio);
-      const now = this.streaks.get(s.element)!;
-      if (now.ratios.length >= this.opts.dwell) {
-        const r = median(now.ratios);
-        this.correct(s.element, s.location, r);
-        this.streaks.clear();
-        return this.replan(
-          `${s.element} on ${s.location}: measured ${formatNs(measured)} a batch of ${per.toFixed(0)} against ${formatNs(predicted)} predicted (x${r.toFixed(2)} for ${now.ratios.length} samples, threshold ±${(this.opts.threshold * 100).toFixed(0)}%)`,
-        );
+      // A split is held to its prediction part by part (each part's own batches and time).
+      for (const m of s.parts ?? [s]) {
+        const key = s.parts === undefined ? s.element : `${s.element} ${m.location}`;
+        const where = s.parts === undefined ? s.location : `${m.location} (part of ${s.location})`;
+        if (m.batches === 0 || m.items === 0) continue;
+        const per = m.items / m.batches;
+        const predicted = this.predictedNs(s.element, m.location, per);
+        if (predicted === undefined || predicted <= 0) continue;
+        const measured = m.ns / m.batches;
+        const ratio = measured / predicted;
+        const off = Math.max(ratio, 1 / ratio) > 1 + this.opts.threshold;
+        const direction: 1 | -1 = ratio > 1 ? 1 : -1;
+        const streak = this.streaks.get(key);
+        if (!off) {
+          this.streaks.delete(key);
+          continue;
+        }
+        if (streak === undefined || streak.direction !== direction) {
+          this.streaks.set(key, { direction, ratios: [ratio] });
+        } else streak.ratios.push(ratio);
+        const now = this.streaks.get(key)!;
+        if (now.ratios.length >= this.opts.dwell) {
+          const r = median(now.ratios);
+          this.correct(s.element, m.location, r);
+          this.streaks.clear();
+          return this.replan(
+            `${s.element} on ${where}: measured ${formatNs(measured)} a batch of ${per.toFixed(0)} against ${formatNs(predicted)} predicted (x${r.toFixed(2)} for ${now.ratios.length} samples, threshold ±${(this.opts.threshold * 100).toFixed(0)}%)`,
+          );
+        }
       }
     }
     return null;

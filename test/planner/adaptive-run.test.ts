@@ -134,7 +134,10 @@ describe('hetbox run --adapt (the built command)', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--adapt-dwell: expected a positive integer \(samples\), got '0'/);
     expect(runHetbox(['run', 'c.click', '--costs', 'lie.json'], { cwd: dir }).stderr).toMatch(/--costs and --backends are for --adapt/);
-    const r = runHetbox(['run', 'c.click', '--adapt', '--backend', 'null', '--batch', '4', '--adapt-every', '4', '--costs', 'lie.json', '--backends', 'cpu,null', '--json'], { cwd: dir });
+    expect(runHetbox(['run', 'c.click', '--adapt', '--adapt-splits', 'maybe'], { cwd: dir }).stderr).toMatch(/--adapt-splits: expected on or off, got 'maybe'/);
+    // Single placements only: with splits the corrected null device and the cpu would share the
+    // lookup (test/planner/split-adaptive-run.test.ts), the move this test is not about.
+    const r = runHetbox(['run', 'c.click', '--adapt', '--adapt-splits', 'off', '--backend', 'null', '--batch', '4', '--adapt-every', '4', '--costs', 'lie.json', '--backends', 'cpu,null', '--json'], { cwd: dir });
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/adapt: starting placement rt=null; sampling every 4 batches, threshold ±50%, dwell 3/);
     expect(r.stderr).toMatch(/adapt: #1 rt null -> cpu; because rt on null: measured .* predicted \(x\d+\.\d+ for 3 samples, threshold ±50%\)/);

@@ -111,6 +111,15 @@ export class PacketBatch {
   }
 
   /**
+   * The annotation column `name` for a caller that writes every packet's entry before anything
+   * reads it (a kernel's output column): a column reused from an earlier use of this object
+   * keeps its old values instead of being zeroed first.
+   */
+  annoToOverwrite(name: AnnotationName): Int32Array {
+    return this.column(name, null);
+  }
+
+  /**
    * `anno`, where `fill` null leaves a reused column's old values in place: for a caller that
    * writes every packet's entry itself (a split output), the fill would only be overwritten.
    */

@@ -48,6 +48,7 @@ const MAX_DERIVED = 16;
 /** Scratch of `split`: packet indices grouped by output port, and where each port's group starts. */
 let splitSel = new Int32Array(1024);
 let splitAt = new Int32Array(16);
+let splitFill = new Int32Array(16);
 
 export class PacketBatch {
   /** Sequence number of the batch: every element sees and emits batches in this order. */
@@ -107,6 +108,15 @@ export class PacketBatch {
   /** The annotation column `name`, created zero-filled (or filled with `fill`) on first use. */
   anno(name: AnnotationName, fill = 0): Int32Array {
     return this.column(name, fill);
+  }
+
+  /**
+   * The annotation column `name` for a caller that writes every packet's entry before anything
+   * reads it (a kernel's output column): a column reused from an earlier use of this object
+   * keeps its old values instead of being zeroed first.
+   */
+  annoToOverwrite(name: AnnotationName): Int32Array {
+    return this.column(name, null);
   }
 
   /**
@@ -213,10 +223,20 @@ export class PacketBatch {
    * Sub-batches share the arena, so header edits downstream still work in place; no packet byte
    * is copied, only the packets' column entries (a gather per column over each port's index list).
    * Each sub-batch keeps the packets' relative order; `merge` restores the global order.
+   *
+   * The split consumes this batch: the port with the most packets gets this very object, its
+   * columns compacted in place (an element owns the batch it processes, see SourceElement), and
+   * only the other ports' packets are gathered into derived batches. Writing the largest share
+   * into columns that are already in cache, instead of a further batch object's, was most of the
+   * split's cost on the 4-output router. A caller must not read this batch afterwards except as
+   * the output it is returned as.
    */
   split(ports: Int32Array, nports: number): (PacketBatch | null)[] {
     const n = this.count;
-    if (splitAt.length < nports + 1) splitAt = new Int32Array(2 * (nports + 1));
+    if (splitAt.length < nports + 1) {
+      splitAt = new Int32Array(2 * (nports + 1));
+      splitFill = new Int32Array(2 * (nports + 1));
+    }
     const at = splitAt;
     at.fill(0, 0, nports + 1);
     for (let i = 0; i < n; i++) {
@@ -224,18 +244,20 @@ export class PacketBatch {
       if (p >= 0 && p < nports) at[p + 1]++;
     }
     const out: (PacketBatch | null)[] = new Array<PacketBatch | null>(nports).fill(null);
+    // The port keeping this object: the one with the most packets (the lowest on a tie).
+    let major = 0;
+    for (let p = 1; p < nports; p++) if (at[p + 1] > at[major + 1]) major = p;
     // Fast path: every packet goes to one port, the batch itself is that port's output.
-    for (let p = 0; p < nports; p++) {
-      if (at[p + 1] === n) {
-        out[p] = this;
-        return out;
-      }
+    if (at[major + 1] === n) {
+      out[major] = this;
+      return out;
     }
     for (let p = 0; p < nports; p++) at[p + 1] += at[p];
     // Index lists: port p's packets are sel[at[p] .. at[p+1]), in order.
     if (splitSel.length < n) splitSel = new Int32Array(Math.max(n, 2 * splitSel.length));
     const sel = splitSel;
-    const fill = at.slice(0, nports);
+    const fill = splitFill;
+    for (let p = 0; p < nports; p++) fill[p] = at[p];
     for (let i = 0; i < n; i++) {
       const p = ports[i];
       if (p >= 0 && p < nports) sel[fill[p]++] = i;
@@ -243,7 +265,7 @@ export class PacketBatch {
     for (let p = 0; p < nports; p++) {
       const from = at[p];
       const c = at[p + 1] - from;
-      if (c === 0) continue;
+      if (c === 0 || p === major) continue;
       const b = this.derive(this.seq, this.data, this.linkType, c);
       b.count = c;
       gatherF64(b.id, this.id, sel, from, c);
@@ -255,6 +277,25 @@ export class PacketBatch {
       gatherI32(b.tsNsec, this.tsNsec, sel, from, c);
       for (let k = 0; k < this.annoCount; k++) gatherI32(b.column(this.annoNames[k], null), this.annoCols[k], sel, from, c);
       out[p] = b;
+    }
+    // Last, once every other port has read its packets: the largest port's packets compacted in
+    // place (sel[from + j] >= j, ascending, so no entry is overwritten before it is read), from
+    // its first packet that has to move.
+    const from = at[major];
+    const c = at[major + 1] - from;
+    if (c > 0) {
+      let j0 = 0;
+      while (j0 < c && sel[from + j0] === j0) j0++;
+      compactF64(this.id, sel, from, j0, c);
+      compactI32(this.offset, sel, from, j0, c);
+      compactI32(this.length, sel, from, j0, c);
+      compactI32(this.base, sel, from, j0, c);
+      compactI32(this.wireLength, sel, from, j0, c);
+      compactF64(this.tsSec, sel, from, j0, c);
+      compactI32(this.tsNsec, sel, from, j0, c);
+      for (let k = 0; k < this.annoCount; k++) compactI32(this.annoCols[k], sel, from, j0, c);
+      this.count = c;
+      out[major] = this;
     }
     return out;
   }
@@ -384,6 +425,15 @@ function gatherI32(dst: Int32Array, src: Int32Array, sel: Int32Array, from: numb
 
 function gatherF64(dst: Float64Array, src: Float64Array, sel: Int32Array, from: number, n: number): void {
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
+}
+
+/** col[j] = col[sel[from + j]] for j0 <= j < n, in place: sel[from + j] >= j, ascending (a split's largest port). */
+function compactI32(col: Int32Array, sel: Int32Array, from: number, j0: number, n: number): void {
+  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
+}
+
+function compactF64(col: Float64Array, sel: Int32Array, from: number, j0: number, n: number): void {
+  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
 }
 
 /** dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions). */

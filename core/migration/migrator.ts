@@ -119,6 +119,11 @@ export class Migrator {
     return s.fallbackReason !== null ? `${s.backend} (fallback: ${s.fallbackReason})` : s.backend;
   }
 
+  /** True from `migrate` until its record settles: an element times every batch meanwhile (the delay it reports). */
+  get inProgress(): boolean {
+    return this.running !== null;
+  }
+
   get history(): readonly MigrationRecord[] {
     return this.records;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { PacketBatch, DEFAULT_HEADROOM } from '../../core/packet-batch.js';
 
 function batch(n: number, seq = 0): PacketBatch {
@@ -28,7 +29,50 @@ describe('PacketBatch', () => {
     expect(Array.from(m.id.subarray(0, m.count))).toEqual([100, 101, 102, 103, 105, 106, 107, 108, 109]);
     expect(Array.from(m.anno('dst').subarray(0, m.count))).toEqual([0, 7, 14, 21, 35, 42, 49, 56, 63]);
     // One port taking everything: the batch itself, no copy.
-    expect(b.split(new Int32Array(10).fill(1), 2)[1]).toBe(b);
+    const whole = batch(10);
+    expect(whole.split(new Int32Array(10).fill(1), 2)[1]).toBe(whole);
+  });
+
+  it('splits any port assignment like a per-port filter, the largest port keeping the batch object', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 0, maxLength: 80 }), (nports, raw) => {
+        const n = raw.length;
+        const b = batch(n);
+        b.anno('nextHop').set(Array.from({ length: n }, (_, i) => 1000 - i));
+        // Every column distinct per packet, so a misplaced entry in any of them shows.
+        for (let i = 0; i < n; i++) {
+          b.tsSec[i] = 5000 + i;
+          b.tsNsec[i] = 6000 + i;
+          b.wireLength[i] = 60 + i;
+          b.length[i] = 1 + (i % 9);
+        }
+        const ports = Int32Array.from(raw, (p) => (p >= nports ? -1 : p));
+        const want = Array.from({ length: nports }, (_, p) => raw.map((_q, i) => i).filter((i) => ports[i] === p));
+        const columns = (x: PacketBatch, i: number): number[] => [x.id[i], x.offset[i], x.length[i], x.base[i], x.wireLength[i], x.tsSec[i], x.tsNsec[i], x.anno('dst')[i], x.anno('nextHop')[i]];
+        const before = Array.from({ length: n }, (_, i) => columns(b, i));
+        const out = b.split(ports, nports);
+        if (n === 0) {
+          // Nothing to split: the (empty) batch itself leaves on port 0, as before.
+          expect(out[0]).toBe(b);
+          return;
+        }
+        const largest = want.reduce((best, w, p) => (w.length > want[best].length ? p : best), 0);
+        for (let p = 0; p < nports; p++) {
+          const o = out[p];
+          if (want[p].length === 0) {
+            expect(o).toBeNull();
+            continue;
+          }
+          expect(o).not.toBeNull();
+          expect(o!.count).toBe(want[p].length);
+          expect(o!.data).toBe(b.data);
+          if (p === largest) expect(o).toBe(b);
+          else expect(o).not.toBe(b);
+          for (let j = 0; j < o!.count; j++) expect(columns(o!, j)).toEqual(before[want[p][j]]);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('concatenates batches of different arenas by copying bytes, with headroom', () => {

@@ -309,11 +309,18 @@ export async function calibrateKernelSides(targets: readonly KernelSideTarget[],
   const rows = plans.map(() => opts.batches.map(() => [] as { elementNs: number; kernelNs: number }[]));
   for (let round = 0; round < opts.repeats; round++) {
     for (const [bi, batch] of opts.batches.entries()) {
+      // One base run per (prefix, replays) in each round and batch size, shared by the targets that
+      // run like it: the same moment's load, fewer runs.
+      const bases = new Map<string, number>();
       for (const [pi, p] of plans.entries()) {
-        // Each target next to its own base run (same replays, same moment's load).
-        const base = await time(p.base(p.replays), batch, p.t.file);
+        const key = `${p.prefix}|${p.replays}|${p.t.file ?? ''}`;
+        let base = bases.get(key);
+        if (base === undefined) {
+          base = (await time(p.base(p.replays), batch, p.t.file)).nsPerBatch;
+          bases.set(key, base);
+        }
         const test = await time(p.text(p.replays), batch, p.t.file);
-        rows[pi][bi].push({ elementNs: test.nsPerBatch - base.nsPerBatch, kernelNs: p.t.kernelNs(test.itemsPerBatch) });
+        rows[pi][bi].push({ elementNs: test.nsPerBatch - base, kernelNs: p.t.kernelNs(test.itemsPerBatch) });
       }
     }
   }

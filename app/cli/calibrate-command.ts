@@ -9,7 +9,11 @@
  * them. The null backend is calibrated only when named (its times are its configured ones).
  * `--backends ''` calibrates no kernel. With `--hosts on` (the default) it also times host
  * elements (app/host-calibration.ts): the default specs, `--elements` (`;`-separated specs
- * instead), plus every host element class of `--config` with its own arguments.
+ * instead), plus every host element class of `--config` with its own arguments. With `--config`
+ * it also times the host side of the configuration's kernel elements on every backend with a
+ * kernel calibration here, measures the configuration's packet shares from a run, and its
+ * all-CPU runs against the model's sum of parts (the graph-composition factor): see
+ * core/planner/README.md.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';

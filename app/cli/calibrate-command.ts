@@ -174,17 +174,18 @@ export async function runCalibrate(args: string[], write: (text: string) => void
       if ('skipped' in m) skipped.push(`shares of ${values.config}: ${m.skipped}`);
       else {
         shares = m;
-        if (m.offCpu.length > 0) skipped.push(`graph composition of ${values.config}: ${m.offCpu.join(', ')} run off the CPU as written (BACKEND or PLACE); not an all-CPU run`);
+        let why: string | null = null;
+        if (m.offCpu.length > 0) why = `${m.offCpu.join(', ')} run off the CPU as written (BACKEND or PLACE); not an all-CPU run`;
         else {
           const c = await compositionOf(values.config, m, file);
           // A factor far from 1 says the parts' calibration is noise (too few rounds or replays), not the graph.
-          if (c !== null && (c.factor < COMPOSITION_RANGE[0] || c.factor > COMPOSITION_RANGE[1])) {
-            skipped.push(
-              `graph composition of ${values.config}: x ${c.factor.toFixed(2)} (run ${formatNs(c.measuredNsPerBatch)}/batch vs ${formatNs(c.predictedNsPerBatch)} from its parts) is outside ${COMPOSITION_RANGE.join('..')}: not used; calibrate with more --repeats and --replays`,
-            );
+          if (c === null) why = 'no all-CPU prediction to compare with';
+          else if (c.factor < COMPOSITION_RANGE[0] || c.factor > COMPOSITION_RANGE[1]) {
+            why = `x ${c.factor.toFixed(2)} (run ${formatNs(c.measuredNsPerBatch)}/batch vs ${formatNs(c.predictedNsPerBatch)} from its parts) is outside ${COMPOSITION_RANGE.join('..')}: taken for noise, not used; calibrate with more --repeats and --replays`;
           } else composition = c;
         }
-        saveGraphShares(file, m.config, { sha256: m.sha256, packets: m.packets, shares: m.shares, ...(composition === null ? {} : { composition }) });
+        if (why !== null) skipped.push(`graph composition of ${values.config}: ${why}`);
+        saveGraphShares(file, m.config, { sha256: m.sha256, packets: m.packets, shares: m.shares, ...(composition === null ? {} : { composition }), ...(why === null ? {} : { compositionSkipped: why }) });
       }
     }
   } finally {

@@ -217,7 +217,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
       const c = measured.composition;
       notes.push(
         c === undefined
-          ? 'graph composition not measured (the configuration does not run all-CPU as written); host-thread work as timed alone'
+          ? `graph composition not used (${measured.compositionSkipped ?? 'not measured'}); host-thread work as timed alone`
           : `graph composition: all-CPU run ${formatNs(c.measuredNsPerBatch)}/batch measured vs ${formatNs(c.predictedNsPerBatch)} predicted from its parts at batch ${c.batch}: host-thread work x ${c.factor.toFixed(2)}`,
       );
     }

@@ -87,6 +87,8 @@ const graphShares = z.object({
   shares: z.record(z.string(), z.number().nonnegative()),
   /** Its all-CPU run against the model's sum of its parts (the graph-composition factor), when it ran all-CPU. */
   composition: z.object({ batch: z.number(), measuredNsPerBatch: z.number().positive(), predictedNsPerBatch: z.number().positive(), factor: z.number().positive() }).optional(),
+  /** Why there is no composition factor (not all-CPU as written, or refused as noise). */
+  compositionSkipped: z.string().optional(),
 });
 export type StoredGraphShares = z.output<typeof graphShares>;
 /** Host element costs: this machine's CPU, not a device, so one entry per machine file. */

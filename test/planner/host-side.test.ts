@@ -194,7 +194,10 @@ describe('hetbox calibrate --config (smoke, cpu and null)', () => {
     // One round of one replay is noisy: the factor is either stored or refused, visibly.
     const stored = readCalibrationStore(result.file).store!;
     const graph = Object.values(stored.graphs ?? {})[0];
-    if (result.composition === null) expect(result.skipped.some((s) => /graph composition/.test(s))).toBe(true);
+    if (result.composition === null) {
+      expect(result.skipped.some((s) => /graph composition/.test(s))).toBe(true);
+      expect(graph.compositionSkipped).toMatch(/outside|no all-CPU/);
+    }
     else expect(graph.composition!.factor).toBe(result.composition.factor);
 
     let planned = '';

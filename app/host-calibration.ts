@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Router } from '../core/router.js';
+import { getBackend } from '../core/backend-registry.js';
 import { fitBatchCost, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
 import { elementLibrary } from '../elements/index.js';
 
@@ -91,6 +92,8 @@ interface Pipeline {
  * The graph reports an unconnected output by port; `connect` grows `outputs` until it builds.
  */
 function pipeline(capture: string, replays: number, prefix: string, spec: string | null, outputs: number): Pipeline {
+  // Absolute: the pipeline's file name may be in a configuration's directory (its relative FIB files).
+  capture = path.resolve(capture);
   const src = `src :: ${SOURCE}(FILE "${capture}", STOP true, REPEAT ${replays})`;
   const pre = prefix === '' ? '' : ` -> ${prefix}`;
   if (spec === null) return { text: `${src}${pre} -> Discard;\n` };
@@ -103,25 +106,38 @@ interface Timed {
   nsPerBatch: number;
   /** Packets x sent on, over all its outputs (chooses the prefix). */
   passed: number;
+  /** Packets into x per source batch (what its kernel saw per run). */
+  itemsPerBatch: number;
+  /** Wall time of the run, ms. */
+  elapsedMs: number;
 }
 
-async function time(text: string, batch: number): Promise<Timed> {
-  const router = Router.fromText(text, 'host-calibration.click', elementLibrary, { batchSize: batch, log: { info: () => undefined, warn: () => undefined } });
+/** Where a pipeline's relative file names resolve (a configuration's directory for its own element specs). */
+const DEFAULT_FILE = 'host-calibration.click';
+
+async function time(text: string, batch: number, file = DEFAULT_FILE): Promise<Timed> {
+  const router = Router.fromText(text, file, elementLibrary, { batchSize: batch, log: { info: () => undefined, warn: () => undefined }, backends: getBackend });
   await router.initialize();
   try {
     const s = await router.run();
     const x = s.accounting.find((a) => a.name === 'x');
-    return { nsPerBatch: (s.elapsedMs * 1e6) / Math.max(1, s.batches), passed: x === undefined ? 0 : x.out.reduce((a, b) => a + b, 0) };
+    const batches = Math.max(1, s.batches);
+    return {
+      nsPerBatch: (s.elapsedMs * 1e6) / batches,
+      passed: x === undefined ? 0 : x.out.reduce((a, b) => a + b, 0),
+      itemsPerBatch: x === undefined ? 0 : x.in.reduce((a, b) => a + b, 0) / batches,
+      elapsedMs: s.elapsedMs,
+    };
   } finally {
     await router.cleanup();
   }
 }
 
 /** How many outputs `spec` needs connected: the graph names the first unconnected one. */
-function outputsNeeded(capture: string, prefix: string, spec: string): number {
+function outputsNeeded(capture: string, prefix: string, spec: string, file = DEFAULT_FILE): number {
   for (let outputs = 0; outputs <= 16; outputs++) {
     try {
-      Router.fromText(pipeline(capture, 1, prefix, spec, outputs).text, 'host-calibration.click', elementLibrary);
+      Router.fromText(pipeline(capture, 1, prefix, spec, outputs).text, file, elementLibrary);
       return outputs;
     } catch (e) {
       if (!/output \d+ of 'x' .* is not connected/.test((e as Error).message)) throw e;
@@ -192,4 +208,139 @@ export async function calibrateHostElements(specs: readonly string[], opts: Host
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** A kernel element's host side on one backend: what to run, and how much of the run is its kernel. */
+export interface KernelSideTarget {
+  className: string;
+  /** The element spec without BACKEND or PLACE, e.g. `IPLookup(FIB "routes.txt", FORMAT click)`. */
+  spec: string;
+  /** Backend label (`cpu`, `webgpu`, `fpga`). */
+  backend: string;
+  /** The device it is measured on (the calibration store's key for it). */
+  device: string;
+  /** `BACKEND x` as the element takes it; undefined for the inline CPU form (what a router without BACKEND runs). */
+  backendArg: string | undefined;
+  /**
+   * The kernel's own calibrated time for `items` items when it runs on the host thread's clock
+   * (the CPU form, a software device); 0 where it runs elsewhere (a real device's time overlaps
+   * the host thread; the null backend's is simulated).
+   */
+  kernelNs(items: number): number;
+  /** File name the pipeline is read as, so relative file arguments resolve as in the configuration. */
+  file?: string;
+}
+
+export interface KernelSideSample extends BatchSample {
+  /** The pipeline with the element minus without it, ns per source batch. */
+  elementNs: number;
+  /** The kernel's calibrated time subtracted from it, ns per source batch. */
+  kernelNs: number;
+}
+
+export interface KernelSideCost {
+  className: string;
+  backend: string;
+  device: string;
+  spec: string;
+  prefix: string;
+  perItemNs: number;
+  perBatchNs: number;
+  fit: LinearFit;
+  samples: KernelSideSample[];
+}
+
+export interface KernelSideCalibration {
+  costs: KernelSideCost[];
+  skipped: string[];
+}
+
+/** Seconds one timed run of a kernel element should take at most (a slow simulator gets fewer replays). */
+const KERNEL_RUN_BUDGET_S = 0.15;
+
+/**
+ * The host side of kernel elements (issue 11): per target (class, backend) and batch size,
+ *   base = FromDump -> [prefix ->] Discard
+ *   test = FromDump -> [prefix ->] x :: Class(args[, BACKEND b]) -> Discard...
+ * interleaved as for host elements; the element's figure (test - base, median of the per-round
+ * differences) minus its kernel's calibrated time for the items it saw, where that time is on the
+ * host thread's clock, is the host side: the column gathering, result routing, accounting and
+ * scheduler hop of the element, and for a backend the runner's copies and promise. Fitted over
+ * the batch sizes like the rest. Negative residues (the kernel calibrated slower than it ran in
+ * the element) count as 0.
+ */
+export async function calibrateKernelSides(targets: readonly KernelSideTarget[], opts: HostCalibrationOptions): Promise<KernelSideCalibration> {
+  if (opts.batches.length < 2) throw new Error('calibrate: at least two batch sizes are needed to separate per-batch from per-item cost');
+  const skipped: string[] = [];
+  const plans: { t: KernelSideTarget; text: (replays: number) => string; base: (replays: number) => string; prefix: string; replays: number }[] = [];
+  for (const t of targets) {
+    const spec = t.backendArg === undefined ? t.spec : withBackend(t.spec, t.backendArg);
+    let best: { prefix: string; outputs: number; passed: number; msPerReplay: number } | null = null;
+    let problem = '';
+    for (const prefix of PREFIXES) {
+      try {
+        const outputs = outputsNeeded(opts.capture, prefix, spec, t.file);
+        const probeText = pipeline(opts.capture, 1, prefix, spec, outputs).text;
+        // Twice: the first run of a backend compiles its kernel; the second says what a replay costs.
+        await time(probeText, opts.batches[0], t.file);
+        const probe = await time(probeText, opts.batches[0], t.file);
+        // Ties go to Strip(14): a kernel element reads IP fields, and on Ethernet bytes it would look up garbage.
+        if (best === null || probe.passed >= best.passed) best = { prefix, outputs, passed: probe.passed, msPerReplay: probe.elapsedMs };
+      } catch (e) {
+        problem = (e as Error).message;
+      }
+    }
+    if (best === null) {
+      skipped.push(`${t.className} on ${t.backend}: ${problem}`);
+      continue;
+    }
+    const b = best;
+    // A simulated FPGA runs a replay in seconds: fewer replays keep the calibration's time in bounds.
+    const replays = Math.max(1, Math.min(opts.replays, Math.floor((KERNEL_RUN_BUDGET_S * 1000) / Math.max(b.msPerReplay, 1e-3))));
+    plans.push({
+      t,
+      prefix: b.prefix,
+      replays,
+      text: (r) => pipeline(opts.capture, r, b.prefix, spec, b.outputs).text,
+      base: (r) => pipeline(opts.capture, r, b.prefix, null, 0).text,
+    });
+  }
+  // rows[plan][batch] = per-round (element ns, kernel ns) pairs.
+  const rows = plans.map(() => opts.batches.map(() => [] as { elementNs: number; kernelNs: number }[]));
+  for (let round = 0; round < opts.repeats; round++) {
+    for (const [bi, batch] of opts.batches.entries()) {
+      // One base run per (prefix, replays) in each round and batch size, shared by the targets that
+      // run like it: the same moment's load, fewer runs.
+      const bases = new Map<string, number>();
+      for (const [pi, p] of plans.entries()) {
+        const key = `${p.prefix}|${p.replays}|${p.t.file ?? ''}`;
+        let base = bases.get(key);
+        if (base === undefined) {
+          base = (await time(p.base(p.replays), batch, p.t.file)).nsPerBatch;
+          bases.set(key, base);
+        }
+        const test = await time(p.text(p.replays), batch, p.t.file);
+        rows[pi][bi].push({ elementNs: test.nsPerBatch - base, kernelNs: p.t.kernelNs(test.itemsPerBatch) });
+      }
+    }
+  }
+  const costs = plans.map((p, pi): KernelSideCost => {
+    const samples = opts.batches.map((batch, bi): KernelSideSample => {
+      const rs = rows[pi][bi];
+      const elementNs = median(rs.map((r) => r.elementNs));
+      const kernelNs = median(rs.map((r) => r.kernelNs));
+      return { batch, ns: Math.max(0, elementNs - kernelNs), elementNs, kernelNs };
+    });
+    const fit = fitBatchCost(samples);
+    return { className: p.t.className, backend: p.t.backend, device: p.t.device, spec: p.t.spec, prefix: p.prefix, perItemNs: fit.perItemNs, perBatchNs: fit.perBatchNs, fit, samples };
+  });
+  return { costs, skipped };
+}
+
+/** `Class(args)` with `BACKEND b` added to its arguments. */
+function withBackend(spec: string, backend: string): string {
+  const open = spec.indexOf('(');
+  if (open < 0) return `${spec}(BACKEND ${backend})`;
+  const inner = spec.slice(open + 1, spec.lastIndexOf(')')).trim();
+  return `${spec.slice(0, open)}(${inner === '' ? '' : `${inner}, `}BACKEND ${backend})`;
 }

@@ -9,7 +9,11 @@
  * them. The null backend is calibrated only when named (its times are its configured ones).
  * `--backends ''` calibrates no kernel. With `--hosts on` (the default) it also times host
  * elements (app/host-calibration.ts): the default specs, `--elements` (`;`-separated specs
- * instead), plus every host element class of `--config` with its own arguments.
+ * instead), plus every host element class of `--config` with its own arguments. With `--config`
+ * it also times the host side of the configuration's kernel elements on every backend with a
+ * kernel calibration here, measures the configuration's packet shares from a run, and its
+ * all-CPU runs against the model's sum of parts (the graph-composition factor): see
+ * core/planner/README.md.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -22,8 +26,15 @@ import { calibrationFile, saveCalibration } from '../../core/planner/calibration
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';
 import { captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
-import { calibrateHostElements, DEFAULT_HOST_ELEMENTS, type HostCalibration } from '../host-calibration.js';
-import { saveHostCalibration } from '../../core/planner/calibration-store.js';
+import { calibrateHostElements, calibrateKernelSides, DEFAULT_HOST_ELEMENTS, type HostCalibration, type KernelSideCost, type KernelSideTarget } from '../host-calibration.js';
+import { calibratedProfiles, readCalibrationStore, saveGraphShares, saveHostCalibration, saveHostSides } from '../../core/planner/calibration-store.js';
+import { measureShares, type MeasuredShares } from '../traffic-shares.js';
+import { splitKeyword } from '../../core/config/args.js';
+import { CostBook } from '../../core/planner/cost-profile.js';
+import { buildPlacementProblem } from '../../core/planner/placement-problem.js';
+import { predict } from '../../core/planner/cost-model.js';
+import { allCpuPlacement } from '../../core/planner/search.js';
+import { calibratedInputs } from './plan-command.js';
 import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { parseFlags } from './parse-flags.js';
@@ -142,14 +153,47 @@ export async function runCalibrate(args: string[], write: (text: string) => void
     await disposeBackends();
   }
   let host: HostCalibration | null = null;
-  if (hostSpecs.length > 0) {
-    host = await calibrateHostElements(hostSpecs, { capture: capture.file, batches, repeats, replays });
-    saveHostCalibration(file, { data: host.data, batches: host.batches, costs: host.costs });
-    for (const s of host.skipped) skipped.push(`host ${s}`);
+  let sides: KernelSideCost[] = [];
+  let shares: MeasuredShares | null = null;
+  let composition: Composition | null = null;
+  try {
+    if (hostSpecs.length > 0) {
+      host = await calibrateHostElements(hostSpecs, { capture: capture.file, batches, repeats, replays });
+      saveHostCalibration(file, { data: host.data, batches: host.batches, costs: host.costs });
+      for (const s of host.skipped) skipped.push(`host ${s}`);
+    }
+    if (values.hosts === 'on' && values.config !== undefined) {
+      const targets = await kernelSideTargets(kernelElementSpecs(values.config), file, skipped);
+      if (targets.length > 0) {
+        const r = await calibrateKernelSides(targets, { capture: capture.file, batches, repeats, replays });
+        sides = r.costs;
+        saveHostSides(file, sides);
+        for (const s of r.skipped) skipped.push(`host side ${s}`);
+      }
+      const m = await measureShares(values.config, repeats, COMPOSITION_BATCH);
+      if ('skipped' in m) skipped.push(`shares of ${values.config}: ${m.skipped}`);
+      else {
+        shares = m;
+        let why: string | null = null;
+        if (m.offCpu.length > 0) why = `${m.offCpu.join(', ')} run off the CPU as written (BACKEND or PLACE); not an all-CPU run`;
+        else {
+          const c = await compositionOf(values.config, m, file);
+          // A factor far from 1 says the parts' calibration is noise (too few rounds or replays), not the graph.
+          if (c === null) why = 'no all-CPU prediction to compare with';
+          else if (c.factor < COMPOSITION_RANGE[0] || c.factor > COMPOSITION_RANGE[1]) {
+            why = `x ${c.factor.toFixed(2)} (run ${formatNs(c.measuredNsPerBatch)}/batch vs ${formatNs(c.predictedNsPerBatch)} from its parts) is outside ${COMPOSITION_RANGE.join('..')}: taken for noise, not used; calibrate with more --repeats and --replays`;
+          } else composition = c;
+        }
+        if (why !== null) skipped.push(`graph composition of ${values.config}: ${why}`);
+        saveGraphShares(file, m.config, { sha256: m.sha256, packets: m.packets, shares: m.shares, ...(composition === null ? {} : { composition }), ...(why === null ? {} : { compositionSkipped: why }) });
+      }
+    }
+  } finally {
+    await disposeBackends();
   }
 
   if (values.json) {
-    write(`${JSON.stringify({ file, batches, repeats, calibrated: rows, host: host?.costs ?? [], skipped }, null, 2)}\n`);
+    write(`${JSON.stringify({ file, batches, repeats, calibrated: rows, host: host?.costs ?? [], hostSide: sides, shares, composition, skipped }, null, 2)}\n`);
     return 0;
   }
   const lines = [`calibration (batches ${batches.join(', ')}; median of ${repeats}) stored in ${file}`];
@@ -168,6 +212,22 @@ export async function runCalibrate(args: string[], write: (text: string) => void
         `  ${h.className.padEnd(14)} ${formatNs(h.perBatchNs).padStart(10)}/batch + ${h.perItemNs.toFixed(2).padStart(8)} ns/item   fit error ${formatNs(h.fit.rmsNs)} rms (${(h.fit.relativeError * 100).toFixed(1)}%)   ${h.prefix === '' ? '' : `after ${h.prefix}: `}${h.spec}`,
       );
     }
+  }
+  if (sides.length > 0) {
+    lines.push(`kernel elements' host side (pipeline with the element - without it - its kernel's calibrated time where that runs on this thread, per source batch)`);
+    for (const h of sides) {
+      lines.push(
+        `  ${`${h.className}@${h.backend}`.padEnd(20)} ${formatNs(h.perBatchNs).padStart(10)}/batch + ${h.perItemNs.toFixed(2).padStart(8)} ns/item   fit error ${formatNs(h.fit.rmsNs)} rms (${(h.fit.relativeError * 100).toFixed(1)}%)   ${h.prefix === '' ? '' : `after ${h.prefix}: `}${h.spec}`,
+      );
+    }
+  }
+  if (composition !== null) {
+    lines.push(
+      `graph composition: the all-CPU run ${formatNs(composition.measuredNsPerBatch)}/batch (median of ${repeats}) vs ${formatNs(composition.predictedNsPerBatch)} predicted from its parts at batch ${composition.batch}: host-thread work x ${composition.factor.toFixed(2)}`,
+    );
+  }
+  if (shares !== null) {
+    lines.push(`packet shares of ${shares.config} (${shares.packets} packets): ${Object.entries(shares.shares).map(([n, v]) => `${n} ${(v * 100).toFixed(0)}%`).join(', ')}`);
   }
   for (const s of skipped) lines.push(`skipped ${s}`);
   write(`${lines.join('\n')}\n`);
@@ -195,6 +255,111 @@ function hostElementSpecs(elements: string | undefined, config: string | undefin
     }
   }
   return specs;
+}
+
+/** Batch size of the configuration's timed runs (the planner's default batch). */
+const COMPOSITION_BATCH = 256;
+
+/** Factors outside this range are taken for a noisy calibration of the parts, not a graph effect. */
+const COMPOSITION_RANGE = [0.5, 4] as const;
+
+interface Composition {
+  batch: number;
+  measuredNsPerBatch: number;
+  predictedNsPerBatch: number;
+  factor: number;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The graph-composition factor: the configuration's all-CPU runs (median) over the model's
+ * all-CPU prediction from this machine's calibration (its parts timed alone) and the measured
+ * shares. Elements in a mixed graph cost more than timed alone (the source refills caches that
+ * the rest evicts, more allocation and collection, megamorphic calls; measured: FromDump's own
+ * time 1.7x, issue 11); the factor carries that into every placement's host-thread work.
+ */
+async function compositionOf(config: string, m: MeasuredShares, file: string): Promise<Composition | null> {
+  const book = new CostBook();
+  const { options } = await calibratedInputs(book, ['cpu'], readCalibrationStore(file).store, config);
+  const router = Router.fromFile(config, elementLibrary);
+  const problem = buildPlacementProblem({ graph: router.graph, backends: options, book, shares: new Map(Object.entries(m.shares)) });
+  const cpu = predict(problem, allCpuPlacement(problem), { batch: m.batch }).stages.find((s) => s.name === 'cpu');
+  if (cpu === undefined || cpu.nsPerBatch <= 0 || m.nsPerBatch.length === 0) return null;
+  const measuredNsPerBatch = median(m.nsPerBatch);
+  return { batch: m.batch, measuredNsPerBatch, predictedNsPerBatch: cpu.nsPerBatch, factor: measuredNsPerBatch / cpu.nsPerBatch };
+}
+
+/** The kernel elements of `config` that take `BACKEND` (so each backend can be timed), with their own arguments less BACKEND and PLACE. */
+function kernelElementSpecs(config: string): { className: string; kernels: readonly string[]; spec: string; file: string }[] {
+  if (!existsSync(config)) throw new UsageError(`--config: no such file '${config}'`);
+  const router = Router.fromFile(config, elementLibrary);
+  const out: { className: string; kernels: readonly string[]; spec: string; file: string }[] = [];
+  for (const node of router.graph.nodes) {
+    const cls = node.cls;
+    const keywords = cls.args?.keywords ?? [];
+    if ((cls.declares?.kernels.length ?? 0) === 0 || !keywords.includes('BACKEND')) continue;
+    // One spec per class, as for host elements: the host side is kept per class and backend.
+    if (out.some((o) => o.className === cls.className)) continue;
+    const args = node.parsed.args.list.filter((a) => {
+      const k = a.keyword ?? splitKeyword(a.raw, [...keywords, 'PLACE']).keyword;
+      return k !== 'BACKEND' && k !== 'PLACE';
+    });
+    const text = args.map((a) => a.raw.trim()).join(', ');
+    out.push({ className: cls.className, kernels: cls.declares?.kernels ?? [], spec: text === '' ? cls.className : `${cls.className}(${text})`, file: path.join(path.dirname(path.resolve(config)), 'host-side-calibration.click') });
+  }
+  return out;
+}
+
+/**
+ * Each kernel element on each backend this machine has a calibration of its kernels for (this
+ * run's or an earlier one, on the same device), the inline CPU form included. A variant cannot be
+ * chosen by BACKEND at run time, so variants are skipped, and said so.
+ */
+async function kernelSideTargets(specs: readonly { className: string; kernels: readonly string[]; spec: string; file: string }[], file: string, skipped: string[]): Promise<KernelSideTarget[]> {
+  if (specs.length === 0) return [];
+  const store = readCalibrationStore(file).store;
+  const targets: KernelSideTarget[] = [];
+  for (const label of Object.keys(store?.devices ?? {})) {
+    const [name, variant] = label.split('/');
+    if (variant !== undefined) {
+      skipped.push(`host side on ${label}: a variant cannot be placed by BACKEND at run time`);
+      continue;
+    }
+    const availability = await backendAvailability(name, undefined);
+    if (!availability.available) {
+      skipped.push(`host side on ${label}: unavailable: ${availability.reason}`);
+      continue;
+    }
+    const profiles = calibratedProfiles(store, label, availability.device.description);
+    if (profiles === undefined) {
+      skipped.push(`host side on ${label}: its kernel calibration is of another device (run hetbox calibrate --backends ${name})`);
+      continue;
+    }
+    // Only a kernel that runs on this thread's clock is inside the element's pipeline figure.
+    const onThisThread = name === 'cpu' || availability.device.sharesHostCpu === true;
+    for (const s of specs) {
+      const own = s.kernels.map((k) => profiles.find((p) => p.kernel === k));
+      if (own.some((p) => p === undefined)) {
+        skipped.push(`host side of ${s.className} on ${label}: not every kernel of it is calibrated there`);
+        continue;
+      }
+      targets.push({
+        className: s.className,
+        spec: s.spec,
+        backend: label,
+        device: availability.device.description,
+        backendArg: name === 'cpu' ? undefined : name,
+        kernelNs: (items) => (onThisThread ? own.reduce((sum, p) => sum + p!.perBatchNs + p!.perItemNs * items, 0) : 0),
+        file: s.file,
+      });
+    }
+  }
+  return targets;
 }
 
 export function calibrateCommand(args: string[]): Promise<number> {

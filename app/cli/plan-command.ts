@@ -7,6 +7,7 @@
  * asked for their costs (or a costs file models them, e.g. a real GPU on the null backend).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { instance as vizInstance } from '@viz-js/viz';
 import { Router } from '../../core/router.js';
@@ -17,8 +18,9 @@ import { buildPlacementProblem, candidateLabel, type BackendOption } from '../..
 import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
 import { placementDot } from '../../core/planner/placement-dot.js';
 import type { CalibratedProfile } from '../../core/planner/calibration.js';
-import { calibratedProfiles, calibrationFile, readCalibrationStore, type CalibrationStore } from '../../core/planner/calibration-store.js';
-import type { Objective } from '../../core/planner/search.js';
+import { calibratedProfiles, calibrationFile, readCalibrationStore, storedGraphShares, type CalibrationStore, type StoredGraphShares } from '../../core/planner/calibration-store.js';
+import { configHash } from '../traffic-shares.js';
+import { formatNs, type Objective } from '../../core/planner/search.js';
 import type { Backend } from '../../core/backend.js';
 import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
@@ -66,6 +68,7 @@ export async function backendOptions(names: readonly string[], calibration: Cali
         ...(variant === undefined ? {} : { variant }),
         availability: availability.available ? { available: true } : { available: false, reason: availability.reason },
         ...(availability.available && availability.device.sharesHostCpu === true ? { sharesHostCpu: true } : {}),
+        ...(availability.available ? { device: availability.device.description } : {}),
         costs: (kernel: string): CostProfile | undefined => {
           if (backend === null) return undefined;
           const measured = calibrated.find((p) => p.kernel === kernel);
@@ -86,6 +89,28 @@ export async function backendOptions(names: readonly string[], calibration: Cali
     }
   }
   return out;
+}
+
+/**
+ * What this machine's calibration store adds to a plan of `config`: host element costs and
+ * kernel elements' host sides (into `book`; a host side only while the device it was measured
+ * with is the one here), the backends with their profiles, and the configuration's measured
+ * shares and composition factor while its text is the one measured.
+ */
+export async function calibratedInputs(
+  book: CostBook,
+  names: readonly string[],
+  store: CalibrationStore | null,
+  config: string,
+): Promise<{ options: BackendOption[]; measured: StoredGraphShares | undefined }> {
+  for (const h of store?.host?.costs ?? []) book.setCalibratedHost(h.className, h);
+  const options = await backendOptions(names, store);
+  for (const h of store?.hostSide ?? []) {
+    const o = options.find((x) => candidateLabel(x.backend, x.variant) === h.backend);
+    if (o?.device !== undefined && o.device === h.device) book.setCalibratedHostSide(h.className, h.backend, h);
+  }
+  const measured = storedGraphShares(store, path.resolve(config), configHash(readFileSync(config, 'utf8')));
+  return { options, measured };
 }
 
 /**
@@ -150,8 +175,14 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const storeFile = calibrationFile(env);
     const stored = readCalibrationStore(storeFile);
     if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
-    for (const h of stored.store?.host?.costs ?? []) book.setCalibratedHost(h.className, h);
-    const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(names, stored.store), book });
+    const { options, measured } = await calibratedInputs(book, names, stored.store, config);
+    const problem = buildPlacementProblem({
+      graph: router.graph,
+      backends: options,
+      book,
+      ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
+      ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
+    });
     const report = explainPlan(problem, {
       objective,
       batch,
@@ -171,6 +202,25 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const hostCalibrated = hostBy('calibrated');
     const hostEstimated = hostBy('built-in estimate');
     if (hostCalibrated.length > 0) notes.push(`host element costs calibrated: ${hostCalibrated.join(', ')}`);
+    // Kernel elements' host side: calibrated per backend, or not known and charged 0.
+    const sides = problem.elements.flatMap((e) => (e.host !== undefined ? [] : e.candidates.filter((c) => c.status === 'ok' && c.split === undefined).map((c) => ({ key: `${e.className}@${c.label}`, source: c.hostSide?.source }))));
+    const sideKnown = [...new Set(sides.filter((x) => x.source !== undefined).map((x) => `${x.key} (${x.source})`))];
+    const sideUnknown = [...new Set(sides.filter((x) => x.source === undefined).map((x) => x.key))];
+    if (sideKnown.length > 0) notes.push(`kernel element host side: ${sideKnown.join(', ')}`);
+    if (sideUnknown.length > 0) notes.push(`kernel element host side not calibrated, charged 0 (run hetbox calibrate --config ${config}): ${sideUnknown.join(', ')}`);
+    notes.push(
+      measured === undefined
+        ? `packet shares: even split over outputs (run hetbox calibrate --config ${config} to measure them)`
+        : `packet shares measured ${measured.measuredAt} over ${measured.packets} packets`,
+    );
+    if (measured !== undefined) {
+      const c = measured.composition;
+      notes.push(
+        c === undefined
+          ? `graph composition not used (${measured.compositionSkipped ?? 'not measured'}); host-thread work as timed alone`
+          : `graph composition: all-CPU run ${formatNs(c.measuredNsPerBatch)}/batch measured vs ${formatNs(c.predictedNsPerBatch)} predicted from its parts at batch ${c.batch}: host-thread work x ${c.factor.toFixed(2)}`,
+      );
+    }
     if (hostEstimated.length > 0) notes.push(`host element costs estimated (built-in ${BUILT_IN_HOST_COST.perBatchNs} ns/batch + ${BUILT_IN_HOST_COST.perItemNs} ns/packet, run hetbox calibrate): ${hostEstimated.join(', ')}`);
     if (values.costs !== undefined) notes.push(`costs file: ${values.costs}`);
     if (values.dot !== undefined || values.svg !== undefined) {

@@ -62,6 +62,35 @@ const hostCost = z.object({
   fit: z.object({ perBatchNs: z.number(), perItemNs: z.number(), rmsNs: z.number(), relativeError: z.number() }),
   samples: z.array(sample),
 });
+/** A kernel element's host side with its kernels on one backend, measured with that device (stale when it changes). */
+const hostSideCost = z.object({
+  className: z.string(),
+  backend: z.string(),
+  device: z.string(),
+  spec: z.string(),
+  prefix: z.string(),
+  perItemNs: z.number().nonnegative(),
+  perBatchNs: z.number().nonnegative(),
+  fit: z.object({ perBatchNs: z.number(), perItemNs: z.number(), rmsNs: z.number(), relativeError: z.number() }),
+  samples: z.array(z.object({ batch: z.number(), ns: z.number(), elementNs: z.number(), kernelNs: z.number() })),
+  calibratedAt: z.string(),
+});
+export type StoredHostSide = z.output<typeof hostSideCost>;
+/**
+ * Each element's share of the source packets in a run of one configuration (its accounting), by
+ * the configuration's absolute path; used while the file's text hashes the same.
+ */
+const graphShares = z.object({
+  sha256: z.string(),
+  measuredAt: z.string(),
+  packets: z.number(),
+  shares: z.record(z.string(), z.number().nonnegative()),
+  /** Its all-CPU run against the model's sum of its parts (the graph-composition factor), when it ran all-CPU. */
+  composition: z.object({ batch: z.number(), measuredNsPerBatch: z.number().positive(), predictedNsPerBatch: z.number().positive(), factor: z.number().positive() }).optional(),
+  /** Why there is no composition factor (not all-CPU as written, or refused as noise). */
+  compositionSkipped: z.string().optional(),
+});
+export type StoredGraphShares = z.output<typeof graphShares>;
 /** Host element costs: this machine's CPU, not a device, so one entry per machine file. */
 const hostSchema = z.object({ calibratedAt: z.string(), data: z.string(), batches: z.array(z.number()), costs: z.array(hostCost) });
 export type StoredHostCalibration = z.output<typeof hostSchema>;
@@ -71,6 +100,8 @@ const storeSchema = z.object({
   machine: z.object({ host: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number(), memoryBytes: z.number() }),
   devices: z.record(z.string(), z.object({ device: z.string(), calibratedAt: z.string(), profiles: z.array(profile) })),
   host: hostSchema.optional(),
+  hostSide: z.array(hostSideCost).optional(),
+  graphs: z.record(z.string(), graphShares).optional(),
 });
 
 export type CalibrationStore = z.output<typeof storeSchema>;
@@ -112,6 +143,28 @@ export function saveHostCalibration(file: string, host: Omit<StoredHostCalibrati
   const store: CalibrationStore = readCalibrationStore(file).store ?? { version: 1, machine, devices: {} };
   store.host = { calibratedAt: new Date().toISOString(), ...host };
   writeStore(file, store);
+}
+
+/** Record kernel elements' host sides, replacing those of the same class and backend. */
+export function saveHostSides(file: string, costs: readonly Omit<StoredHostSide, 'calibratedAt'>[], machine: MachineIdentity = machineIdentity()): void {
+  const store: CalibrationStore = readCalibrationStore(file).store ?? { version: 1, machine, devices: {} };
+  const at = new Date().toISOString();
+  const kept = (store.hostSide ?? []).filter((h) => !costs.some((c) => c.className === h.className && c.backend === h.backend));
+  store.hostSide = [...kept, ...costs.map((c) => ({ ...c, calibratedAt: at }))];
+  writeStore(file, store);
+}
+
+/** Record the measured shares of the configuration at `configPath` (absolute), replacing its previous entry. */
+export function saveGraphShares(file: string, configPath: string, shares: Omit<StoredGraphShares, 'measuredAt'>, machine: MachineIdentity = machineIdentity()): void {
+  const store: CalibrationStore = readCalibrationStore(file).store ?? { version: 1, machine, devices: {} };
+  store.graphs = { ...(store.graphs ?? {}), [configPath]: { ...shares, measuredAt: new Date().toISOString() } };
+  writeStore(file, store);
+}
+
+/** The measured shares of the configuration at `configPath` while its text (`sha256`) is the one measured. */
+export function storedGraphShares(store: CalibrationStore | null, configPath: string, sha256: string): StoredGraphShares | undefined {
+  const g = store?.graphs?.[configPath];
+  return g !== undefined && g.sha256 === sha256 ? g : undefined;
 }
 
 function writeStore(file: string, store: CalibrationStore): void {

@@ -79,6 +79,9 @@ export interface CalibrationOptions {
   repeats: number;
 }
 
+/** Least time each batch size runs before it is timed (JIT, caches, buffers settled). */
+export const WARM_UP_MS = 30;
+
 function median(xs: number[]): number {
   const s = xs.slice().sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -93,8 +96,13 @@ export async function calibrateKernel(backend: Backend, workload: KernelWorkload
     const samples: BatchSample[] = [];
     for (const batch of opts.batches) {
       const io = workload.io(batch);
-      // The first run of a size compiles shaders, sizes buffers: not what a steady run costs.
-      await backend.runKernel(workload.kernel, io, handles, workload.params);
+      // The first run of a size compiles shaders, sizes buffers: not what a steady run costs. A
+      // CPU form is not what it costs in a router either until the JIT has optimised it (a
+      // router calls it thousands of times): a few cold runs read 3-8x slower than it runs there
+      // (issue 11). So runs repeat for at least WARM_UP_MS before any is timed.
+      const warmUntil = performance.now() + WARM_UP_MS;
+      do await backend.runKernel(workload.kernel, io, handles, workload.params);
+      while (performance.now() < warmUntil);
       const times: number[] = [];
       for (let r = 0; r < opts.repeats; r++) {
         const stats = await backend.runKernel(workload.kernel, io, handles, workload.params);

@@ -6,6 +6,12 @@
  *   host element           perBatchNs + perItemNs * s*B                      on the CPU
  *   kernel on backend X    perBatchNs + perItemNs * s*B                      on X
  *                        + perByteTransferNs * (bytes in + out) * s*B        on the bus to X
+ *                        + host side (X): perBatchNs + perItemNs * s*B       on the CPU
+ * A kernel element's host side is what it does on the host thread around its kernels (gathering
+ * the columns, routing on the results, accounting; for a backend other than the inline CPU form,
+ * the runner's copies and promise), measured per class and backend by `hetbox calibrate`
+ * (app/host-calibration.ts): without it an offloaded element looked free to the CPU stage and
+ * the all-CPU router 40-60% too fast (issue 11).
  * Resources are stages that work in parallel (the scheduler keeps batches in flight on a
  * device while the CPU goes on), but everything on one resource shares it: the host thread runs
  * every CPU element and the CPU forms of kernels, one device runs all kernels placed on it, one
@@ -41,6 +47,9 @@ export interface ElementCost {
   computeNs: number;
   /** Host<->device transfer time for it, ns (0 on the CPU). */
   transferNs: number;
+  /** A kernel element's host side (on the CPU thread wherever its kernels run), ns; 0 for a host element (computeNs is all of it). */
+  hostSideNs: number;
+  /** computeNs + transferNs + hostSideNs: the element's time on the path. */
   totalNs: number;
 }
 
@@ -73,7 +82,7 @@ export interface Prediction {
 /** The cost of element `e` on candidate `c` for one source batch of `batch` packets. */
 export function elementCost(e: PlannerElement, c: Candidate, batch: number): ElementCost {
   const items = e.share * batch;
-  if (e.share === 0) return { computeNs: 0, transferNs: 0, totalNs: 0 };
+  if (e.share === 0) return { computeNs: 0, transferNs: 0, hostSideNs: 0, totalNs: 0 };
   if (c.split !== undefined) {
     // Shares of the work on each part; the slower part's whole batch for the path.
     const w = c.split.weights;
@@ -81,12 +90,13 @@ export function elementCost(e: PlannerElement, c: Candidate, batch: number): Ele
     return {
       computeNs: parts.reduce((sum, p, i) => sum + w[i] * p.computeNs, 0),
       transferNs: parts.reduce((sum, p, i) => sum + w[i] * p.transferNs, 0),
+      hostSideNs: parts.reduce((sum, p, i) => sum + w[i] * p.hostSideNs, 0),
       totalNs: Math.max(...parts.map((p) => p.totalNs)),
     };
   }
   if (e.host !== undefined) {
     const computeNs = e.host.perBatchNs + e.host.perItemNs * items;
-    return { computeNs, transferNs: 0, totalNs: computeNs };
+    return { computeNs, transferNs: 0, hostSideNs: 0, totalNs: computeNs };
   }
   let computeNs = 0;
   let transferNs = 0;
@@ -95,7 +105,8 @@ export function elementCost(e: PlannerElement, c: Candidate, batch: number): Ele
     // The CPU form reads the columns where they are: nothing crosses a bus.
     if (c.backend !== CPU) transferNs += p.perByteTransferNs * (e.bytesIn[k] + e.bytesOut[k]) * items;
   });
-  return { computeNs, transferNs, totalNs: computeNs + transferNs };
+  const hostSideNs = c.hostSide === undefined ? 0 : c.hostSide.perBatchNs + c.hostSide.perItemNs * items;
+  return { computeNs, transferNs, hostSideNs, totalNs: computeNs + transferNs + hostSideNs };
 }
 
 function rate(batch: number, ns: number): number {
@@ -120,6 +131,8 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     else {
       add(c.label, 'device', e.name, share * cost.computeNs);
       add(`${c.label} transfers`, 'transfer', e.name, share * cost.transferNs);
+      // The element's own work around the kernel stays on the host thread.
+      if (cost.hostSideNs > 0) add('cpu', 'host', e.name, share * cost.hostSideNs);
     }
   };
   const costs = problem.elements.map((e, i) => {
@@ -168,7 +181,7 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
 export function crossoverBatch(e: PlannerElement, cpu: Candidate, device: Candidate): number | undefined {
   const own = (c: Candidate, batch: number): number => {
     const cost = elementCost(e, c, batch);
-    return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs);
+    return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs, cost.hostSideNs);
   };
   const wins = (batch: number): boolean => own(device, batch) < own(cpu, batch);
   const MAX = 1 << 20;

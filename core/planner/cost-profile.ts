@@ -37,6 +37,17 @@ export interface HostCost {
  */
 export const BUILT_IN_HOST_COST: HostCost = { perItemNs: 10, perBatchNs: 200, source: 'built-in estimate' };
 
+/**
+ * The key of a kernel element's host side on a backend: `IPLookup@webgpu`. The host side is what
+ * the element does on the CPU thread around its kernels (reading the columns out of the packets,
+ * handing them to the backend, routing on the results, its accounting, the scheduler's hop into
+ * it): the same class costs differently per backend (a device adds the runner's copies and
+ * promise), so it is kept per class and backend.
+ */
+export function hostSideKey(className: string, backendLabel: string): string {
+  return `${className}@${backendLabel}`;
+}
+
 const ns = z.number().finite().nonnegative();
 
 const profileEntry = z
@@ -50,6 +61,8 @@ const profileEntry = z
     capacityBytes: z.number().positive(),
   })
   .strict();
+
+const HOST_SIDE_KEY = /^[A-Za-z_][A-Za-z0-9_]*@[a-z][a-z0-9-]*(\/[A-Za-z0-9_-]+)?$/;
 
 const hostCostEntry = z.object({ perItemNs: ns, perBatchNs: ns }).strict();
 
@@ -65,6 +78,18 @@ export const costsFileSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Kernel elements' host side per backend (`"IPLookup@webgpu": {...}`): charged to the CPU stage
+     * wherever the element's kernels run. Absent: 0 (unless this machine's calibration has it).
+     */
+    hostSide: z
+      .record(z.string(), hostCostEntry)
+      .superRefine((rec, ctx) => {
+        for (const key of Object.keys(rec)) {
+          if (!HOST_SIDE_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'expected a key Class@backend or Class@backend/variant' });
+        }
+      })
+      .default({}),
   })
   .strict();
 
@@ -113,6 +138,7 @@ export class CostBook {
   private readonly profiles = new Map<string, CostProfile>();
   private readonly hostDefault: HostCost;
   private readonly hostByClass: Map<string, HostCost>;
+  private readonly hostSideByKey: Map<string, HostCost>;
 
   constructor(file?: CostsFile, fileSource: ProfileSource = 'costs file') {
     for (const p of file?.profiles ?? []) {
@@ -122,6 +148,7 @@ export class CostBook {
     const d = file?.hostElements.default;
     this.hostDefault = d === undefined ? BUILT_IN_HOST_COST : { ...d, source: fileSource };
     this.hostByClass = new Map(Object.entries(file?.hostElements.byClass ?? {}).map(([k, v]) => [k, { ...v, source: fileSource }]));
+    this.hostSideByKey = new Map(Object.entries(file?.hostSide ?? {}).map(([k, v]) => [k, { ...v, source: fileSource }]));
   }
 
   /** Add (or replace) a profile, e.g. one from a calibration. */
@@ -147,5 +174,21 @@ export class CostBook {
 
   hostCost(className: string): HostCost {
     return this.hostByClass.get(className) ?? this.hostDefault;
+  }
+
+  /**
+   * This machine's calibrated host side of a kernel element class with its kernels on
+   * `backendLabel`; a costs file's figure for the same key stays first.
+   */
+  setCalibratedHostSide(className: string, backendLabel: string, cost: { perItemNs: number; perBatchNs: number }): void {
+    const key = hostSideKey(className, backendLabel);
+    const given = this.hostSideByKey.get(key);
+    if (given !== undefined && given.source !== 'calibrated') return;
+    this.hostSideByKey.set(key, { perItemNs: cost.perItemNs, perBatchNs: cost.perBatchNs, source: 'calibrated' });
+  }
+
+  /** The host side of `className` with its kernels on `backendLabel`; undefined: not known (charged 0, and the plan says so). */
+  hostSide(className: string, backendLabel: string): HostCost | undefined {
+    return this.hostSideByKey.get(hostSideKey(className, backendLabel));
   }
 }

@@ -36,6 +36,10 @@ export interface CandidateReport {
   /** The element's own time per source batch here (compute, transfers), ns. */
   computeNs?: number;
   transferNs?: number;
+  /** A kernel element's host side here (on the CPU thread wherever the kernels run), ns per source batch. */
+  hostSideNs?: number;
+  /** Where the host side figure comes from; `not calibrated` when none is known (charged 0). */
+  hostSideSource?: ProfileSource | 'not calibrated';
   /** The element alone on this candidate: packets per second. */
   ownRatePps?: number;
   /** The whole placement with this element moved here (undefined for unusable candidates). */
@@ -75,6 +79,10 @@ export interface PlanReport {
   method: SearchResult['method'];
   methodReason: string;
   evaluated: number;
+  /** Where the elements' shares of the packets come from (the even split, or a measured run). */
+  shareSource: PlacementProblem['shareSource'];
+  /** Graph-composition factor on host-thread work (1: none measured). */
+  hostFactor: number;
   chosen: PlacementReport;
   /** All-CPU, all-accelerator and greedy placements, predicted the same way. */
   baselines: PlacementReport[];
@@ -127,7 +135,15 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
       const cpu = e.candidates.find((x) => x.backend === CPU && x.variant === undefined && x.split === undefined);
       const cross = cpu !== undefined && c !== cpu && c.split === undefined ? crossoverBatch(e, cpu, c) : undefined;
       Object.assign(base, cross === undefined ? {} : { crossoverBatch: cross });
-      const figures = { computeNs: cost.computeNs, transferNs: cost.transferNs, ownRatePps: own <= 0 ? Infinity : (e.share * opts.batch * 1e9) / own };
+      const sideSource = (x: typeof c): ProfileSource | 'not calibrated' | undefined => (e.host !== undefined ? undefined : (x.hostSide?.source ?? 'not calibrated'));
+      // A split is as known as its least known part.
+      const sides = c.split === undefined ? [sideSource(c)] : c.split.parts.map(sideSource);
+      const side = sides.includes('not calibrated') ? 'not calibrated' : sides[0];
+      const figures = {
+        computeNs: cost.computeNs,
+        transferNs: cost.transferNs,
+        ...(side === undefined ? {} : { hostSideNs: cost.hostSideNs, hostSideSource: side }),
+        ownRatePps: own <= 0 ? Infinity : (e.share * opts.batch * 1e9) / own };
       if (c.status === 'no-fit') return { ...base, ...figures, why: `does not fit: ${c.reason ?? ''}` };
       const moved = isChosen ? chosen : evaluate(problem, chosen.placement.map((x, j) => (j === i ? ci : x)), opts);
       const placementFigures = { placementThroughputPps: moved.prediction.throughputPps, placementLatencyNs: moved.prediction.latencyNs };
@@ -173,6 +189,8 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
     method: result.method,
     methodReason: result.splitReason === undefined ? result.methodReason : `${result.methodReason}; ${result.splitReason}`,
     evaluated: result.evaluated,
+    shareSource: problem.shareSource,
+    hostFactor: problem.hostFactor,
     chosen: report(problem, 'chosen', chosen),
     baselines,
     elements,
@@ -183,6 +201,13 @@ function summaryLine(r: PlacementReport): string {
   const p = r.prediction;
   const extra = r.violations.length > 0 ? `  [misses: ${r.violations.join('; ')}]` : '';
   return `${formatRate(p.throughputPps).padStart(12)}  latency ${formatNs(p.latencyNs).padStart(10)}  bottleneck ${p.bottleneck}${extra}`;
+}
+
+/** A candidate's host side for the text: its time, or that it is not known (and charged 0). */
+function hostSideText(c: CandidateReport): string {
+  if (c.hostSideNs === undefined) return 'host side -';
+  if (c.hostSideSource === 'not calibrated') return 'host side not calibrated';
+  return `${formatNs(c.hostSideNs)} host side`;
 }
 
 /** The text `hetbox plan` prints. */
@@ -196,18 +221,24 @@ export function formatPlanReport(r: PlanReport, config: string): string {
   ];
   lines.push(`${config}: placement plan (${constraints.join(', ')})`);
   lines.push(`search: ${r.method} (${r.methodReason}; ${r.evaluated} evaluated)`);
+  lines.push(
+    r.shareSource === 'measured'
+      ? 'packet shares: measured (a run of this configuration, hetbox calibrate --config)'
+      : 'packet shares: even split over outputs (not measured; hetbox calibrate --config measures them)',
+  );
+  if (r.hostFactor !== 1) lines.push(`host-thread work x ${r.hostFactor.toFixed(2)} (graph composition: this configuration's all-CPU run measured over its parts timed alone)`);
   lines.push('');
   for (const e of r.elements) {
     const what = e.kernels.length === 0 ? 'host element' : `kernels ${e.kernels.join(', ')}${e.structureBytes > 0 ? `, structures ${formatBytes(e.structureBytes)}` : ''}`;
-    lines.push(`${e.name} (${e.className}; ${what}; sees ${(e.share * 100).toFixed(0)}% of packets) -> ${e.backend}${e.pinned === undefined ? '' : ` (${e.pinned})`}`);
+    lines.push(`${e.name} (${e.className}; ${what}; sees ${(e.share * 100).toFixed(0)}% of packets${r.shareSource === 'measured' ? ', measured' : ''}) -> ${e.backend}${e.pinned === undefined ? '' : ` (${e.pinned})`}`);
     if (e.kernels.length === 0) continue;
     for (const c of e.candidates) {
       const mark = c.chosen ? '*' : ' ';
       // The element's own figures: its time per source batch, transfers included, and the rate it could carry alone.
       const cost =
         c.computeNs === undefined
-          ? ''.padEnd(58)
-          : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0)).padStart(10)}/batch (${formatNs(c.transferNs ?? 0)} transfers) ${formatRate(c.ownRatePps ?? 0).padStart(12)} alone`.padEnd(58);
+          ? ''.padEnd(80)
+          : `${formatNs((c.computeNs ?? 0) + (c.transferNs ?? 0) + (c.hostSideNs ?? 0)).padStart(10)}/batch (${formatNs(c.transferNs ?? 0)} transfers, ${hostSideText(c)}) ${formatRate(c.ownRatePps ?? 0).padStart(12)} alone`.padEnd(80);
       const cross = c.crossoverBatch === undefined ? '' : ` (beats cpu alone from batch ${c.crossoverBatch})`;
       const soft = c.sharesHostCpu ? ' (software device: runs on the CPU cores, charged to the cpu stage)' : '';
       lines.push(`  ${mark} ${c.backend.padEnd(14)} ${cost}  ${c.why}${cross}${c.sources.length > 0 && c.computeNs !== undefined ? ` [${c.sources.join(', ')}]` : ''}${soft}`);

@@ -26,6 +26,8 @@ export interface BackendOption {
   availability: { available: true } | { available: false; reason: string };
   /** Its work runs on this machine's CPU cores (DeviceInfo.sharesHostCpu): the model charges it to the CPU stage. */
   sharesHostCpu?: boolean;
+  /** The device's description (what a calibration was measured on), when available. */
+  device?: string;
   /** The backend's own profile of `kernel` (measured or its defaults); undefined when it has none. */
   costs(kernel: string): CostProfile | undefined;
 }
@@ -44,6 +46,11 @@ export interface Candidate {
   profiles: CostProfile[];
   /** The backend's work runs on the host's CPU cores (a software device): charged to the CPU stage. */
   sharesHostCpu?: boolean;
+  /**
+   * The element's host side with its kernels here (columns gathered, results routed, the runner's
+   * copies and promise): on the CPU thread whatever the backend. Undefined: not known (0).
+   */
+  hostSide?: HostCost;
   /**
    * A split placement: the element's batches shared between two single candidates in these
    * proportions (`backend`/`variant`/`profiles` are then the first part's). A configuration's
@@ -116,6 +123,10 @@ export interface PlacementProblem {
   elements: PlannerElement[];
   /** Element indices in topological order. */
   order: number[];
+  /** Where the elements' shares come from: the even split, or a run's accounting (`hetbox calibrate --config`). */
+  shareSource: 'even split' | 'measured';
+  /** The graph-composition factor applied to host-thread work (1: none). */
+  hostFactor: number;
 }
 
 /** Classes whose every output carries a copy of every packet (the model splits others evenly). */
@@ -141,11 +152,25 @@ export interface ProblemInputs {
   book: CostBook;
   /** Whether a form of `kernel` exists for the backend (the kernel registry by default). */
   hasForm?: (kernel: string, backend: BackendName, variant?: string) => boolean;
+  /**
+   * Measured share of the source packets per element name (a run of this configuration on real
+   * traffic: `hetbox calibrate --config`), instead of the even split. It must name every element.
+   */
+  shares?: ReadonlyMap<string, number>;
+  /**
+   * The graph-composition factor: the configuration's all-CPU run measured over the model's sum
+   * of its parts timed alone (`hetbox calibrate --config`). It scales what runs on the host
+   * thread: host elements, kernel elements' host side, the CPU form of kernels. Default 1.
+   */
+  hostFactor?: number;
 }
 
 export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
   const { graph, backends, book } = inputs;
   const hasForm = inputs.hasForm ?? ((k: string, b: BackendName, v?: string) => kernelRegistry.form(k, b, v) !== undefined);
+  const f = inputs.hostFactor ?? 1;
+  if (!(Number.isFinite(f) && f > 0)) throw new PlanningError(`graph-composition factor ${f}: expected a positive number`);
+  const scaled = <T extends { perItemNs: number; perBatchNs: number }>(c: T): T => (f === 1 ? c : { ...c, perItemNs: c.perItemNs * f, perBatchNs: c.perBatchNs * f });
   const cpu = backends.find((b) => b.backend === CPU && b.variant === undefined);
   if (cpu === undefined) throw new PlanningError('the cpu backend must be among the candidates (host elements run there)');
   const elements: PlannerElement[] = graph.nodes.map((node) => {
@@ -174,12 +199,12 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
       if (pin !== undefined && (pin.backend !== CPU || pin.variant !== undefined)) throw impossible('it runs no kernels (a host element runs on the CPU)');
       return {
         ...base,
-        host: book.hostCost(node.cls.className),
+        host: scaled(book.hostCost(node.cls.className)),
         candidates: [{ label: CPU, backend: CPU, status: 'ok' as const, profiles: [] }],
         ...(pin === undefined ? {} : { pin }),
       };
     }
-    const all = backends.map((b) => candidateFor(base.name, kernels, structureBytes, b, book, hasForm));
+    const all = backends.map((b) => hostThreadScaled(candidateFor(base.name, base.className, kernels, structureBytes, b, book, hasForm), scaled));
     if (pin?.split !== undefined) {
       const parts = pin.split.map((part) => {
         const named = all.find((c) => c.backend === part.backend && c.variant === part.variant);
@@ -213,7 +238,22 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
   });
   const order = graph.order.slice();
   assignShares(elements, order);
-  return { elements, order };
+  const measured = inputs.shares;
+  if (measured !== undefined) {
+    const missing = elements.filter((e) => !measured.has(e.name)).map((e) => e.name);
+    if (missing.length > 0) throw new PlanningError(`measured shares name no share for ${missing.join(', ')} (a measurement of another configuration?)`);
+    for (const e of elements) e.share = measured.get(e.name)!;
+  }
+  return { elements, order, shareSource: measured === undefined ? 'even split' : 'measured', hostFactor: f };
+}
+
+/** A candidate with its host-thread work scaled: its host side, and its profiles when it is the CPU form. */
+function hostThreadScaled(c: Candidate, scaled: <T extends { perItemNs: number; perBatchNs: number }>(x: T) => T): Candidate {
+  return {
+    ...c,
+    ...(c.hostSide === undefined ? {} : { hostSide: scaled(c.hostSide) }),
+    profiles: c.backend === CPU && c.variant === undefined ? c.profiles.map(scaled) : c.profiles,
+  };
 }
 
 function pinLabel(pin: Pin): string {
@@ -267,6 +307,7 @@ function backendArgument(node: GraphNode): Pin | undefined {
 
 function candidateFor(
   element: string,
+  className: string,
   kernels: readonly string[],
   structureBytes: number,
   b: BackendOption,
@@ -274,7 +315,14 @@ function candidateFor(
   hasForm: (kernel: string, backend: BackendName, variant?: string) => boolean,
 ): Candidate {
   const label = candidateLabel(b.backend, b.variant);
-  const ident = { label, backend: b.backend, ...(b.variant === undefined ? {} : { variant: b.variant }), ...(b.sharesHostCpu === true ? { sharesHostCpu: true } : {}) };
+  const hostSide = book.hostSide(className, label);
+  const ident = {
+    label,
+    backend: b.backend,
+    ...(b.variant === undefined ? {} : { variant: b.variant }),
+    ...(b.sharesHostCpu === true ? { sharesHostCpu: true } : {}),
+    ...(hostSide === undefined ? {} : { hostSide }),
+  };
   const missing = kernels.find((k) => !hasForm(k, b.backend, b.variant));
   if (missing !== undefined) return { ...ident, status: 'no-form', reason: `no ${missing} form for ${label}`, profiles: [] };
   if (!b.availability.available) return { ...ident, status: 'unavailable', reason: b.availability.reason, profiles: [] };

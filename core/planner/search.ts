@@ -134,7 +134,7 @@ export function ownNs(e: PlannerElement, c: Candidate, batch: number): number {
   // A split's parts work in parallel, each on its share of the batches.
   if (c.split !== undefined) return Math.max(...c.split.parts.map((p, k) => c.split!.weights[k] * ownNs(e, p, batch)));
   const cost = elementCost(e, c, batch);
-  return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs);
+  return c.backend === CPU ? cost.totalNs : Math.max(cost.computeNs, cost.transferNs, cost.hostSideNs);
 }
 
 /** Each element on its own cheapest usable candidate (Lemur's greedy: ignores shared stages). */

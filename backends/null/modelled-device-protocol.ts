@@ -16,9 +16,15 @@ export type DeviceRequest =
       kernel: string;
       handles: number[];
       count: number;
-      /** Input columns, their first `count` items (copied over). */
-      inputs: Record<string, Int32Array>;
-      /** Output columns by name; the worker answers `count` items of each. */
+      /**
+       * The shared buffer the run's columns are in (see `slot`): input columns, then output
+       * columns, `count` words each, in the order named below. The worker reads the inputs from
+       * it and writes the outputs into it: no column is copied through the message.
+       */
+      slot: number;
+      /** The slot's buffer, sent when the worker has not seen it (new, or grown). */
+      buffer?: SharedArrayBuffer;
+      inputs: string[];
       outputs: string[];
       /** The modelled device time of this run (the configured costs), ns. */
       modelledNs: number;
@@ -35,5 +41,5 @@ export interface DeviceRunFigures {
 }
 
 export type DeviceReply =
-  | { id: number; ok: true; image?: Uint32Array; outputs?: Record<string, Int32Array>; figures?: DeviceRunFigures }
+  | { id: number; ok: true; image?: Uint32Array; figures?: DeviceRunFigures }
   | { id: number; ok: false; message: string };

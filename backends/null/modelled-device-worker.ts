@@ -17,6 +17,8 @@ const port = parentPort;
 if (port === null) throw new Error('null modelled device: must run as a worker thread');
 
 const images = new Map<number, HostImage>();
+/** The run slots' shared buffers, by slot id (modelled-device.ts hands them out). */
+const slots = new Map<number, SharedArrayBuffer>();
 /** When the model's device finishes its last run (performance.now() of this thread, ms). */
 let modelFreeAt = 0;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -52,11 +54,17 @@ function handle(req: DeviceRequest): DeviceReply {
       return { id: req.id, ok: true };
     case 'run': {
       const taken = performance.now();
+      if (req.buffer !== undefined) slots.set(req.slot, req.buffer);
+      const buffer = slots.get(req.slot);
+      if (buffer === undefined) throw new Error(`null modelled device: run slot #${req.slot} was never sent`);
+      const column = (k: number): Int32Array => new Int32Array(buffer, 4 * k * req.count, req.count);
+      const inputs: Record<string, Int32Array> = {};
       const outputs: Record<string, Int32Array> = {};
-      for (const name of req.outputs) outputs[name] = new Int32Array(req.count);
+      req.inputs.forEach((name, k) => (inputs[name] = column(k)));
+      req.outputs.forEach((name, k) => (outputs[name] = column(req.inputs.length + k)));
       kernelReference(req.kernel)(
         req.handles.map((h) => held(h).words),
-        { count: req.count, inputs: req.inputs, outputs },
+        { count: req.count, inputs, outputs },
       );
       const computed = performance.now();
       const modelEnd = Math.max(taken, modelFreeAt) + req.modelledNs / 1e6;
@@ -65,7 +73,6 @@ function handle(req: DeviceRequest): DeviceReply {
       return {
         id: req.id,
         ok: true,
-        outputs,
         figures: { workerNs: (computed - taken) * 1e6, pacedNs: Math.max(0, modelEnd - computed) * 1e6, lateNs: Math.max(0, computed - modelEnd) * 1e6 },
       };
     }
@@ -79,9 +86,5 @@ port.on('message', (req: DeviceRequest) => {
   } catch (e) {
     reply = { id: req.id, ok: false, message: e instanceof Error ? e.message : String(e) };
   }
-  const transfer: ArrayBuffer[] = [];
-  if (reply.ok) {
-    if (reply.image !== undefined) transfer.push(reply.image.buffer as ArrayBuffer);
-  }
-  port.postMessage(reply, transfer);
+  port.postMessage(reply, reply.ok && reply.image !== undefined ? [reply.image.buffer as ArrayBuffer] : []);
 });

@@ -32,7 +32,17 @@ function workerScript(): string {
   throw new Error(`null modelled device: worker script ${WORKER_FILE} not found beside ${here} nor at ${built} (run npm run build)`);
 }
 
+/** A run's columns in memory the worker shares: lent to one run at a time. */
+export interface RunSlot {
+  readonly id: number;
+  words: Int32Array;
+  /** False until the worker has been sent this buffer (the next run on the slot carries it). */
+  shared: boolean;
+}
+
 export class ModelledDevice {
+  private readonly freeSlots: RunSlot[] = [];
+  private slotCount = 0;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: Ok) => void; reject: (e: Error) => void }>();
   private nextId = 1;
@@ -75,6 +85,24 @@ export class ModelledDevice {
       this.settled(id);
       p.reject(new BackendFailure('null', `modelled device lost: ${this.lost}`));
     }
+  }
+
+  /**
+   * A slot of at least `words` words for one run (return it with releaseSlot). A free slot too
+   * small for the run grows (a new buffer under the same id, sent with its next run), so there
+   * are never more slots than runs in flight at once.
+   */
+  acquireSlot(words: number): RunSlot {
+    const slot = this.freeSlots.pop() ?? { id: this.slotCount++, words: new Int32Array(0), shared: false };
+    if (slot.words.length < words) {
+      slot.words = new Int32Array(new SharedArrayBuffer(4 * Math.max(1024, 2 ** Math.ceil(Math.log2(words)))));
+      slot.shared = false;
+    }
+    return slot;
+  }
+
+  releaseSlot(slot: RunSlot): void {
+    this.freeSlots.push(slot);
   }
 
   /** Stop the worker; outstanding requests fail (BackendFailure, 'disposed'). */

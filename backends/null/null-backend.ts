@@ -169,17 +169,28 @@ export class NullBackend extends BackendBase {
     }
     // This run's place in the call order (runKernel registered it); the same io may be in flight twice.
     const entry = this.unsent.find((r) => r.io === io);
+    const device = this.device();
+    const inputs = Object.keys(io.inputs);
+    const outputs = Object.keys(io.outputs);
+    const n = io.count;
+    const slot = device.acquireSlot(n * (inputs.length + outputs.length));
     let pending: ReturnType<ModelledDevice['request']>;
     try {
-      if (entry !== undefined) await entry.after;
-      const inputs: Record<string, Int32Array> = {};
-      for (const [name, col] of Object.entries(io.inputs)) inputs[name] = col.slice(0, io.count);
-      pending = this.device().request({ op: 'run', kernel, handles: structures.map((h) => this.deviceHandle(h).id), count: io.count, inputs, outputs: Object.keys(io.outputs), modelledNs: this.modelledNs(io).simulatedNs });
+      try {
+        if (entry !== undefined) await entry.after;
+        inputs.forEach((name, k) => slot.words.set(io.inputs[name].subarray(0, n), k * n));
+        const handles = structures.map((h) => this.deviceHandle(h).id);
+        pending = device.request({ op: 'run', kernel, handles, count: n, slot: slot.id, ...(slot.shared ? {} : { buffer: slot.words.buffer as SharedArrayBuffer }), inputs, outputs, modelledNs: this.modelledNs(io).simulatedNs });
+        slot.shared = true;
+      } finally {
+        if (entry !== undefined) this.sentRun(entry);
+      }
+      await pending;
+      outputs.forEach((name, k) => io.outputs[name].set(slot.words.subarray((inputs.length + k) * n, (inputs.length + k + 1) * n)));
     } finally {
-      if (entry !== undefined) this.sentRun(entry);
+      device.releaseSlot(slot);
     }
     const reply = await pending;
-    for (const [name, col] of Object.entries(reply.outputs ?? {})) io.outputs[name].set(col);
     if (reply.figures === undefined) throw new BackendFailure('null', 'modelled device answered a run without its figures');
     return { device: { ...reply.figures } };
   }

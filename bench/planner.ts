@@ -21,8 +21,8 @@
  * median of ROUNDS interleaved rounds (every placement once per round), each in this process.
  *
  * Knobs: HETBOX_BENCH_PLANNER_BACKENDS (first half, default "cpu,webgpu,fpga"; add gpujs for
- * its modes), HETBOX_BENCH_PLANNER_BATCH (default 256), HETBOX_BENCH_PLANNER_ROUNDS (default 3),
- * HETBOX_BENCH_PLANNER_PACKETS (packets per run, default the capture's 1M),
+ * its modes), HETBOX_BENCH_PLANNER_BATCH (default 256), HETBOX_BENCH_PLANNER_ROUNDS (default 5),
+ * HETBOX_BENCH_PLANNER_PACKETS (packets per run, default 500,000 of the capture's 1M),
  * HETBOX_BENCH_PLANNER_FPGA_PACKETS (packets per run of a placement on the Verilator FPGA,
  * default 20,000: it simulates every cycle and would take minutes per run otherwise),
  * HETBOX_BENCH_PLANNER_HALVES ("machine,gpu" by default).
@@ -71,8 +71,8 @@ function knobs(): Knobs {
   return {
     backends: list('HETBOX_BENCH_PLANNER_BACKENDS', 'cpu,webgpu,fpga'),
     batch: int('HETBOX_BENCH_PLANNER_BATCH', 256),
-    rounds: int('HETBOX_BENCH_PLANNER_ROUNDS', 3),
-    packets: int('HETBOX_BENCH_PLANNER_PACKETS', ROUTER_CAPTURE.packets),
+    rounds: int('HETBOX_BENCH_PLANNER_ROUNDS', 5),
+    packets: int('HETBOX_BENCH_PLANNER_PACKETS', 500_000),
     fpgaPackets: int('HETBOX_BENCH_PLANNER_FPGA_PACKETS', 20_000),
     halves: list('HETBOX_BENCH_PLANNER_HALVES', 'machine,gpu'),
   };
@@ -279,7 +279,9 @@ function report(report: BenchReport, section: BenchSection, rows: Map<string, Ro
   if (chosen === undefined) return;
   const gap = median(chosen.rates) / median(fastest.rates);
   const verdict = chosen === fastest ? 'the fastest measured' : gap >= 0.95 ? `within 5% of the fastest (${label(fastest)}, ${(100 * (1 - gap)).toFixed(1)}% slower)` : `NOT within 5%: ${(100 * (1 - gap)).toFixed(1)}% slower than ${label(fastest)}`;
-  report.note(section, `planner's choice (rt on ${chosen.place}, predicted ${formatRate(chosen.predicted)}): ${verdict}`);
+  // On a loaded machine the rounds spread widely: say whether the two rows' ranges overlap.
+  const overlap = chosen === fastest ? '' : Math.max(...chosen.rates) >= Math.min(...fastest.rates) ? '; their measured ranges overlap' : '; their measured ranges do not overlap';
+  report.note(section, `planner's choice (rt on ${chosen.place}, predicted ${formatRate(chosen.predicted)}): ${verdict}${overlap}`);
 }
 
 /** Modelled device time against the worker's real compute, per batch (the worker was the limit when it is the larger). */

@@ -4,13 +4,22 @@
  * test the planner, migration and fallback deterministically without hardware:
  *   - `costs` are reported by costs() and used to compute a simulated time per run;
  *   - `unavailable` makes detect() refuse with that reason;
- *   - `failAfterRuns` makes every run after the first N throw BackendFailure (a lost device).
+ *   - `failAfterRuns` makes every run after the first N throw BackendFailure (a lost device);
+ *   - `device` says where the answers are computed: 'inline' (default) on the calling thread, the
+ *     time only reported (`simulatedNs`); 'worker' on a modelled device, a worker thread that
+ *     holds the images, computes while the caller goes on, and ends each run no earlier than
+ *     the configured costs say (modelled-device-worker.ts), so a measured rate reflects the
+ *     modelled device time and the real host-side work of offloading to it.
  */
 import { z } from 'zod';
-import { BackendFailure, BackendRefusal, type Availability, type CostModel, type KernelIo, type StructureHandle } from '../../core/backend.js';
+import { BackendFailure, BackendRefusal, type Availability, type CostModel, type KernelIo, type KernelRunStats, type StructureHandle } from '../../core/backend.js';
 import { BackendBase } from '../../core/backend-base.js';
+import type { KernelFormResult } from '../../core/kernel.js';
 import type { ImageDelta, StructureKind } from '../../core/structures/image.js';
+import { checkDelta, checkImage } from '../../core/structures/structure-kinds.js';
 import { HostStructures } from '../cpu/host-structures.js';
+import { kernelReference } from './kernel-references.js';
+import { ModelledDevice } from './modelled-device.js';
 import './kernels/index.js';
 
 export const nullBackendOptions = z
@@ -26,16 +35,37 @@ export const nullBackendOptions = z
       .prefault({}),
     unavailable: z.string().optional(),
     failAfterRuns: z.number().int().nonnegative().optional(),
+    device: z.enum(['inline', 'worker']).default('inline'),
   })
   .strict();
 
 export type NullBackendOptions = z.input<typeof nullBackendOptions>;
+
+interface UnsentRun {
+  io: KernelIo;
+  /** Deltas called before this run are sent once this resolves. */
+  after: Promise<void>;
+  sent: Promise<void>;
+  markSent: () => void;
+}
 
 export class NullBackend extends BackendBase {
   readonly name = 'null' as const;
   readonly structures = new HostStructures('null');
   private readonly opts: z.output<typeof nullBackendOptions>;
   private runs = 0;
+  /** The worker thread computing the answers (`device: 'worker'`), started on first use. */
+  private modelled: ModelledDevice | null = null;
+  /** Structures held on the modelled device, by handle id (checks run here, images live there). */
+  private readonly onDevice = new Map<number, StructureHandle>();
+  private nextHandle = 1;
+  /**
+   * Runs called but not sent to the worker yet (a run is sent after runKernel's checks, a few
+   * microtasks after the call): a delta waits until they are sent, and a run called after a
+   * delta waits until the delta is, so the worker sees requests in the order of the calls.
+   */
+  private readonly unsent: UnsentRun[] = [];
+  private deltasSent: Promise<void> = Promise.resolve();
 
   constructor(options: NullBackendOptions = {}) {
     super();
@@ -44,11 +74,22 @@ export class NullBackend extends BackendBase {
     this.opts = r.data;
   }
 
+  private device(): ModelledDevice {
+    this.modelled ??= new ModelledDevice();
+    return this.modelled;
+  }
+
+  private deviceHandle(handle: StructureHandle): StructureHandle {
+    const h = handle.backend === 'null' ? this.onDevice.get(handle.id) : undefined;
+    if (h === undefined) throw new Error(`null: structure #${handle.id} (${handle.backend}) is not held here (released, or loaded on another backend)`);
+    return h;
+  }
+
   async detect(): Promise<Availability> {
     if (this.opts.unavailable !== undefined) return { available: false, reason: this.opts.unavailable };
     return {
       available: true,
-      device: { backend: 'null', description: this.opts.description, software: true, details: { ...this.opts.costs } },
+      device: { backend: 'null', description: this.opts.description, software: true, details: { ...this.opts.costs, device: this.opts.device } },
     };
   }
 
@@ -56,19 +97,102 @@ export class NullBackend extends BackendBase {
     if (image.byteLength > this.opts.costs.capacityBytes) {
       throw new BackendRefusal('null', `image of ${image.byteLength} bytes exceeds the configured capacity of ${this.opts.costs.capacityBytes} bytes`);
     }
-    return this.structures.load(kind, image, generation);
+    if (this.opts.device === 'inline') return this.structures.load(kind, image, generation);
+    checkImage('null', kind, image);
+    const handle: StructureHandle = { backend: 'null', kind, id: this.nextHandle++, generation, words: image.length };
+    const copy = new Uint32Array(image);
+    await this.device().request({ op: 'load', handle: handle.id, image: copy }, [copy.buffer]);
+    this.onDevice.set(handle.id, handle);
+    return handle;
   }
 
   async applyDelta(handle: StructureHandle, delta: ImageDelta): Promise<void> {
-    this.structures.apply(handle, delta);
+    if (this.opts.device === 'inline') return this.structures.apply(handle, delta);
+    checkDelta(this.deviceHandle(handle), delta);
+    handle.generation = delta.toGeneration;
+    handle.words = delta.length;
+    const runsBefore = this.unsent.map((r) => r.sent);
+    const deltasBefore = this.deltasSent;
+    let markSent!: () => void;
+    this.deltasSent = new Promise<void>((resolve) => (markSent = resolve));
+    let applied: Promise<unknown>;
+    try {
+      await Promise.all([...runsBefore, deltasBefore]);
+      // Applied by the worker after the runs sent before it and before those sent after.
+      applied = this.device().request({ op: 'delta', handle: handle.id, delta });
+    } finally {
+      markSent();
+    }
+    await applied;
+  }
+
+  override runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
+    if (this.opts.device === 'inline') return super.runKernel(kernel, io, structures, params);
+    let markSent!: () => void;
+    const entry: UnsentRun = { io, after: this.deltasSent, sent: new Promise<void>((resolve) => (markSent = resolve)), markSent: () => markSent() };
+    this.unsent.push(entry);
+    const run = super.runKernel(kernel, io, structures, params);
+    // A run refused before it was sent (contract, injected failure) no longer holds deltas back.
+    const settle = (): void => this.sentRun(entry);
+    run.then(settle, settle);
+    return run;
+  }
+
+  private sentRun(entry: UnsentRun): void {
+    const i = this.unsent.indexOf(entry);
+    if (i >= 0) this.unsent.splice(i, 1);
+    entry.markSent();
   }
 
   async readStructure(handle: StructureHandle): Promise<Uint32Array> {
-    return new Uint32Array(this.structures.image(handle));
+    if (this.opts.device === 'inline') return new Uint32Array(this.structures.image(handle));
+    const reply = await this.device().request({ op: 'read', handle: this.deviceHandle(handle).id });
+    if (reply.image === undefined) throw new BackendFailure('null', 'modelled device answered a read without an image');
+    return reply.image;
   }
 
   async releaseStructure(handle: StructureHandle): Promise<void> {
-    this.structures.release(handle);
+    if (this.opts.device === 'inline') return this.structures.release(handle);
+    if (!this.onDevice.delete(handle.id)) return;
+    await this.device().request({ op: 'release', handle: handle.id });
+  }
+
+  /**
+   * A kernel form's run (kernels/*.ts): the kernel's reference on this thread, or on the
+   * modelled device, whose answers are copied into `io`'s outputs. Device figures: `workerNs`
+   * (the worker's compute), `pacedNs` (held back to the model's end), `lateNs` (ended after it).
+   */
+  async execute(kernel: string, io: KernelIo, structures: readonly StructureHandle[]): Promise<KernelFormResult | void> {
+    if (this.opts.device === 'inline') {
+      kernelReference(kernel)(structures.map((h) => this.structures.image(h)), io);
+      return;
+    }
+    // This run's place in the call order (runKernel registered it); the same io may be in flight twice.
+    const entry = this.unsent.find((r) => r.io === io);
+    const device = this.device();
+    const inputs = Object.keys(io.inputs);
+    const outputs = Object.keys(io.outputs);
+    const n = io.count;
+    const slot = device.acquireSlot(n * (inputs.length + outputs.length));
+    let pending: ReturnType<ModelledDevice['request']>;
+    try {
+      try {
+        if (entry !== undefined) await entry.after;
+        inputs.forEach((name, k) => slot.words.set(io.inputs[name].subarray(0, n), k * n));
+        const handles = structures.map((h) => this.deviceHandle(h).id);
+        pending = device.request({ op: 'run', kernel, handles, count: n, slot: slot.id, ...(slot.shared ? {} : { buffer: slot.words.buffer as SharedArrayBuffer }), inputs, outputs, modelledNs: this.modelledNs(io).simulatedNs });
+        slot.shared = true;
+      } finally {
+        if (entry !== undefined) this.sentRun(entry);
+      }
+      await pending;
+      outputs.forEach((name, k) => io.outputs[name].set(slot.words.subarray((inputs.length + k) * n, (inputs.length + k + 1) * n)));
+    } finally {
+      device.releaseSlot(slot);
+    }
+    const reply = await pending;
+    if (reply.figures === undefined) throw new BackendFailure('null', 'modelled device answered a run without its figures');
+    return { device: { ...reply.figures } };
   }
 
   protected override beforeRun(): void {
@@ -80,6 +204,10 @@ export class NullBackend extends BackendBase {
 
   /** The configured costs applied to this run: what the planner would be charged. */
   protected override runFigures(_kernel: string, io: KernelIo): Record<string, number> {
+    return this.modelledNs(io);
+  }
+
+  private modelledNs(io: KernelIo): { simulatedNs: number; bytes: number } {
     const c = this.opts.costs;
     let bytes = 0;
     for (const col of Object.values(io.inputs)) bytes += 4 * Math.min(io.count, col.length);
@@ -92,6 +220,12 @@ export class NullBackend extends BackendBase {
   }
 
   async dispose(): Promise<void> {
+    // Runs already called are sent first, and fail with the device (BackendFailure).
+    await Promise.all(this.unsent.map((r) => r.sent));
     this.structures.clear();
+    this.onDevice.clear();
+    const device = this.modelled;
+    this.modelled = null;
+    await device?.terminate();
   }
 }

@@ -337,7 +337,7 @@ export async function run(bench: BenchReport): Promise<void> {
   if (k.halves.includes('gpu')) {
     const section = bench.section(`planner with a modelled data-center GPU (null backend, worker-thread device paced to ${MODELLED_GPU.perBatchNs / 1000} us/batch + ${MODELLED_GPU.perItemNs} ns/lookup + ${MODELLED_GPU.perByteTransferNs} ns/byte): ${what}`);
     const gpuOptions: NullBackendOptions = { description: 'modelled data-center GPU over PCIe 4 (null, worker thread)', costs: { ...MODELLED_GPU }, device: 'worker' };
-    const costs: CostsFile = { profiles: [{ kernel: 'ip-lookup', backend: 'null', ...MODELLED_GPU }], hostElements: { byClass: {} } };
+    const costs: CostsFile = { profiles: [{ kernel: 'ip-lookup', backend: 'null', ...MODELLED_GPU }], hostElements: { byClass: {} }, hostSide: {} };
     // cpu's lookup calibrated on this machine (the first half did it when it ran; harmless again).
     await runCalibrate(['--backends', 'cpu', '--batches', '64,256,1024,4096', '--repeats', '3', '--routes', table, '--capture', capture, '--hosts', 'off', '--json'], quiet, env);
     const p = await plan(configFile, ['cpu', 'null'], k.batch, env, costs);

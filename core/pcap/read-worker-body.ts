@@ -46,6 +46,8 @@ export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
   let at = 0;
   let end = 0;
   let filePos = 0;
+  /** Record entries free for certain (the main thread may have freed more). */
+  let roomLeft = 0;
 
   const stopped = (): boolean => Atomics.load(ctrl, CMD) < 0;
 
@@ -109,7 +111,12 @@ export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
         }
         const recEnd = at + 16 + incl;
         if (recEnd > end) break;
-        if (!recordRoom() && !waitFor(recordRoom)) return false;
+        // Room counted down locally: the shared counter is read again only when it runs out.
+        if (roomLeft === 0) {
+          if (!recordRoom() && !waitFor(recordRoom)) return false;
+          roomLeft = cap - ((written - Atomics.load(ctrl, CONSUMED)) | 0);
+        }
+        roomLeft--;
         const k = written & mask;
         let sec = view.getUint32(at, le);
         let frac = view.getUint32(at + 4, le);

@@ -12,9 +12,10 @@
  *
  * Then issue 14 item 4, reads at the disk's pace: a generated ~520 MiB capture (.cache/bench,
  * see generated-captures.ts) read from the page cache by FromDump -> Discard (the whole runtime,
- * a fresh process per run, PREFETCH on and off) against a plain read loop (fs.readSync into one
- * reused 4 MiB buffer) over the same file, interleaved; medians and ranges, and the share of the
- * run phase the main thread sat idle waiting in the event loop.
+ * a fresh process per run, PREFETCH on: the reader thread, and off: synchronous reads on the main
+ * thread) against a plain read loop (fs.readSync into one reused 4 MiB buffer) over the same file,
+ * interleaved; medians and ranges, and the share of the run phase the main thread sat idle
+ * waiting in the event loop (for the reader thread).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -226,7 +227,7 @@ export function largeCaptureRows(report: BenchReport): void {
   const baseName = 'plain read loop: fs.readSync, reused 4 MiB buffer (baseline)';
   report.add(s, { name: baseName, value: median(readPps), unit: 'pkt/s', extra: { GBps: median(read.map((r) => size / r.ms / 1e6)), rangeMpps: range(readPps.map((x) => x / 1e6)), cpuMs: median(read.map((r) => r.cpuMs ?? NaN)) } });
   for (const [key, name] of [
-    ['prefetch', 'FromDump -> Discard (PREFETCH true, default)'],
+    ['prefetch', 'FromDump -> Discard (PREFETCH true, default: reader thread)'],
     ['sync', 'FromDump -> Discard (PREFETCH false)'],
   ] as const) {
     const rs = runs.get(key) ?? [];
@@ -245,5 +246,5 @@ export function largeCaptureRows(report: BenchReport): void {
       extra: { GBps: (median(pps) * size) / packets / 1e9, cpuMs: median(rs.map((r) => r.cpuMs ?? NaN)), pairedRatios: range(ratios), cpuTimeRatio: median(cpuRatios).toFixed(2), cpuTimeRatios: range(cpuRatios), idleMainThread: range(rs.map((r) => r.idle ?? NaN)), target: '>= 0.80x' },
     });
   }
-  report.note(s, `${LARGE_RUNS} interleaved rounds, medians; pairedRatios: each round's FromDump rate over that round's read loop; cpuTimeRatio: the read loop's CPU time over FromDump's (run phase, all threads), the same comparison by CPU spent, which load distorts less; idleMainThread: share of the run phase the main thread waited in the event loop (on the read-ahead, with PREFETCH true)`);
+  report.note(s, `${LARGE_RUNS} interleaved rounds, medians; pairedRatios: each round's FromDump rate over that round's read loop; cpuTimeRatio: the read loop's CPU time over FromDump's (run phase, all threads), the same comparison by CPU spent, which load distorts less; idleMainThread: share of the run phase the main thread waited in the event loop (for the reader thread, with PREFETCH true)`);
 }

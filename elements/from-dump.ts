@@ -25,13 +25,12 @@
  *              time). LIMIT is the same. Default: no limit.
  *   REPEAT     integer >= 1: replay the file this many times (default 1), ids counting on, so a
  *              small capture makes a long run (the benchmark replays example.pcap to 1.5 M).
- *   PREFETCH   boolean, default true: read the next 4 MiB of the file on libuv's I/O thread
- *              while this one is processed (the copy out of the page cache, or a disk's wait,
- *              overlaps the pipeline; Click's FromDump maps the file instead). false reads
- *              synchronously, 256 KiB at a time as the parser reaches them, so the record headers
- *              it walks are still in this core's cache: measured here (bench sections pcap, ab)
- *              that made FromDump -> Discard over ~790 B packets 1.2-2.1x as fast, while the
- *              router over 64-128 B packets ran faster with read-ahead.
+ *   PREFETCH   boolean, default true: a classic pcap file larger than 4 MiB is read on a reader
+ *              thread, which reads the file into a shared ring and scans its records ahead of
+ *              the pipeline (reads and scans overlap processing; batches still point into the
+ *              read bytes, zero-copy). gzip input and pcapng are read on the main thread, with a
+ *              log line saying so. false reads synchronously on the main thread, 256 KiB at a
+ *              time as the parser reaches them.
  *
  * Handlers:
  *   count (read)        packets emitted
@@ -48,7 +47,8 @@ import { arg, argLocation, parseArgs, type ArgSpec, type ConfigArgs } from '../c
 import { ConfigError } from '../core/config/source-location.js';
 import { captureInputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
-import { PcapReader } from '../core/pcap/pcap-reader.js';
+import { openCapture, type CaptureReader } from '../core/pcap/open-capture.js';
+import { ThreadedPcapReader } from '../core/pcap/threaded-pcap-reader.js';
 import { formatBadRecord, type BadRecord } from '../core/pcap/pcap-errors.js';
 import { counterHandler } from './lib/handler-helpers.js';
 
@@ -103,13 +103,12 @@ Keywords:
              time). LIMIT is the same. Default: no limit.
   REPEAT     integer >= 1: replay the file this many times (default 1), ids counting on, so a
              small capture makes a long run (the benchmark replays example.pcap to 1.5 M).
-  PREFETCH   boolean, default true: read the next 4 MiB of the file on libuv's I/O thread
-             while this one is processed (the copy out of the page cache, or a disk's wait,
-             overlaps the pipeline; Click's FromDump maps the file instead). false reads
-             synchronously, 256 KiB at a time as the parser reaches them, so the record headers
-             it walks are still in this core's cache: measured here (bench sections pcap, ab)
-             that made FromDump -> Discard over ~790 B packets 1.2-2.1x as fast, while the
-             router over 64-128 B packets ran faster with read-ahead.
+  PREFETCH   boolean, default true: a classic pcap file larger than 4 MiB is read on a reader
+             thread, which reads the file into a shared ring and scans its records ahead of
+             the pipeline (reads and scans overlap processing; batches still point into the
+             read bytes, zero-copy). gzip input and pcapng are read on the main thread, with a
+             log line saying so. false reads synchronously on the main thread, 256 KiB at a
+             time as the parser reaches them.
 
 Handlers:
   count (read)        packets emitted
@@ -147,7 +146,7 @@ Handlers:
     return parseArgs(args, FromDump.args);
   }
 
-  private reader: PcapReader | null = null;
+  private reader: CaptureReader | null = null;
   private emitted = 0;
   private pass = 0;
   private badLogged = 0;
@@ -162,9 +161,13 @@ Handlers:
     return this.config.END_AFTER ?? this.config.LIMIT ?? Infinity;
   }
 
-  override initialize(): void {
-    this.reader = PcapReader.open(this.filename, { name: this.config.FILE, readAhead: this.config.PREFETCH, onBadRecord: (b) => this.logBad(b) });
+  override initialize(): void | Promise<void> {
+    const { reader, threadless } = openCapture(this.filename, { name: this.config.FILE, thread: this.config.PREFETCH, onBadRecord: (b) => this.logBad(b) });
+    this.reader = reader;
+    if (threadless !== null) this.env.log.info(`${this.name}: ${this.config.FILE}: ${threadless}`);
     if (this.config.TIMING) this.env.log.info(`${this.name}: TIMING is accepted but ignored; packets are emitted as fast as they are consumed`);
+    // A reader thread starts in tens of milliseconds: before the run, not in its first batch.
+    return reader instanceof ThreadedPcapReader ? reader.ready() : undefined;
   }
 
   /** Batches up to `seq` are done: the reader may reuse the file buffers they pointed into. */
@@ -173,32 +176,36 @@ Handlers:
   }
 
   nextBatch(seq: number, maxPackets: number): PacketBatch | null | Promise<PacketBatch | null> {
-    // A short batch means the window ran dry: let the read-ahead land before the next one.
-    const pending = this.lastWasShort ? this.reader?.readAheadPending() : null;
-    if (pending) return pending.then(() => this.nextBatchNow(seq, maxPackets));
-    return this.nextBatchNow(seq, maxPackets);
-  }
-
-  private lastWasShort = false;
-
-  private nextBatchNow(seq: number, maxPackets: number): PacketBatch | null {
     const reader = this.reader;
     if (reader === null) throw new Error(`${this.name}: nextBatch before initialize`);
     if (this.finished) return null;
     const want = Math.min(maxPackets, this.limit - this.emitted);
     if (want <= 0) return this.finish();
+    return this.pull(reader, seq, want);
+  }
+
+  /** The reader's next batch, going on to the next pass (REPEAT) where one ends. */
+  private pull(reader: CaptureReader, seq: number, want: number): PacketBatch | null | Promise<PacketBatch | null> {
     for (;;) {
       const batch = reader.nextBatch(seq, want);
-      if (batch !== null) {
-        this.emitted += batch.count;
-        this.lastWasShort = batch.count < want;
-        return batch;
-      }
-      if (++this.pass >= this.config.REPEAT) return this.finish();
-      reader.rewind();
-      // A file with no good packet at all would spin through every pass: stop at once.
-      if (reader.nextId === 0) return this.finish();
+      // The reader thread has not read that far yet: go on when it has.
+      if (batch instanceof Promise) return batch.then((b) => (b !== null ? this.took(b) : this.nextPass(reader) ? this.pull(reader, seq, want) : this.finish()));
+      if (batch !== null) return this.took(batch);
+      if (!this.nextPass(reader)) return this.finish();
     }
+  }
+
+  private took(batch: PacketBatch): PacketBatch {
+    this.emitted += batch.count;
+    return batch;
+  }
+
+  /** Rewind for the next pass; false when there is none. */
+  private nextPass(reader: CaptureReader): boolean {
+    if (++this.pass >= this.config.REPEAT) return false;
+    reader.rewind();
+    // A file with no good packet at all would spin through every pass: stop at once.
+    return reader.nextId !== 0;
   }
 
   /** A source receives no batches; anything handed in passes on unchanged. */
@@ -206,9 +213,10 @@ Handlers:
     return [batch];
   }
 
-  override cleanup(): void {
-    this.reader?.close();
+  override async cleanup(): Promise<void> {
+    const reader = this.reader;
     this.reader = null;
+    await reader?.close();
   }
 
   override handlers(): HandlerTable {

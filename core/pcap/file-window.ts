@@ -106,6 +106,11 @@ export class FileWindow {
     return w;
   }
 
+  /** True for gzip input (inflated as a stream). */
+  get compressed(): boolean {
+    return this.gz !== null;
+  }
+
   /** Why a gzip stream ended early (compressed byte offset and reason), or null. */
   get streamError(): string | null {
     return this.gz?.error ?? null;

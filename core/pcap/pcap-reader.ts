@@ -23,6 +23,7 @@ import { PcapngParser, isPcapngMagic } from './pcapng.js';
 import { PcapFormatError, type BadRecord } from './pcap-errors.js';
 import { RecordScan, type RecordParser } from './record-scan.js';
 import { ArenaAllocator } from './arena-allocator.js';
+import type { ClassicHeader } from './read-ring.js';
 
 export interface PcapReaderOptions {
   /** Name used in errors and bad-record reports (default: the path). */
@@ -179,6 +180,16 @@ export class PcapReader {
       head = 0;
     }
     this.lentHead = head;
+  }
+
+  /**
+   * The classic pcap header's facts, for a reader thread to read on from the first record
+   * (ThreadedPcapReader); null for pcapng and for gzip input, which only this reader reads.
+   */
+  get classicHeader(): ClassicHeader | null {
+    const p = this.parser;
+    if (!(p instanceof ClassicPcapParser) || this.win.compressed) return null;
+    return { littleEndian: p.littleEndian, nanosecond: p.precision === 9, linkType: p.firstLinkType, precision: p.precision };
   }
 
   /** Settles when the file's next chunk, being read ahead, is in; null when none is pending. */

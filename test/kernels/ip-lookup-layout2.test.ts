@@ -79,7 +79,8 @@ for (const form of kernelRegistry.backendsFor(IP_LOOKUP)) {
 /**
  * A malformed image whose node points at itself (an endless walk for an unbounded loop): the GPU
  * forms bound their walks (webgpu at 4 node levels, gpu.js at 2), so the batch returns. The
- * fpga form faults on it (test/fpga/pipeline.test.ts); the CPU forms assume a valid image.
+ * fpga form faults on it (test/fpga/pipeline.test.ts); the CPU reference stops at the same bound
+ * as webgpu (MAX_NODE_LEVELS).
  */
 function selfLoopImage(): Uint32Array {
   const live = tables[0].image;
@@ -95,6 +96,13 @@ function selfLoopImage(): Uint32Array {
   img[img[H_L0] + 0x0a0b] = nodeEntry(n);
   return img;
 }
+
+it('the CPU reference lookupImage returns on a malformed image whose node points at itself', () => {
+  const img = selfLoopImage();
+  // The looping addresses end on the node entry the bound leaves (not an answer); the rest are right.
+  expect(lookupImage(img, 0, 0x0a0b0000) >>> 30).toBeGreaterThanOrEqual(2);
+  expect(lookupImage(img, 0, 0x0a000700)).toBe(5);
+});
 
 for (const form of kernelRegistry.backendsFor(IP_LOOKUP).filter((f) => f.backend === 'webgpu' || f.backend === 'gpujs')) {
   const label = form.variant === undefined ? form.backend : `${form.backend}/${form.variant}`;

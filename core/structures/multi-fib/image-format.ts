@@ -66,6 +66,8 @@ export const NODE_HEADER_WORDS = 10;
 /** Word of a node holding the run counts of chunks 0..3 (the next word: chunks 4..7). */
 export const NODE_COUNT_WORD = 8;
 export const NODE_SLOTS = 256;
+/** Node levels a walk follows at most (valid IPv4 images use 2; the WGSL form stops at the same bound). */
+export const MAX_NODE_LEVELS = 4;
 
 export const TAG_LEAF = 0;
 export const TAG_RECORD = 1;
@@ -98,7 +100,9 @@ export function popcount32(x: number): number {
 export function lookupImage(image: Uint32Array | Int32Array, fib: number, address: number): number {
   let e = image[image[H_L0] + (address >>> 16)] >>> 0;
   let shift = 8;
-  while (e >>> 30 >= TAG_NODE) {
+  // Bounded like the device forms (a valid IPv4 image has at most 2 node levels), so a malformed
+  // image whose node points back at itself cannot hang the reference or the null backend.
+  for (let depth = 0; e >>> 30 >= TAG_NODE && depth < MAX_NODE_LEVELS; depth++) {
     const node = e & VALUE_MASK;
     const slot = (address >>> shift) & 255;
     const w = slot >>> 5;

@@ -531,11 +531,16 @@ Handlers:
     const hopPorts = hops.ports;
     const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
     const nouts = this.noutputs;
+    // Packets per output, counted here so the split need not walk the ports again.
+    if (this.portCounts.length < nouts) this.portCounts = new Int32Array(nouts);
+    const counts = this.portCounts;
+    counts.fill(0, 0, nouts);
     let noRoute = 0;
     let noOutput = 0;
     for (let i = 0; i < n; i++) {
       const h = nh[i];
       if (h < 0) {
+        if (none >= 0) counts[none]++;
         ports[i] = none;
         if (none < 0) noRoute++;
         if (none < 0 && ++this.dropped <= 5) {
@@ -549,13 +554,19 @@ Handlers:
           ports[i] = -1;
           noOutput++;
           if (++this.droppedNoOutput <= 5) this.env.log.warn(`${this.name}: next hop ${h} of ${formatIPv4(dst[i])} (packet ${batch.id[i]}) maps to output ${port}, which does not exist (${nouts} outputs); dropped`);
-        } else ports[i] = port;
+        } else {
+          ports[i] = port;
+          counts[port]++;
+        }
       }
     }
     this.ledger.drop('no_route', noRoute);
     this.ledger.drop('no_output', noOutput);
-    return batch.split(ports, nouts);
+    return batch.split(ports, nouts, counts);
   }
+
+  /** Scratch of `route`: packets per output port of the batch being routed. */
+  private portCounts = new Int32Array(0);
 
   override handlers(): HandlerTable {
     return {

@@ -230,18 +230,27 @@ export class PacketBatch {
    * into columns that are already in cache, instead of a further batch object's, was most of the
    * split's cost on the 4-output router. A caller must not read this batch afterwards except as
    * the output it is returned as.
+   *
+   * `counts`, when the caller has them (it wrote `ports` in its own loop): counts[p] is how many
+   * packets have port p, for p < nports; the split then skips its own counting pass. They must
+   * be exact (a wrong count would misplace packets), which a debug check cannot afford per batch.
    */
-  split(ports: Int32Array, nports: number): (PacketBatch | null)[] {
+  split(ports: Int32Array, nports: number, counts?: Int32Array): (PacketBatch | null)[] {
     const n = this.count;
     if (splitAt.length < nports + 1) {
       splitAt = new Int32Array(2 * (nports + 1));
       splitFill = new Int32Array(2 * (nports + 1));
     }
     const at = splitAt;
-    at.fill(0, 0, nports + 1);
-    for (let i = 0; i < n; i++) {
-      const p = ports[i];
-      if (p >= 0 && p < nports) at[p + 1]++;
+    at[0] = 0;
+    if (counts !== undefined) {
+      for (let p = 0; p < nports; p++) at[p + 1] = counts[p];
+    } else {
+      at.fill(0, 0, nports + 1);
+      for (let i = 0; i < n; i++) {
+        const p = ports[i];
+        if (p >= 0 && p < nports) at[p + 1]++;
+      }
     }
     const out: (PacketBatch | null)[] = new Array<PacketBatch | null>(nports).fill(null);
     // The port keeping this object: the one with the most packets (the lowest on a tie).

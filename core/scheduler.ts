@@ -91,10 +91,12 @@ interface NodeState {
 export class Scheduler {
   private readonly states: NodeState[];
   /**
-   * Elements yet to finish each sequence in flight, at `seq % remaining.length`: at most
-   * maxInFlight sequences plus the final token are in flight, and they complete in order.
+   * Elements yet to finish each sequence in flight, at `seq & remainingMask`: at most
+   * maxInFlight sequences plus the final token are in flight, and they complete in order. A
+   * power-of-two length so the slot is a mask, not a division, twice per element per batch.
    */
   private readonly remaining: Int32Array;
+  private readonly remainingMask: number;
   private completedSeqs = 0;
   /** Woken whenever a sequence completes; waiters re-check their own condition. */
   private readonly progress = new WaitQueue();
@@ -113,7 +115,10 @@ export class Scheduler {
     private readonly graph: Graph,
     private readonly opts: SchedulerOptions,
   ) {
-    this.remaining = new Int32Array(Math.max(1, opts.maxInFlight) + 2);
+    let slots = 1;
+    while (slots < Math.max(1, opts.maxInFlight) + 2) slots *= 2;
+    this.remaining = new Int32Array(slots);
+    this.remainingMask = slots - 1;
     this.states = graph.nodes.map((node) => ({ node, ledgerIn: node.element.ledger.in, ledgerOut: node.element.ledger.out, pending: new Map(), ready: [], active: 0, unemitted: 0, emitChain: Promise.resolve() }));
   }
 
@@ -121,33 +126,43 @@ export class Scheduler {
     this.stats.startedAt = performance.now();
     // Every element without incoming connections starts tokens; those that are not sources send empty ones.
     const sources = this.graph.nodes.filter((n) => n.inEdges === 0);
-    const live = new Set(sources.filter((n) => isSourceElement(n.element)));
-    this.sourceElements = [...live].map((n) => n.element as SourceElementNode);
+    // Per source, whether it still reads (a flag per entry of `sources`, not a Set lookup per source per batch).
+    const live = sources.map((n) => isSourceElement(n.element));
+    let liveCount = 0;
+    for (const l of live) if (l) liveCount++;
+    this.sourceElements = sources.filter((_, s) => live[s]).map((n) => n.element as SourceElementNode);
+    // A source's one-batch output, reused for every batch: `emit` reads it before passing anything on.
+    const sourceOut: (PacketBatch | null)[] = [null];
     let seq = 0;
     let lastYield = performance.now();
     let packetsSinceCheck = 0;
     let batchesSinceCheck = 0;
     try {
-      while (live.size > 0 && this.opts.signal?.aborted !== true) {
+      while (liveCount > 0 && this.opts.signal?.aborted !== true) {
         // Waits only when they have to: a promise per batch here was a large share of a small batch's cost.
         if (this.failure !== null) throw this.failure;
         if (!this.hasRoom(seq)) await this.orFailure(this.waitForRoom(seq));
-        this.remaining[seq % this.remaining.length] = this.graph.nodes.length;
+        this.remaining[seq & this.remainingMask] = this.graph.nodes.length;
         for (let s = 0; s < sources.length; s++) {
           const src = sources[s];
           let batch: PacketBatch | null = null;
-          if (live.has(src)) {
+          if (live[s]) {
             const el = src.element as SourceElementNode;
             const next = el.nextBatch(seq, this.opts.batchSize);
             batch = next instanceof Promise ? await this.orFailure(next) : next;
-            if (batch === null) live.delete(src);
-            else {
+            if (batch === null) {
+              live[s] = false;
+              liveCount--;
+            } else {
               this.stats.packetsIn += batch.count;
               el.ledger.produced += batch.count;
               packetsSinceCheck += batch.count;
             }
           }
-          this.emit(this.states[src.index], seq, batch === null ? [] : [batch]);
+          sourceOut[0] = batch;
+          this.emit(this.states[src.index], seq, batch === null ? NO_OUTPUTS : sourceOut);
+          // Not kept past its emit: the batch is the source's to recycle once released.
+          sourceOut[0] = null;
         }
         seq++;
         // Time-sliced, not per batch: the control path is served within a few ms whatever the input.
@@ -162,7 +177,7 @@ export class Scheduler {
       }
       // Final token: every element flushes.
       this.finalSeq = seq;
-      this.remaining[seq % this.remaining.length] = this.graph.nodes.length;
+      this.remaining[seq & this.remainingMask] = this.graph.nodes.length;
       for (const src of sources) {
         const st = this.states[src.index];
         this.startProcessing(st, { seq, received: 0, parts: [] });
@@ -230,7 +245,7 @@ export class Scheduler {
 
   /** An element finished sequence `seq` (emitted its tokens). */
   private done(seq: number): void {
-    const at = seq % this.remaining.length;
+    const at = seq & this.remainingMask;
     if (--this.remaining[at] > 0) return;
     // Sequences complete in order because every element emits in order.
     this.completedSeqs++;

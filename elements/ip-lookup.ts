@@ -521,21 +521,29 @@ Handlers:
     // A packet too short to hold a destination has none to route.
     if (fromBytes) for (let i = 0; i < n; i++) if (batch.length[i] < 20) nh[i] = -1;
     const gws = hops.gateways;
-    for (let i = 0; i < n; i++) {
-      const h = nh[i];
-      if (h >= 0 && gws[h] !== 0) dst[i] = gws[h];
+    if (this.noutputs <= 1) {
+      for (let i = 0; i < n; i++) {
+        const h = nh[i];
+        if (h >= 0 && gws[h] !== 0) dst[i] = gws[h];
+      }
+      return [batch];
     }
-    if (this.noutputs <= 1) return [batch];
+    // Several outputs: the gateway rewrite happens in the port loop below, one pass over the packets instead of two.
     if (this.scratchPorts.length < n) this.scratchPorts = new Int32Array(Math.max(n, 64));
     const ports = this.scratchPorts;
     const hopPorts = hops.ports;
     const none = this.config.NOROUTE === 'last' ? this.noutputs - 1 : -1;
     const nouts = this.noutputs;
+    // Packets per output, counted here so the split need not walk the ports again.
+    if (this.portCounts.length < nouts) this.portCounts = new Int32Array(nouts);
+    const counts = this.portCounts;
+    counts.fill(0, 0, nouts);
     let noRoute = 0;
     let noOutput = 0;
     for (let i = 0; i < n; i++) {
       const h = nh[i];
       if (h < 0) {
+        if (none >= 0) counts[none]++;
         ports[i] = none;
         if (none < 0) noRoute++;
         if (none < 0 && ++this.dropped <= 5) {
@@ -543,19 +551,27 @@ Handlers:
           this.env.log.warn(`${this.name}: no route for ${formatIPv4(dst[i])} (packet ${batch.id[i]})`);
         }
       } else {
+        const gw = gws[h];
+        if (gw !== 0) dst[i] = gw;
         const port = hopPorts[h] < 0 ? 0 : hopPorts[h];
         if (port >= nouts) {
           // A next hop whose port this router does not have (checks should have refused it): dropped and counted, never lost.
           ports[i] = -1;
           noOutput++;
           if (++this.droppedNoOutput <= 5) this.env.log.warn(`${this.name}: next hop ${h} of ${formatIPv4(dst[i])} (packet ${batch.id[i]}) maps to output ${port}, which does not exist (${nouts} outputs); dropped`);
-        } else ports[i] = port;
+        } else {
+          ports[i] = port;
+          counts[port]++;
+        }
       }
     }
     this.ledger.drop('no_route', noRoute);
     this.ledger.drop('no_output', noOutput);
-    return batch.split(ports, nouts);
+    return batch.split(ports, nouts, counts);
   }
+
+  /** Scratch of `route`: packets per output port of the batch being routed. */
+  private portCounts = new Int32Array(0);
 
   override handlers(): HandlerTable {
     return {

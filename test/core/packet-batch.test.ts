@@ -33,9 +33,9 @@ describe('PacketBatch', () => {
     expect(whole.split(new Int32Array(10).fill(1), 2)[1]).toBe(whole);
   });
 
-  it('splits any port assignment like a per-port filter, the largest port keeping the batch object', () => {
+  it('splits any port assignment like a per-port filter, the largest port keeping the batch object, with or without per-port counts from the caller', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 0, maxLength: 80 }), (nports, raw) => {
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 0, maxLength: 80 }), fc.boolean(), (nports, raw, withCounts) => {
         const n = raw.length;
         const b = batch(n);
         b.anno('nextHop').set(Array.from({ length: n }, (_, i) => 1000 - i));
@@ -50,7 +50,7 @@ describe('PacketBatch', () => {
         const want = Array.from({ length: nports }, (_, p) => raw.map((_q, i) => i).filter((i) => ports[i] === p));
         const columns = (x: PacketBatch, i: number): number[] => [x.id[i], x.offset[i], x.length[i], x.base[i], x.wireLength[i], x.tsSec[i], x.tsNsec[i], x.anno('dst')[i], x.anno('nextHop')[i]];
         const before = Array.from({ length: n }, (_, i) => columns(b, i));
-        const out = b.split(ports, nports);
+        const out = withCounts ? b.split(ports, nports, Int32Array.from(want, (w) => w.length)) : b.split(ports, nports);
         if (n === 0) {
           // Nothing to split: the (empty) batch itself leaves on port 0, as before.
           expect(out[0]).toBe(b);

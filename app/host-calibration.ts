@@ -8,7 +8,7 @@
  *   base  = FromDump -> [prefix ->] Discard
  *   test  = FromDump -> [prefix ->] x :: Class(args) -> Discard (every output to a Discard)
  * time per source batch = elapsed / batches of each run; the element's cost is test - base
- * (the median over interleaved rounds of each round's difference, so load changes hit both alike), fitted over the batch sizes
+ * (the low quantile, `LOW_QUANTILE`, over interleaved rounds of each round's difference, so load changes hit both alike and a spike does not count), fitted over the batch sizes
  * with the kernels' least-squares fit (`fitBatchCost`). The prefix is `Strip(14)` when the
  * element passes more packets after it (IP-layer elements drop raw Ethernet frames, and a cheap
  * drop path is not what they cost in a router), else none. The source's own figure (read, batch,
@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Router } from '../core/router.js';
 import { getBackend } from '../core/backend-registry.js';
+import type { Backend, BackendName } from '../core/backend.js';
 import { fitBatchCost, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
 import { elementLibrary } from '../elements/index.js';
 
@@ -77,6 +78,24 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The quantile the differences are fitted at: load only ever adds time (README "Fits under load"). */
+export const LOW_QUANTILE = 0.25;
+
+/**
+ * The low quantile (linear interpolation between order statistics) of per-round figures. Load on
+ * a shared machine only adds time to a run, so a spike in one round lifts the high figures and the
+ * median with them when it hits half the rounds; the lower quarter is what the work costs with the
+ * least interference that still happened more than once.
+ */
+export function lowQuantile(xs: readonly number[], q = LOW_QUANTILE): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo] + (s[hi] - s[lo]) * (at - lo);
+}
+
 function className(spec: string): string {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(spec);
   if (m === null) throw new Error(`host calibration: '${spec}' is not an element spec`);
@@ -115,8 +134,11 @@ interface Timed {
 /** Where a pipeline's relative file names resolve (a configuration's directory for its own element specs). */
 const DEFAULT_FILE = 'host-calibration.click';
 
-async function time(text: string, batch: number, file = DEFAULT_FILE): Promise<Timed> {
-  const router = Router.fromText(text, file, elementLibrary, { batchSize: batch, log: { info: () => undefined, warn: () => undefined }, backends: getBackend });
+/** Where a pipeline's backends come from: the registry's, unless a target brings its own device. */
+type BackendSource = (name: BackendName) => Promise<Backend>;
+
+async function time(text: string, batch: number, file = DEFAULT_FILE, backends: BackendSource = getBackend): Promise<Timed> {
+  const router = Router.fromText(text, file, elementLibrary, { batchSize: batch, log: { info: () => undefined, warn: () => undefined }, backends });
   await router.initialize();
   try {
     const s = await router.run();
@@ -184,12 +206,12 @@ export async function calibrateHostElements(specs: readonly string[], opts: Host
         for (const p of plans) record(`x:${p.spec}`, bi, (await time(pipeline(opts.capture, opts.replays, p.prefix, p.spec, p.outputs).text, batch)).nsPerBatch);
       }
     }
-    const medians = (key: string): number[] => times.get(key)!.map(median);
-    // Per round the element's run minus the base run of the same round, then the median: load
-    // drifting between rounds cancels out.
+    const lows = (key: string): number[] => times.get(key)!.map((xs) => lowQuantile(xs));
+    // Per round the element's run minus the base run of the same round, then the low quantile:
+    // load drifting between rounds cancels out, and a spike in the element's run does not count.
     const pairedMedians = (key: string, baseKey: string): number[] => {
       const b = times.get(baseKey)!;
-      return times.get(key)!.map((xs, bi) => median(xs.map((x, r) => x - b[bi][r])));
+      return times.get(key)!.map((xs, bi) => lowQuantile(xs.map((x, r) => x - b[bi][r])));
     };
     const costs: HostCalibratedCost[] = [];
     const add = (cls: string, spec: string, prefix: string, ns: number[]): void => {
@@ -198,7 +220,7 @@ export async function calibrateHostElements(specs: readonly string[], opts: Host
       costs.push({ className: cls, spec, prefix, perItemNs: fit.perItemNs, perBatchNs: fit.perBatchNs, fit, samples });
     };
     // The source: reading, batching, the run loop and one sink.
-    const base = medians('base:');
+    const base = lows('base:');
     add(SOURCE, `${SOURCE} -> Discard`, '', base);
     add('Discard', 'Discard (inside the FromDump figure)', '', base.map(() => 0));
     for (const p of plans) {
@@ -229,6 +251,12 @@ export interface KernelSideTarget {
   kernelNs(items: number): number;
   /** File name the pipeline is read as, so relative file arguments resolve as in the configuration. */
   file?: string;
+  /**
+   * The backends the pipeline runs on, when not the registry's: a device configured by options
+   * (the null backend's worker-thread device with a modelled GPU's costs) is calibrated on the
+   * very instance the measured runs use.
+   */
+  backends?: BackendSource;
 }
 
 export interface KernelSideSample extends BatchSample {
@@ -262,7 +290,7 @@ const KERNEL_RUN_BUDGET_S = 0.15;
  * The host side of kernel elements (issue 11): per target (class, backend) and batch size,
  *   base = FromDump -> [prefix ->] Discard
  *   test = FromDump -> [prefix ->] x :: Class(args[, BACKEND b]) -> Discard...
- * interleaved as for host elements; the element's figure (test - base, median of the per-round
+ * interleaved as for host elements; the element's figure (test - base, low quantile of the per-round
  * differences) minus its kernel's calibrated time for the items it saw, where that time is on the
  * host thread's clock, is the host side: the column gathering, result routing, accounting and
  * scheduler hop of the element, and for a backend the runner's copies and promise. Fitted over
@@ -282,8 +310,8 @@ export async function calibrateKernelSides(targets: readonly KernelSideTarget[],
         const outputs = outputsNeeded(opts.capture, prefix, spec, t.file);
         const probeText = pipeline(opts.capture, 1, prefix, spec, outputs).text;
         // Twice: the first run of a backend compiles its kernel; the second says what a replay costs.
-        await time(probeText, opts.batches[0], t.file);
-        const probe = await time(probeText, opts.batches[0], t.file);
+        await time(probeText, opts.batches[0], t.file, t.backends);
+        const probe = await time(probeText, opts.batches[0], t.file, t.backends);
         // Ties go to Strip(14): a kernel element reads IP fields, and on Ethernet bytes it would look up garbage.
         if (best === null || probe.passed >= best.passed) best = { prefix, outputs, passed: probe.passed, msPerReplay: probe.elapsedMs };
       } catch (e) {
@@ -316,10 +344,10 @@ export async function calibrateKernelSides(targets: readonly KernelSideTarget[],
         const key = `${p.prefix}|${p.replays}|${p.t.file ?? ''}`;
         let base = bases.get(key);
         if (base === undefined) {
-          base = (await time(p.base(p.replays), batch, p.t.file)).nsPerBatch;
+          base = (await time(p.base(p.replays), batch, p.t.file, p.t.backends)).nsPerBatch;
           bases.set(key, base);
         }
-        const test = await time(p.text(p.replays), batch, p.t.file);
+        const test = await time(p.text(p.replays), batch, p.t.file, p.t.backends);
         rows[pi][bi].push({ elementNs: test.nsPerBatch - base, kernelNs: p.t.kernelNs(test.itemsPerBatch) });
       }
     }
@@ -327,7 +355,7 @@ export async function calibrateKernelSides(targets: readonly KernelSideTarget[],
   const costs = plans.map((p, pi): KernelSideCost => {
     const samples = opts.batches.map((batch, bi): KernelSideSample => {
       const rs = rows[pi][bi];
-      const elementNs = median(rs.map((r) => r.elementNs));
+      const elementNs = lowQuantile(rs.map((r) => r.elementNs));
       const kernelNs = median(rs.map((r) => r.kernelNs));
       return { batch, ns: Math.max(0, elementNs - kernelNs), elementNs, kernelNs };
     });

@@ -6,16 +6,23 @@
  * destination repeats to help a cache), in two halves:
  *
  *  1. This machine's backends (cpu, lavapipe WebGPU, the Verilator FPGA; gpu.js when asked
- *     for): kernels calibrated on the full table, the config's host elements calibrated in the
- *     same run, then planned. Runs: the planner's choice, every single-backend placement of the
- *     lookup, the best split the model predicts (whether or not the planner chose it) and greedy.
+ *     for): kernels calibrated on the full table, then the config's host elements, the lookup's
+ *     host side on every calibrated backend, its shares and composition factor (hetbox calibrate
+ *     --config), then planned as hetbox plan does. Runs: the planner's choice, every single-backend
+ *     placement of the lookup (one the plan found unusable too, unpredicted), the best split the
+ *     model predicts (whether or not the planner chose it) and greedy.
  *  2. A modelled real GPU: the null backend with the costs of a data-center GPU over PCIe 4
- *     (backends/null/modelled-gpu.ts, with where the figures come from), computing in a worker thread and pacing every run to the modelled
- *     time (`device: 'worker'`, backends/null/modelled-device-worker.ts), so what is measured is
- *     the modelled device time plus the real host-side work of offloading to it. Planned from
- *     the same costs (a costs file, as `hetbox plan --costs`); runs: chosen, all-CPU, all-null,
- *     the best split, greedy. Each offloaded row shows the device's modelled time next to the
- *     worker's real compute time (when the worker is slower, the worker, not the model, limited).
+ *     (backends/null/modelled-gpu.ts, with where the figures come from), computing in a worker
+ *     thread and pacing every run to the modelled time (`device: 'worker'`,
+ *     backends/null/modelled-device-worker.ts), so what is measured is the modelled device time
+ *     plus the real host-side work of offloading to it. That host side (the hand-off to the
+ *     worker) is calibrated on the same device instance the rows run on and given to the plan in
+ *     the costs file with the device's costs (as `hetbox plan --costs`). Planned, run and judged
+ *     at each of HETBOX_BENCH_PLANNER_GPU_BATCHES (256 and 4096: below the crossover the hand-off
+ *     dominates and the CPU should keep the lookup; GPU routers batch large, PacketShader, NBA);
+ *     runs: chosen, all-CPU, all-null, the best split, greedy. Each offloaded row shows the
+ *     device's modelled time next to the worker's real compute time (when the worker is slower,
+ *     the worker, not the model, limited).
  *
  * Measured: Router.run's packetsPerSecond (the run phase; the table load is not in it), the
  * median of ROUNDS interleaved rounds (every placement once per round), each in this process.
@@ -25,13 +32,15 @@
  * HETBOX_BENCH_PLANNER_PACKETS (packets per run, default 500,000 of the capture's 1M),
  * HETBOX_BENCH_PLANNER_FPGA_PACKETS (packets per run of a placement on the Verilator FPGA,
  * default 20,000: it simulates every cycle and would take minutes per run otherwise),
- * HETBOX_BENCH_PLANNER_HALVES ("machine,gpu" by default).
+ * HETBOX_BENCH_PLANNER_HALVES ("machine,gpu" by default), HETBOX_BENCH_PLANNER_GPU_BATCHES (the
+ * second half's batch sizes, default "256,4096"; HETBOX_BENCH_PLANNER_BATCH is the first half's).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCalibrate } from '../app/cli/calibrate-command.js';
-import { backendOptions } from '../app/cli/plan-command.js';
+import { calibratedInputs } from '../app/cli/plan-command.js';
+import { calibrateKernelSides, type KernelSideCost } from '../app/host-calibration.js';
 import { Router } from '../core/router.js';
 import { backendVariants, disposeBackends, getBackend } from '../core/backend-registry.js';
 import type { Backend, BackendName } from '../core/backend.js';
@@ -59,6 +68,8 @@ interface Knobs {
   packets: number;
   fpgaPackets: number;
   halves: string[];
+  /** Batch sizes of the modelled-GPU half (each planned, run and judged on its own). */
+  gpuBatches: number[];
 }
 
 function knobs(): Knobs {
@@ -75,6 +86,11 @@ function knobs(): Knobs {
     packets: int('HETBOX_BENCH_PLANNER_PACKETS', 500_000),
     fpgaPackets: int('HETBOX_BENCH_PLANNER_FPGA_PACKETS', 20_000),
     halves: list('HETBOX_BENCH_PLANNER_HALVES', 'machine,gpu'),
+    gpuBatches: list('HETBOX_BENCH_PLANNER_GPU_BATCHES', '256,4096').map((b) => {
+      const v = Number(b);
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`HETBOX_BENCH_PLANNER_GPU_BATCHES: expected positive integers, got '${b}'`);
+      return v;
+    }),
   };
 }
 
@@ -164,8 +180,16 @@ async function plan(configFile: string, backends: string[], batch: number, env: 
   const router = Router.fromFile(configFile, elementLibrary);
   const store = readCalibrationStore(calibrationFile(env)).store;
   const book = new CostBook(costs);
-  for (const h of store?.host?.costs ?? []) book.setCalibratedHost(h.className, h);
-  const problem = buildPlacementProblem({ graph: router.graph, backends: await backendOptions(backends, store), book });
+  // Host elements, kernel elements' host sides, measured shares and the composition factor, as hetbox plan takes them.
+  const { options, measured } = await calibratedInputs(book, backends, store, configFile);
+  const problem = buildPlacementProblem({
+    graph: router.graph,
+    backends: options,
+    book,
+    ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
+    ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
+    hostCores: os.availableParallelism(),
+  });
   const report = explainPlan(problem, { objective: 'throughput', batch, splits: true });
   const rt = problem.elements.findIndex((e) => e.name === 'rt');
   if (rt < 0) throw new Error('bench planner: no element rt in the plan');
@@ -201,17 +225,24 @@ function bestSplit(p: Planned, batch: number): { place: string; prediction: Pred
 interface Row {
   names: string[];
   place: string;
+  /** NaN where the plan found the placement unusable (it still runs: D, every single placement). */
   predicted: number;
   bottleneck: string;
   rates: number[];
   warnings: Set<string>;
   device: DeviceFigures[];
+  /** Why a run failed (the row then has no rate). */
+  failed?: string;
 }
 
-/** The rows to run: the plan's choice and baselines, every single placement of the lookup, the best split. */
+/**
+ * The rows to run: the plan's choice and baselines, every single placement of the lookup (an
+ * unusable one too, unpredicted, so the verdict is against every backend measured, not only those
+ * the plan named), the best split.
+ */
 function rowsOf(p: Planned, batch: number, skipped: string[]): Map<string, Row> {
   const rows = new Map<string, Row>();
-  const add = (name: string, place: string, prediction: Prediction): void => {
+  const add = (name: string, place: string, prediction: Pick<Prediction, 'throughputPps' | 'bottleneck'>): void => {
     if (lookupPlacement(place) === null) {
       skipped.push(`${name} (rt on ${place}: BACKEND names no variant, so only a backend's default variant runs)`);
       return;
@@ -222,7 +253,9 @@ function rowsOf(p: Planned, batch: number, skipped: string[]): Map<string, Row> 
   };
   for (const q of [p.report.chosen, ...p.report.baselines]) add(q.name, q.placement.rt, q.prediction);
   p.problem.elements[p.rt].candidates.forEach((c, i) => {
-    if (c.status === 'ok' && c.split === undefined) add(`only ${c.label}`, c.label, predictLookupAt(p, i, batch));
+    if (c.split !== undefined) return;
+    if (c.status === 'ok') add(`only ${c.label}`, c.label, predictLookupAt(p, i, batch));
+    else add(`only ${c.label}`, c.label, { throughputPps: NaN, bottleneck: `unusable in the plan: ${c.status}${c.reason === undefined ? '' : ` (${c.reason})`}` });
   });
   const split = bestSplit(p, batch);
   if (split !== null) add('best split', split.place, split.prediction);
@@ -232,15 +265,22 @@ function rowsOf(p: Planned, batch: number, skipped: string[]): Map<string, Row> 
 /** Packets of a warm-up run: every placement once before the rounds, so no row pays the JIT's first compile. */
 const WARM_UP_PACKETS = 50_000;
 
-async function runRows(rows: Map<string, Row>, k: Knobs, dir: string, capture: string, table: string, backends: (name: BackendName) => Promise<Backend>): Promise<void> {
+async function runRows(rows: Map<string, Row>, k: Knobs, batch: number, dir: string, capture: string, table: string, backends: (name: BackendName) => Promise<Backend>): Promise<void> {
   for (let round = -1; round < k.rounds; round++) {
     for (const r of rows.values()) {
+      if (r.failed !== undefined) continue;
       const full = r.place.includes('fpga') ? Math.min(k.fpgaPackets, k.packets) : k.packets;
       const packets = round < 0 ? Math.min(full, WARM_UP_PACKETS) : full;
       const text = routerConfig(capture, table, packets, r.place);
       const file = path.join(dir, `router-${r.place.replace(/[^a-z0-9]/gi, '_')}.click`);
       writeFileSync(file, text);
-      const m = await measure(text, file, k.batch, backends);
+      let m: Measured;
+      try {
+        m = await measure(text, file, batch, backends);
+      } catch (e) {
+        r.failed = (e as Error).message;
+        continue;
+      }
       if (round < 0) continue;
       r.rates.push(m.pps);
       for (const w of m.warnings) r.warnings.add(w);
@@ -250,10 +290,12 @@ async function runRows(rows: Map<string, Row>, k: Knobs, dir: string, capture: s
 }
 
 /** One bench row per placement, the all-CPU run as baseline; then whether the choice was fastest or within 5%. */
-function report(report: BenchReport, section: BenchSection, rows: Map<string, Row>, p: Planned, k: Knobs): void {
+function report(report: BenchReport, section: BenchSection, rows: Map<string, Row>, p: Planned, k: Knobs, batch: number): void {
   const cpu = rows.get('cpu');
-  const list = [...rows.values()].sort((a, b) => (a.place === 'cpu' ? -1 : b.place === 'cpu' ? 1 : 0));
+  const all = [...rows.values()].sort((a, b) => (a.place === 'cpu' ? -1 : b.place === 'cpu' ? 1 : 0));
   const label = (r: Row): string => `${r.names.join(' = ')}: rt on ${r.place}`;
+  for (const r of all.filter((x) => x.rates.length === 0)) report.note(section, `${label(r)}: not measured: ${r.failed ?? 'no run'}${Number.isNaN(r.predicted) ? `; ${r.bottleneck}` : ''}`);
+  const list = all.filter((x) => x.rates.length > 0);
   for (const r of list) {
     const m = median(r.rates);
     const dev = r.device.length === 0 ? {} : deviceExtra(r.device);
@@ -263,8 +305,8 @@ function report(report: BenchReport, section: BenchSection, rows: Map<string, Ro
       unit: 'pkt/s',
       ...(cpu !== undefined && r !== cpu ? { baseline: label(cpu) } : {}),
       extra: {
-        predicted: r.predicted,
-        error: `${(((m - r.predicted) / r.predicted) * 100).toFixed(0)}%`,
+        predicted: Number.isNaN(r.predicted) ? 'none (unusable in the plan)' : r.predicted,
+        error: Number.isNaN(r.predicted) ? 'n/a' : `${(((m - r.predicted) / r.predicted) * 100).toFixed(0)}%`,
         min: Math.min(...r.rates),
         max: Math.max(...r.rates),
         bottleneck: r.bottleneck,
@@ -275,13 +317,16 @@ function report(report: BenchReport, section: BenchSection, rows: Map<string, Ro
     });
   }
   const chosen = rows.get(p.report.chosen.placement.rt);
+  if (chosen === undefined || chosen.rates.length === 0) {
+    report.note(section, `planner's choice (rt on ${p.report.chosen.placement.rt}): NOT measured${chosen?.failed === undefined ? '' : `: ${chosen.failed}`}`);
+    return;
+  }
   const fastest = list.reduce((a, b) => (median(b.rates) > median(a.rates) ? b : a));
-  if (chosen === undefined) return;
   const gap = median(chosen.rates) / median(fastest.rates);
   const verdict = chosen === fastest ? 'the fastest measured' : gap >= 0.95 ? `within 5% of the fastest (${label(fastest)}, ${(100 * (1 - gap)).toFixed(1)}% slower)` : `NOT within 5%: ${(100 * (1 - gap)).toFixed(1)}% slower than ${label(fastest)}`;
   // On a loaded machine the rounds spread widely: say whether the two rows' ranges overlap.
   const overlap = chosen === fastest ? '' : Math.max(...chosen.rates) >= Math.min(...fastest.rates) ? '; their measured ranges overlap' : '; their measured ranges do not overlap';
-  report.note(section, `planner's choice (rt on ${chosen.place}, predicted ${formatRate(chosen.predicted)}): ${verdict}${overlap}`);
+  report.note(section, `planner's choice (rt on ${chosen.place}, predicted ${formatRate(chosen.predicted)}, batch ${batch}): ${verdict}${overlap}`);
 }
 
 /** Modelled device time against the worker's real compute, per batch (the worker was the limit when it is the larger). */
@@ -303,6 +348,21 @@ function load(): string {
   return `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`;
 }
 
+/** What a plan says of its inputs: where the shares come from, the composition factor, the host sides it charges. */
+function planInputs(p: Planned): string {
+  const rt = p.problem.elements[p.rt];
+  const sides = rt.candidates
+    .filter((c) => c.split === undefined)
+    .map((c) => `${c.label} ${c.hostSide === undefined ? 'none' : `${(c.hostSide.perBatchNs / 1000).toFixed(1)} us/batch + ${c.hostSide.perItemNs.toFixed(1)} ns/pkt (${c.hostSide.source})`}`);
+  return `shares ${p.problem.shareSource}, host-thread work x ${p.problem.hostFactor.toFixed(2)}, ${p.problem.hostCores} cores; rt host side: ${sides.join('; ')}`;
+}
+
+/** The modelled device's host side, as measured on it: the hand-off to the worker is what this is for. */
+function sideNote(c: KernelSideCost): string {
+  const per = c.samples.map((x) => `batch ${x.batch}: ${(x.ns / 1000).toFixed(1)} us`).join(', ');
+  return `IPLookup@null host side calibrated on the worker device itself: ${(c.perBatchNs / 1000).toFixed(1)} us/batch + ${c.perItemNs.toFixed(2)} ns/pkt (${per}; fit error ${(c.fit.relativeError * 100).toFixed(0)}%)`;
+}
+
 export async function run(bench: BenchReport): Promise<void> {
   const k = knobs();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hetbox-bench-planner-'));
@@ -313,45 +373,67 @@ export async function run(bench: BenchReport): Promise<void> {
   const configFile = path.join(dir, 'router.click');
   writeFileSync(configFile, routerConfig(capture, table, k.packets, 'cpu'));
   const quiet = (): void => undefined;
+  const what = `router (Classifier, CheckIPHeader, IPLookup, DecIPTTL) with the full 2023 table (${FULL_TABLE_NEXT_HOPS} synthetic next hops), ${path.basename(capture)} (random destinations)`;
+  // Kernels first (cpu always: the second half plans against it), so the config's calibration
+  // then times the lookup's host side on every backend with a kernel calibration.
+  const kernelBackends = k.halves.includes('machine') ? k.backends : ['cpu'];
   const t0 = performance.now();
-  // The config's host elements on this CPU, in this run: both halves' plans use them.
-  await runCalibrate(['--backends', '', '--elements', '', '--config', configFile, '--batches', '64,256,1024', '--repeats', '9', '--replays', '40', '--capture', hostCapture, '--json'], quiet, env);
-  const hostSeconds = (performance.now() - t0) / 1000;
-  const what = `router (Classifier, CheckIPHeader, IPLookup, DecIPTTL) with the full 2023 table (${FULL_TABLE_NEXT_HOPS} synthetic next hops), ${path.basename(capture)} (random destinations), batch ${k.batch}`;
+  await runCalibrate(['--backends', kernelBackends.join(','), '--batches', '64,256,1024,4096', '--repeats', '3', '--routes', table, '--capture', capture, '--hosts', 'off', '--json'], quiet, env);
+  const kernelSeconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  // The config's host elements and host sides on this CPU, its shares and composition, in this run: both halves' plans use them.
+  await runCalibrate(['--backends', '', '--elements', '', '--config', configFile, '--batches', '64,256,1024', '--repeats', '7', '--replays', '20', '--capture', hostCapture, '--json'], quiet, env);
+  const hostSeconds = (performance.now() - t1) / 1000;
 
   if (k.halves.includes('machine')) {
-    const section = bench.section(`planner on this machine's backends (${k.backends.join('+')}): ${what}`);
-    const t1 = performance.now();
-    await runCalibrate(['--backends', k.backends.join(','), '--batches', '64,256,1024,4096', '--repeats', '3', '--routes', table, '--capture', capture, '--hosts', 'off', '--json'], quiet, env);
+    const section = bench.section(`planner on this machine's backends (${k.backends.join('+')}): ${what}, batch ${k.batch}`);
     const p = await plan(configFile, k.backends, k.batch, env);
-    bench.note(section, `host elements calibrated in ${hostSeconds.toFixed(1)} s, kernels in ${((performance.now() - t1) / 1000).toFixed(1)} s; ${p.report.method} search, ${p.report.evaluated} placements; ${load()}; webgpu is lavapipe, fpga is Verilator (software devices: charged to the CPU)`);
+    bench.note(section, `kernels calibrated in ${kernelSeconds.toFixed(1)} s, host elements and host sides in ${hostSeconds.toFixed(1)} s; ${p.report.method} search, ${p.report.evaluated} placements; ${load()}; webgpu is lavapipe, fpga is Verilator (software devices: on the CPU cores, beside the host thread)`);
+    bench.note(section, `plan inputs: ${planInputs(p)}`);
     const skipped: string[] = [];
     const rows = rowsOf(p, k.batch, skipped);
     if (skipped.length > 0) bench.note(section, `not run: ${skipped.join('; ')}`);
-    await runRows(rows, k, dir, capture, table, getBackend);
-    report(bench, section, rows, p, k);
+    await runRows(rows, k, k.batch, dir, capture, table, getBackend);
+    report(bench, section, rows, p, k, k.batch);
     bench.note(section, `measured: run phase (Router.run packetsPerSecond), median of ${k.rounds} interleaved rounds of ${k.packets} packets (fpga placements ${Math.min(k.fpgaPackets, k.packets)}) after a warm-up round of ${WARM_UP_PACKETS}; predicted: the plan's model with this run's calibration; ${load()}`);
     await disposeBackends();
   }
 
   if (k.halves.includes('gpu')) {
-    const section = bench.section(`planner with a modelled data-center GPU (null backend, worker-thread device paced to ${MODELLED_GPU.perBatchNs / 1000} us/batch + ${MODELLED_GPU.perItemNs} ns/lookup + ${MODELLED_GPU.perByteTransferNs} ns/byte): ${what}`);
     const gpuOptions: NullBackendOptions = { description: 'modelled data-center GPU over PCIe 4 (null, worker thread)', costs: { ...MODELLED_GPU }, device: 'worker' };
-    const costs: CostsFile = { profiles: [{ kernel: 'ip-lookup', backend: 'null', ...MODELLED_GPU }], hostElements: { byClass: {} }, hostSide: {} };
-    // cpu's lookup calibrated on this machine (the first half did it when it ran; harmless again).
-    await runCalibrate(['--backends', 'cpu', '--batches', '64,256,1024,4096', '--repeats', '3', '--routes', table, '--capture', capture, '--hosts', 'off', '--json'], quiet, env);
-    const p = await plan(configFile, ['cpu', 'null'], k.batch, env, costs);
-    bench.note(section, `${p.report.method} search, ${p.report.evaluated} placements; the null profile is the costs file's (as hetbox plan --costs), cpu's is calibrated; ${load()}`);
-    const rows = rowsOf(p, k.batch, []);
-    // One modelled device for every run of this half (each run loads and releases its table on it).
+    // One modelled device for every run of this half, its host-side calibration included (each run loads and releases its table on it).
     const gpu = new NullBackend(gpuOptions);
+    const backends = (name: BackendName): Promise<Backend> => (name === 'null' ? Promise.resolve(gpu) : getBackend(name));
     try {
-      await runRows(rows, k, dir, capture, table, (name) => (name === 'null' ? Promise.resolve(gpu) : getBackend(name)));
+      // The hand-off to the worker (postMessage round trip, slot copies, the runner's promise) timed
+      // on this very device, as hetbox calibrate --config times a backend's: its time is the
+      // model's pacing on another thread, so no kernel time is taken off (kernelNs 0, a real device's).
+      const t2 = performance.now();
+      const sides = await calibrateKernelSides(
+        [{ className: 'IPLookup', spec: `IPLookup(FIB "${table}")`, backend: 'null', device: gpuOptions.description ?? 'null', backendArg: 'null', kernelNs: () => 0, file: configFile, backends }],
+        { capture: hostCapture, batches: [256, 1024, 4096], repeats: 5, replays: 20 },
+      );
+      const side = sides.costs[0];
+      const costs: CostsFile = {
+        profiles: [{ kernel: 'ip-lookup', backend: 'null', ...MODELLED_GPU }],
+        hostElements: { byClass: {} },
+        hostSide: side === undefined ? {} : { 'IPLookup@null': { perItemNs: side.perItemNs, perBatchNs: side.perBatchNs } },
+      };
+      const sideText = side === undefined ? `IPLookup@null host side NOT calibrated (charged 0): ${sides.skipped.join('; ')}` : sideNote(side);
+      const sideSeconds = (performance.now() - t2) / 1000;
+      for (const batch of k.gpuBatches) {
+        const section = bench.section(`planner with a modelled data-center GPU (null backend, worker-thread device paced to ${MODELLED_GPU.perBatchNs / 1000} us/batch + ${MODELLED_GPU.perItemNs} ns/lookup + ${MODELLED_GPU.perByteTransferNs} ns/byte): ${what}, batch ${batch}`);
+        const p = await plan(configFile, ['cpu', 'null'], batch, env, costs);
+        bench.note(section, `${p.report.method} search, ${p.report.evaluated} placements; the null profile and host side are the costs file's (as hetbox plan --costs), cpu's calibrated; ${sideText} in ${sideSeconds.toFixed(1)} s; ${load()}`);
+        bench.note(section, `plan inputs: ${planInputs(p)}`);
+        const rows = rowsOf(p, batch, []);
+        await runRows(rows, k, batch, dir, capture, table, backends);
+        report(bench, section, rows, p, k, batch);
+        bench.note(section, `measured: as above; modelled/worker us per batch: the device's modelled time per batch and the worker thread's real compute for it (limit=worker: the worker, not the model, was slower; lateUs: by how much per batch); ${load()}`);
+      }
     } finally {
       await gpu.dispose();
     }
-    report(bench, section, rows, p, k);
-    bench.note(section, `measured: as above; modelled/worker us per batch: the device's modelled time per batch and the worker thread's real compute for it (limit=worker: the worker, not the model, was slower; lateUs: by how much per batch); ${load()}`);
     await disposeBackends();
   }
 }

@@ -26,7 +26,7 @@ import { calibrationFile, saveCalibration } from '../../core/planner/calibration
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';
 import { captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
-import { calibrateHostElements, calibrateKernelSides, DEFAULT_HOST_ELEMENTS, type HostCalibration, type KernelSideCost, type KernelSideTarget } from '../host-calibration.js';
+import { calibrateHostElements, calibrateKernelSides, DEFAULT_HOST_ELEMENTS, lowQuantile, type HostCalibration, type KernelSideCost, type KernelSideTarget } from '../host-calibration.js';
 import { calibratedProfiles, readCalibrationStore, saveGraphShares, saveHostCalibration, saveHostSides } from '../../core/planner/calibration-store.js';
 import { measureShares, type MeasuredShares } from '../traffic-shares.js';
 import { splitKeyword } from '../../core/config/args.js';
@@ -223,7 +223,7 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   }
   if (composition !== null) {
     lines.push(
-      `graph composition: the all-CPU run ${formatNs(composition.measuredNsPerBatch)}/batch (median of ${repeats}) vs ${formatNs(composition.predictedNsPerBatch)} predicted from its parts at batch ${composition.batch}: host-thread work x ${composition.factor.toFixed(2)}`,
+      `graph composition: the all-CPU run ${formatNs(composition.measuredNsPerBatch)}/batch (lower quarter of ${repeats}) vs ${formatNs(composition.predictedNsPerBatch)} predicted from its parts at batch ${composition.batch}: host-thread work x ${composition.factor.toFixed(2)}`,
     );
   }
   if (shares !== null) {
@@ -270,14 +270,9 @@ interface Composition {
   factor: number;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /**
- * The graph-composition factor: the configuration's all-CPU runs (median) over the model's
+ * The graph-composition factor: the configuration's all-CPU runs (their low quantile, as the
+ * parts': load only adds time, core/planner/README.md) over the model's
  * all-CPU prediction from this machine's calibration (its parts timed alone) and the measured
  * shares. Elements in a mixed graph cost more than timed alone (the source refills caches that
  * the rest evicts, more allocation and collection, megamorphic calls; measured: FromDump's own
@@ -290,7 +285,7 @@ async function compositionOf(config: string, m: MeasuredShares, file: string): P
   const problem = buildPlacementProblem({ graph: router.graph, backends: options, book, shares: new Map(Object.entries(m.shares)) });
   const cpu = predict(problem, allCpuPlacement(problem), { batch: m.batch }).stages.find((s) => s.name === 'cpu');
   if (cpu === undefined || cpu.nsPerBatch <= 0 || m.nsPerBatch.length === 0) return null;
-  const measuredNsPerBatch = median(m.nsPerBatch);
+  const measuredNsPerBatch = lowQuantile(m.nsPerBatch);
   return { batch: m.batch, measuredNsPerBatch, predictedNsPerBatch: cpu.nsPerBatch, factor: measuredNsPerBatch / cpu.nsPerBatch };
 }
 

@@ -6,6 +6,7 @@
  * the all-CPU, all-accelerator and greedy ones. Nothing runs: backends are only detected and
  * asked for their costs (or a costs file models them, e.g. a real GPU on the null backend).
  */
+import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -182,6 +183,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
       book,
       ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
       ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
+      hostCores: os.availableParallelism(),
     });
     const report = explainPlan(problem, {
       objective,

@@ -17,7 +17,13 @@
  * every CPU element and the CPU forms of kernels, one device runs all kernels placed on it, one
  * bus carries all of that device's transfers. A software device (lavapipe, gpu.js's CPU modes,
  * the Verilator FPGA: `sharesHostCpu`) has no resource of its own: its compute and copies run on
- * the host's cores, so they are charged to the CPU stage. So throughput is the slowest stage:
+ * the host's cores, so they are charged to the CPU stage, but it runs on its own threads (lavapipe's
+ * workers, the Verilator process), beside the host thread where a core is free. With C cores
+ * (`problem.hostCores`), host-thread work T and software device work S_d:
+ *   cpu stage = max(T, max_d S_d, (T + sum_d S_d) / C)
+ * (each is serial on its own, and together they cannot use more than C cores; C = 1 is the sum).
+ * Without the overlap lavapipe on 2 cores ran 30% faster than predicted (issue 11).
+ * So throughput is the slowest stage:
  *   B / max over stages (sum of its ns per source batch).
  * Latency is the longest source-to-sink path (each element's time for its batch, transfers
  * included) plus, at an expected packet rate R, the B/R it takes the source to fill a batch;
@@ -124,15 +130,25 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     s.elements.push(element);
     s.nsPerBatch += ns;
   };
+  // The cpu stage's parts: the host thread's work, and each software device's (by label).
+  let threadNs = 0;
+  const softwareNs = new Map<string, number>();
   const charge = (e: PlannerElement, c: Candidate, cost: ElementCost, share: number): void => {
-    // A software device (lavapipe, the Verilator FPGA) computes on the host's cores: its work
-    // and its copies compete with the host thread instead of overlapping with it.
-    if (c.backend === CPU || c.sharesHostCpu === true) add('cpu', 'host', e.name, share * cost.totalNs);
-    else {
+    if (c.backend === CPU) {
+      add('cpu', 'host', e.name, share * cost.totalNs);
+      threadNs += share * cost.totalNs;
+    } else if (c.sharesHostCpu === true) {
+      // A software device (lavapipe, the Verilator FPGA) computes on the host's cores: its
+      // kernel competes with the host thread for them; the host side is the thread's own.
+      add('cpu', 'host', e.name, share * cost.totalNs);
+      threadNs += share * cost.hostSideNs;
+      softwareNs.set(c.label, (softwareNs.get(c.label) ?? 0) + share * (cost.computeNs + cost.transferNs));
+    } else {
       add(c.label, 'device', e.name, share * cost.computeNs);
       add(`${c.label} transfers`, 'transfer', e.name, share * cost.transferNs);
       // The element's own work around the kernel stays on the host thread.
       if (cost.hostSideNs > 0) add('cpu', 'host', e.name, share * cost.hostSideNs);
+      threadNs += share * cost.hostSideNs;
     }
   };
   const costs = problem.elements.map((e, i) => {
@@ -142,6 +158,12 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     else c.split.parts.forEach((p, k) => charge(e, p, elementCost(e, p, opts.batch), c.split!.weights[k]));
     return cost;
   });
+  const cpuStage = stages.get('cpu');
+  if (cpuStage !== undefined && softwareNs.size > 0) {
+    const soft = [...softwareNs.values()];
+    const total = threadNs + soft.reduce((a, b) => a + b, 0);
+    cpuStage.nsPerBatch = Math.max(threadNs, ...soft, total / problem.hostCores);
+  }
   let throughputPps = Infinity;
   let bottleneck = 'none';
   for (const s of stages.values()) {

@@ -83,6 +83,8 @@ export interface PlanReport {
   shareSource: PlacementProblem['shareSource'];
   /** Graph-composition factor on host-thread work (1: none measured). */
   hostFactor: number;
+  /** Cores the host thread and software devices share (cost-model.ts). */
+  hostCores: number;
   chosen: PlacementReport;
   /** All-CPU, all-accelerator and greedy placements, predicted the same way. */
   baselines: PlacementReport[];
@@ -191,6 +193,7 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
     evaluated: result.evaluated,
     shareSource: problem.shareSource,
     hostFactor: problem.hostFactor,
+    hostCores: problem.hostCores,
     chosen: report(problem, 'chosen', chosen),
     baselines,
     elements,
@@ -226,6 +229,9 @@ export function formatPlanReport(r: PlanReport, config: string): string {
       ? 'packet shares: measured (a run of this configuration, hetbox calibrate --config)'
       : 'packet shares: even split over outputs (not measured; hetbox calibrate --config measures them)',
   );
+  if (r.elements.some((e) => e.candidates.some((c) => c.sharesHostCpu))) {
+    lines.push(`software devices share ${r.hostCores} core${r.hostCores === 1 ? '' : 's'} with the host thread: cpu stage = max(host thread, each software device, all of it / ${r.hostCores})`);
+  }
   if (r.hostFactor !== 1) lines.push(`host-thread work x ${r.hostFactor.toFixed(2)} (graph composition: this configuration's all-CPU run measured over its parts timed alone)`);
   lines.push('');
   for (const e of r.elements) {

@@ -127,6 +127,12 @@ export interface PlacementProblem {
   shareSource: 'even split' | 'measured';
   /** The graph-composition factor applied to host-thread work (1: none). */
   hostFactor: number;
+  /**
+   * CPU cores the host thread and software devices share (1: the software device's work adds to
+   * the host thread's, no overlap). cost-model.ts: the cpu stage is
+   * max(host thread, each software device, (host thread + software devices) / hostCores).
+   */
+  hostCores: number;
 }
 
 /** Classes whose every output carries a copy of every packet (the model splits others evenly). */
@@ -163,6 +169,11 @@ export interface ProblemInputs {
    * thread: host elements, kernel elements' host side, the CPU form of kernels. Default 1.
    */
   hostFactor?: number;
+  /**
+   * CPU cores the host thread and software devices (lavapipe's threads, the Verilator process)
+   * can run on at once; default 1 (no overlap). `hetbox plan` gives `os.availableParallelism()`.
+   */
+  hostCores?: number;
 }
 
 export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
@@ -170,6 +181,8 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
   const hasForm = inputs.hasForm ?? ((k: string, b: BackendName, v?: string) => kernelRegistry.form(k, b, v) !== undefined);
   const f = inputs.hostFactor ?? 1;
   if (!(Number.isFinite(f) && f > 0)) throw new PlanningError(`graph-composition factor ${f}: expected a positive number`);
+  const cores = inputs.hostCores ?? 1;
+  if (!(Number.isFinite(cores) && cores >= 1)) throw new PlanningError(`host cores ${cores}: expected a number >= 1`);
   const scaled = <T extends { perItemNs: number; perBatchNs: number }>(c: T): T => (f === 1 ? c : { ...c, perItemNs: c.perItemNs * f, perBatchNs: c.perBatchNs * f });
   const cpu = backends.find((b) => b.backend === CPU && b.variant === undefined);
   if (cpu === undefined) throw new PlanningError('the cpu backend must be among the candidates (host elements run there)');
@@ -244,7 +257,7 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
     if (missing.length > 0) throw new PlanningError(`measured shares name no share for ${missing.join(', ')} (a measurement of another configuration?)`);
     for (const e of elements) e.share = measured.get(e.name)!;
   }
-  return { elements, order, shareSource: measured === undefined ? 'even split' : 'measured', hostFactor: f };
+  return { elements, order, shareSource: measured === undefined ? 'even split' : 'measured', hostFactor: f, hostCores: cores };
 }
 
 /** A candidate with its host-thread work scaled: its host side, and its profiles when it is the CPU form. */

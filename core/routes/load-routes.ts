@@ -405,7 +405,8 @@ class RouteSink {
       const l = new Uint8Array(n); l.set(c.len); c.len = l;
       const h = new Int32Array(n); h.set(c.hop); c.hop = h;
     }
-    c.prefix[c.count] = (prefix & maskOf(len)) | 0;
+    // The int32 mask (maskOf's is a u32, a double above 2^31): the same bits.
+    c.prefix[c.count] = len === 0 ? 0 : prefix & (-1 << (32 - len));
     c.len[c.count] = len;
     c.hop[c.count++] = hop;
   }
@@ -491,7 +492,9 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
         if (cur > 255) { ok = false; break; }
       } else if (c === 46 || c === 47) {
         if (cur < 0 || octets === 4) { ok = false; break; }
-        addr = addr * 256 + cur;
+        // Int32 shifts (the fourth octet wraps into the sign bit): `* 256` would overflow to a
+        // double on a full table's upper half and deoptimize this loop in a fresh process.
+        addr = (addr << 8) | cur;
         octets++;
         cur = -1;
         if (c === 47) break;
@@ -499,7 +502,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
     }
     if (ok && j === e0) {
       if (cur < 0 || octets !== 3) ok = false;
-      else { addr = addr * 256 + cur; octets++; }
+      else { addr = (addr << 8) | cur; octets++; }
     } else if (ok) {
       // After '/': the length.
       if (octets !== 4) ok = false;

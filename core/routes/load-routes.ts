@@ -20,7 +20,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
-import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
+import { parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
 import { ByteInterner } from './byte-interner.js';
 import { GzipInflater } from '../pcap/gzip-inflater.js';

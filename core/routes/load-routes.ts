@@ -20,7 +20,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
-import { maskOf, parseAddress, parsePrefix } from './ipv4.js';
+import { parseAddress, parsePrefix } from './ipv4.js';
 import { parseClickRoute } from './click-route.js';
 import { ByteInterner } from './byte-interner.js';
 import { GzipInflater } from '../pcap/gzip-inflater.js';
@@ -275,14 +275,20 @@ export function parseRoutes(bytes: Uint8Array, file: string, options: LoadOption
 
 /** Parse whole lines `bytes`, the first being line `firstLine`; returns how many lines they were. */
 function parseBlock(bytes: Uint8Array, firstLine: number, format: RouteFormat, sink: RouteSink, maxLineBytes: number): number {
-  const { text, lines } = checkLineLengths(bytes, maxLineBytes, sink, firstLine);
-  if (format === 'bgpdump') parseBgpdump(text, sink, firstLine);
-  else {
-    // One FIB with at most one route per line: a whole text sizes it once (no-op when it exists).
-    sink.fib('default', lines);
-    if (format === 'click') parseClickLines(text, sink, firstLine);
-    else scanText(text, sink, format === 'l3fwd', firstLine);
+  const text = checkLineLengths(bytes, maxLineBytes, sink, firstLine);
+  if (format === 'bgpdump') {
+    parseBgpdump(text, sink, firstLine);
+    return countLines(text);
   }
+  // One FIB with at most one route per line: a whole text sizes it once (the gzip path made it already).
+  if (!sink.hasFib('default')) sink.fib('default', countLines(text));
+  return format === 'click' ? parseClickLines(text, sink, firstLine) : scanText(text, sink, format === 'l3fwd', firstLine);
+}
+
+/** Lines of `bytes`: its newlines and one (the last line, possibly empty). */
+function countLines(bytes: Uint8Array): number {
+  let lines = 1;
+  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
   return lines;
 }
 
@@ -298,25 +304,34 @@ function finishRoutes(sink: RouteSink, file: string, format: RouteFormat): Loade
 
 /**
  * A line over `max` bytes is an error, or under skipBad counted and blanked out (in a copy:
- * the caller's bytes are left alone) so the parsers skip it. Also counts the lines.
+ * the caller's bytes are left alone) so the parsers skip it. A window of `max + 1` bytes from
+ * a line's start with a newline in it clears every line up to that newline at once, so a table
+ * of short lines costs one backward search per `max` bytes, not a look at every line.
  */
-function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink, firstLine: number): { text: Uint8Array; lines: number } {
+function checkLineLengths(input: Uint8Array, max: number, sink: RouteSink, firstLine: number): Uint8Array {
   let bytes = input;
-  let start = 0;
+  const n = bytes.length;
+  /** Start of the line being checked; `line` is its number once counted up to `counted`. */
+  let s = 0;
+  let counted = 0;
   let line = firstLine;
-  for (;;) {
-    const nl = bytes.indexOf(10, start);
-    const end = nl < 0 ? bytes.length : nl;
-    if (end - start > max) {
-      sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
-      // A copy: `slice` on a Node Buffer would be a view, and the caller's bytes must stay as they were.
-      if (bytes === input) bytes = new Uint8Array(input);
-      bytes.fill(32, start, end);
+  while (n - s > max) {
+    const nl = bytes.lastIndexOf(10, s + max);
+    if (nl >= s) {
+      s = nl + 1;
+      continue;
     }
-    if (nl < 0) return { text: bytes, lines: line - firstLine + 1 };
-    start = nl + 1;
-    line++;
+    for (let i = bytes.indexOf(10, counted); i >= 0 && i < s; i = bytes.indexOf(10, i + 1)) line++;
+    counted = s;
+    sink.bad(line, `line longer than ${max} bytes (the route-line limit)`);
+    const end = bytes.indexOf(10, s);
+    // A copy: `slice` on a Node Buffer would be a view, and the caller's bytes must stay as they were.
+    if (bytes === input) bytes = new Uint8Array(input);
+    bytes.fill(32, s, end < 0 ? n : end);
+    if (end < 0) break;
+    s = end + 1;
   }
+  return bytes;
 }
 
 /** Collects routes per FIB into growable columns and interns next hops. */
@@ -339,6 +354,10 @@ class RouteSink {
 
   constructor(readonly file: string, readonly format: RouteFormat, readonly skipBad: boolean, readonly synthetic: number | undefined) {
     if (synthetic !== undefined) for (let i = 0; i < synthetic; i++) this.hop({ label: `nh${i}` });
+  }
+
+  hasFib(name: string): boolean {
+    return this.fibByName.has(name);
   }
 
   /** The FIB named `name`, created with room for `capacity` routes when new. */
@@ -386,7 +405,8 @@ class RouteSink {
       const l = new Uint8Array(n); l.set(c.len); c.len = l;
       const h = new Int32Array(n); h.set(c.hop); c.hop = h;
     }
-    c.prefix[c.count] = (prefix & maskOf(len)) | 0;
+    // The int32 mask (maskOf's is a u32, a double above 2^31): the same bits.
+    c.prefix[c.count] = len === 0 ? 0 : prefix & (-1 << (32 - len));
     c.len[c.count] = len;
     c.hop[c.count++] = hop;
   }
@@ -419,7 +439,7 @@ const decoder = new TextDecoder();
  * `prefix [nexthop [label]]` lines (l3fwd: `R<prefix> <port>`), `#`/`;` comments.
  * A next hop that is an IPv4 address is a gateway, an integer a port, anything else a label.
  */
-function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: number): void {
+function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: number): number {
   const n = buf.length;
   const fib = sink.fib('default');
   let i = 0;
@@ -472,7 +492,9 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
         if (cur > 255) { ok = false; break; }
       } else if (c === 46 || c === 47) {
         if (cur < 0 || octets === 4) { ok = false; break; }
-        addr = addr * 256 + cur;
+        // Int32 shifts (the fourth octet wraps into the sign bit): `* 256` would overflow to a
+        // double on a full table's upper half and deoptimize this loop in a fresh process.
+        addr = (addr << 8) | cur;
         octets++;
         cur = -1;
         if (c === 47) break;
@@ -480,7 +502,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
     }
     if (ok && j === e0) {
       if (cur < 0 || octets !== 3) ok = false;
-      else { addr = addr * 256 + cur; octets++; }
+      else { addr = (addr << 8) | cur; octets++; }
     } else if (ok) {
       // After '/': the length.
       if (octets !== 4) ok = false;
@@ -514,6 +536,9 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
     }
     sink.add(fib, a32, len, hop);
   }
+  // Lines: one per pass above, and an empty last one after a final newline (or in an empty text).
+  const passes = line - firstLine + 1;
+  return n === 0 || buf[n - 1] === 10 ? passes + 1 : passes;
 }
 
 /**
@@ -522,7 +547,7 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
  * commas, masks, short forms, IPv6, non-ASCII, errors) goes through the string parser
  * (clickLineText), so every accepted form and every message stays what parseClickRoute says.
  */
-function parseClickLines(buf: Uint8Array, sink: RouteSink, firstLine: number): void {
+function parseClickLines(buf: Uint8Array, sink: RouteSink, firstLine: number): number {
   const fib = sink.fib('default');
   const hopText = sink.hopText;
   const n = buf.length;
@@ -540,6 +565,7 @@ function parseClickLines(buf: Uint8Array, sink: RouteSink, firstLine: number): v
     }
     start = end + 1;
   }
+  return ln - firstLine + 1;
 }
 
 const decoderKeepBOM = new TextDecoder('utf-8', { ignoreBOM: true });

@@ -200,22 +200,28 @@ export class RouteStore {
    *
    * `adopt`: the store may take one FIB's `prefix` and `nh` columns as its own pool and reorder
    * them in place (the caller gives them up): the routes then exist once, not as columns plus a
-   * copy. Only for a single FIB in ascending order (an in-place reordering is not stable, so it
-   * could not tell which of two duplicates came later); otherwise the columns are copied.
+   * copy. Only for a single FIB in ascending order (there are no duplicates then, and the routes
+   * already come bucket by bucket: adoptColumns); otherwise the columns are copied.
    */
   bulkLoad(routes: readonly { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }[], adopt = false): void {
     if (this.poolUsed !== 0 || this.short.size !== 0) throw new Error('RouteStore.bulkLoad: the store is not empty');
     const sizes = this.bucketCap;
     let sorted = true;
     for (const r of routes) {
-      let last = -1;
+      const P = r.prefix;
+      const L = r.len;
+      // Int32 only (a u32 prefix times 64 would be a double per route): the masked prefix with
+      // its top bit flipped orders as the unsigned prefix does.
+      let lastKey = -2147483648;
+      let lastLen = -1;
       for (let i = 0; i < r.count; i++) {
-        const len = r.len[i];
+        const len = L[i];
         if (len > 32) throw new RangeError(`prefix length ${len} is not 0..32`);
-        const p = (r.prefix[i] & maskOf(len)) >>> 0;
-        const order = p * 64 + len;
-        if (order <= last) sorted = false;
-        last = order;
+        const p = len === 0 ? 0 : P[i] & (-1 << (32 - len));
+        const key = p ^ -2147483648;
+        if (key < lastKey || (key === lastKey && len <= lastLen)) sorted = false;
+        lastKey = key;
+        lastLen = len;
         if (len >= 16) sizes[p >>> 16]++;
       }
     }
@@ -253,8 +259,11 @@ export class RouteStore {
           sn[o] = nhs[i];
         }
         if (sorted) {
-          keys.set(sk.subarray(0, n), base);
-          nhs.set(sn.subarray(0, n), base);
+          // A loop, not `set` of two subarrays: those would be two objects per /16 (80k for a full table).
+          for (let o = 0; o < n; o++) {
+            keys[base + o] = sk[o];
+            nhs[base + o] = sn[o];
+          }
         } else {
           // Drop duplicates: the first position keeps the key, the last next hop wins.
           let size = 4;
@@ -309,40 +318,32 @@ export class RouteStore {
   }
 
   /**
-   * The columns become the pool: routes are swapped into their buckets in place (one
-   * American-flag pass: each swap puts one route in its final bucket), short routes to the
-   * region after the last bucket, whence they go to their Map; the region stays as waste.
+   * The columns become the pool. The routes come in ascending prefix order (bulkLoad checked),
+   * so the /16-or-longer ones already come bucket by bucket: one forward pass moves each to its
+   * final place (never past where it was read: the short ones it skips only pull later routes
+   * forward) as its bucket key, and sends each short route to its Map. Sequential, where a
+   * general in-place bucket sort would swap routes across the whole column; the region after
+   * the last bucket stays as waste.
    */
   private adoptColumns(r: { fib: number; count: number; prefix: Int32Array; len: Uint8Array; nh: Int32Array }, total: number): void {
     const P = r.prefix;
     const L = r.len;
     const H = r.nh;
     const n = r.count;
-    const SHORT = 65536;
-    const next = new Int32Array(SHORT + 1);
-    next.set(this.bucketStart);
-    next[SHORT] = total;
-    for (let b = 0; b <= SHORT; b++) {
-      const end = b < SHORT ? this.bucketStart[b] + this.bucketCap[b] : n;
-      while (next[b] < end) {
-        const i = next[b];
-        const d = L[i] >= 16 ? P[i] >>> 16 : SHORT;
-        if (d === b) {
-          next[b]++;
-          continue;
-        }
-        const j = next[d]++;
-        const p = P[i]; P[i] = P[j]; P[j] = p;
-        const l = L[i]; L[i] = L[j]; L[j] = l;
-        const h = H[i]; H[i] = H[j]; H[j] = h;
-      }
-    }
     const fib = r.fib;
-    for (let i = total; i < n; i++) this.set(fib, (P[i] & maskOf(L[i])) >>> 0, L[i], H[i]);
-    for (let i = 0; i < total; i++) {
+    let w = 0;
+    for (let i = 0; i < n; i++) {
       const len = L[i];
-      P[i] = (fib << 22) | ((P[i] & maskOf(len) & 0xffff) << 6) | len;
+      if (len < 16) {
+        this.set(fib, len === 0 ? 0 : (P[i] & (-1 << (32 - len))) >>> 0, len, H[i]);
+        continue;
+      }
+      // Int32 arithmetic: bucket routes are /16 or longer, so the mask is never 0.
+      const key = (fib << 22) | ((P[i] & (-1 << (32 - len)) & 0xffff) << 6) | len;
+      H[w] = H[i];
+      P[w++] = key;
     }
+    if (w !== total) throw new Error(`RouteStore.adoptColumns: ${w} bucket routes placed, ${total} counted`);
     this.bucketN.set(this.bucketCap);
     this.keys = P;
     this.nhs = H;

@@ -39,7 +39,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCalibrate } from '../app/cli/calibrate-command.js';
-import { calibratedInputs } from '../app/cli/plan-command.js';
+import { calibratedPlacementProblem } from '../app/cli/plan-command.js';
 import { calibrateKernelSides, type KernelSideCost } from '../app/host-calibration.js';
 import { Router } from '../core/router.js';
 import { backendVariants, disposeBackends, getBackend } from '../core/backend-registry.js';
@@ -48,7 +48,7 @@ import { calibrationFile, readCalibrationStore } from '../core/planner/calibrati
 import { CostBook, type CostsFile } from '../core/planner/cost-profile.js';
 import { predict, type Prediction } from '../core/planner/cost-model.js';
 import { explainPlan, type PlanReport } from '../core/planner/explain.js';
-import { buildPlacementProblem, splitCandidate, type PlacementProblem } from '../core/planner/placement-problem.js';
+import { splitCandidate, type PlacementProblem } from '../core/planner/placement-problem.js';
 import { formatRate } from '../core/planner/search.js';
 import { elementLibrary } from '../elements/index.js';
 import { NullBackend, type NullBackendOptions } from '../backends/null/null-backend.js';
@@ -181,15 +181,7 @@ async function plan(configFile: string, backends: string[], batch: number, env: 
   const store = readCalibrationStore(calibrationFile(env)).store;
   const book = new CostBook(costs);
   // Host elements, kernel elements' host sides, measured shares and the composition factor, as hetbox plan takes them.
-  const { options, measured } = await calibratedInputs(book, backends, store, configFile);
-  const problem = buildPlacementProblem({
-    graph: router.graph,
-    backends: options,
-    book,
-    ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
-    ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
-    hostCores: os.availableParallelism(),
-  });
+  const { problem } = await calibratedPlacementProblem(router.graph, book, backends, store, configFile);
   const report = explainPlan(problem, { objective: 'throughput', batch, splits: true });
   const rt = problem.elements.findIndex((e) => e.name === 'rt');
   if (rt < 0) throw new Error('bench planner: no element rt in the plan');

@@ -15,7 +15,7 @@ import { Router } from '../../core/router.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendAvailability, backendNames, backendVariants, disposeBackends, getBackend } from '../../core/backend-registry.js';
 import { BUILT_IN_HOST_COST, CostBook, parseCostsFile, type CostProfile, type CostsFile } from '../../core/planner/cost-profile.js';
-import { buildPlacementProblem, candidateLabel, type BackendOption } from '../../core/planner/placement-problem.js';
+import { buildPlacementProblem, candidateLabel, type BackendOption, type PlacementProblem } from '../../core/planner/placement-problem.js';
 import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
 import { placementDot } from '../../core/planner/placement-dot.js';
 import type { CalibratedProfile } from '../../core/planner/calibration.js';
@@ -115,6 +115,30 @@ export async function calibratedInputs(
 }
 
 /**
+ * The placement problem of `graph` with this machine's calibration (calibratedInputs) and its
+ * cores (and the measured shares it used): what `hetbox plan` explains and the planner bench
+ * measures against.
+ */
+export async function calibratedPlacementProblem(
+  graph: Router['graph'],
+  book: CostBook,
+  names: readonly string[],
+  store: CalibrationStore | null,
+  config: string,
+): Promise<{ problem: PlacementProblem; measured: StoredGraphShares | undefined }> {
+  const { options, measured } = await calibratedInputs(book, names, store, config);
+  const problem = buildPlacementProblem({
+    graph,
+    backends: options,
+    book,
+    ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
+    ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
+    hostCores: os.availableParallelism(),
+  });
+  return { problem, measured };
+}
+
+/**
  * The backends to consider: --backends, else every declared one but null. The null backend is
  * a stand-in with configured costs: it is a candidate only when asked for by name, given a
  * profile in the costs file (modelling a device) or named by a pin (PLACE null), never by
@@ -176,15 +200,7 @@ export async function runPlan(args: string[], write: (text: string) => void, env
     const storeFile = calibrationFile(env);
     const stored = readCalibrationStore(storeFile);
     if (stored.problem !== undefined) process.stderr.write(`hetbox plan: calibration ${stored.problem}\n`);
-    const { options, measured } = await calibratedInputs(book, names, stored.store, config);
-    const problem = buildPlacementProblem({
-      graph: router.graph,
-      backends: options,
-      book,
-      ...(measured === undefined ? {} : { shares: new Map(Object.entries(measured.shares)) }),
-      ...(measured?.composition === undefined ? {} : { hostFactor: measured.composition.factor }),
-      hostCores: os.availableParallelism(),
-    });
+    const { problem, measured } = await calibratedPlacementProblem(router.graph, book, names, stored.store, config);
     const report = explainPlan(problem, {
       objective,
       batch,

@@ -17,6 +17,7 @@
  * `maxBadRecords` in detail, all counted) and never thrown.
  */
 import { DEFAULT_HEADROOM, PacketBatch } from '../packet-batch.js';
+import { BatchPool } from './batch-pool.js';
 import { FileWindow } from './file-window.js';
 import { ClassicPcapParser, PCAP_RECORD_HEADER_LENGTH, isClassicMagic } from './classic-pcap.js';
 import { PcapngParser, isPcapngMagic } from './pcapng.js';
@@ -68,7 +69,7 @@ export class PcapReader {
    */
   private readonly lentBatches: PacketBatch[] = [];
   private lentHead = 0;
-  private readonly pool: PacketBatch[] = [];
+  private readonly pool = new BatchPool();
   private readonly onBad?: (bad: BadRecord) => void;
   private readonly sink: (fileOffset: number, reason: string, before: number) => void;
   /** This pass's gzip damage has been reported (at the end of the pass). */
@@ -148,7 +149,7 @@ export class PcapReader {
     const lent = this.lentBatches;
     let head = this.lentHead;
     while (head < lent.length && lent[head].seq <= seq) {
-      if (this.pool.length < 16) this.pool.push(lent[head]);
+      this.pool.give(lent[head]);
       head++;
     }
     this.compactLent(head);
@@ -221,17 +222,7 @@ export class PcapReader {
 
   /** A batch object for `n` packets: a released one when there is one big enough (no allocation), else new. */
   private newBatch(seq: number, n: number, data: Uint8Array, linkType: number): PacketBatch {
-    const pool = this.pool;
-    let i = pool.length - 1;
-    while (i >= 0 && !(pool[i].capacity >= n && pool[i].capacity <= 2 * n)) i--;
-    let batch: PacketBatch;
-    if (i >= 0) {
-      // Swap-remove: the pool's order does not matter, and this runs every batch.
-      batch = pool[i];
-      pool[i] = pool[pool.length - 1];
-      pool.pop();
-      batch.recycle(seq, data, linkType);
-    } else batch = new PacketBatch({ seq, capacity: n, data, linkType });
+    const batch = this.pool.take(seq, n, data, linkType);
     // Only batches the scheduler will release are worth tracking (others are never reused).
     this.lentBatches.push(batch);
     if (this.lentBatches.length - this.lentHead > 4096) this.compactLent(this.lentHead + 1);

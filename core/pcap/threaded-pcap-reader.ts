@@ -22,6 +22,7 @@ import { PacketBatch } from '../packet-batch.js';
 import { PcapFormatError, type BadRecord } from './pcap-errors.js';
 import { MAX_PACKET } from './record-scan.js';
 import { MAX_BATCH } from './pcap-reader.js';
+import { BatchPool } from './batch-pool.js';
 import { readWorkerSource } from './read-worker-body.js';
 import {
   CTRL_CELLS,
@@ -104,7 +105,7 @@ export class ThreadedPcapReader {
   private readonly lent: PacketBatch[] = [];
   private readonly lentEnd: number[] = [];
   private lentHead = 0;
-  private readonly pool: PacketBatch[] = [];
+  private readonly pool = new BatchPool();
   private closed = false;
 
   private constructor(path: string, header: ClassicHeader, firstRecord: number, opts: ThreadedReaderOptions) {
@@ -232,7 +233,7 @@ export class ThreadedPcapReader {
     let head = this.lentHead;
     let upTo: number | null = null;
     while (head < lent.length && lent[head].seq <= seq) {
-      if (this.pool.length < 16) this.pool.push(lent[head]);
+      this.pool.give(lent[head]);
       upTo = this.lentEnd[head];
       head++;
     }
@@ -308,16 +309,7 @@ export class ThreadedPcapReader {
 
   /** A batch object for `n` packets: a released one when there is one big enough, else new. */
   private newBatch(seq: number, n: number): PacketBatch {
-    const pool = this.pool;
-    let i = pool.length - 1;
-    while (i >= 0 && !(pool[i].capacity >= n && pool[i].capacity <= 2 * n)) i--;
-    let batch: PacketBatch;
-    if (i >= 0) {
-      batch = pool[i];
-      pool[i] = pool[pool.length - 1];
-      pool.pop();
-      batch.recycle(seq, this.arena, this.linkType);
-    } else batch = new PacketBatch({ seq, capacity: n, data: this.arena, linkType: this.linkType });
+    const batch = this.pool.take(seq, n, this.arena, this.linkType);
     this.lent.push(batch);
     return batch;
   }

@@ -241,3 +241,23 @@ export function sampleAddresses(routes: readonly Route[], n: number, seed: numbe
   }
   return out;
 }
+
+/**
+ * `live` with one node appended and reached from L0 entry 0x0a0b: two runs (slot 0, slots
+ * 1..255) whose entries are `nodeEntry(n)` and `second(n)`, n being the node's own offset, so
+ * the walk finds a node entry again at every level (a malformed image: an endless walk for an
+ * unbounded loop, a third node level for the pipeline).
+ */
+export function withSelfLoopNode(live: Uint32Array, second: (node: number) => number): Uint32Array {
+  const n = live.length;
+  const img = new Uint32Array(n + NODE_HEADER_WORDS + 2);
+  img.set(live);
+  img[n] = 0b11;
+  img[n + NODE_COUNT_WORD] = 0x02020200;
+  img[n + NODE_COUNT_WORD + 1] = 0x02020202;
+  img[n + NODE_HEADER_WORDS] = nodeEntry(n);
+  img[n + NODE_HEADER_WORDS + 1] = second(n);
+  img[H_USED_WORDS] = img.length;
+  img[img[H_L0] + 0x0a0b] = nodeEntry(n);
+  return img;
+}

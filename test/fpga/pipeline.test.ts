@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendFailure, type StructureHandle } from '../../core/backend.js';
 import type { ImageDelta } from '../../core/structures/image.js';
-import { H_L0, H_USED_WORDS, HEADER_WORDS, lookupImage, narrowNodeEntry, NODE_COUNT_WORD, NODE_HEADER_WORDS, nodeEntry } from '../../core/structures/multi-fib/image-format.js';
+import { H_L0, HEADER_WORDS, lookupImage, narrowNodeEntry } from '../../core/structures/multi-fib/image-format.js';
 import { FpgaBackend } from '../../backends/fpga/index.js';
 import { pipelineShape } from '../../hwsim/build.js';
-import { buildImage, sampleAddresses, type Route } from './image-builder.js';
+import { buildImage, sampleAddresses, withSelfLoopNode, type Route } from './image-builder.js';
 import { firstMismatch, linxFibs, loadRoutes, multiFibOf, requireFpga, seeded } from './support.js';
 
 const linx = linxFibs();
@@ -196,17 +196,7 @@ describe('ip_lookup pipeline (Verilator)', () => {
     if (!ok) return ctx.skip();
     // A node appended to a real image, reached from L0 entry 0x0a0b: two runs (slot 0, slots
     // 1..255) whose entries are a NODE and a NARROW_NODE entry: level 2 finds a node entry again.
-    const live = buildImage([maeWest]).image;
-    const n = live.length;
-    const img = new Uint32Array(n + NODE_HEADER_WORDS + 2);
-    img.set(live);
-    img[n] = 0b11;
-    img[n + NODE_COUNT_WORD] = 0x02020200;
-    img[n + NODE_COUNT_WORD + 1] = 0x02020202;
-    img[n + NODE_HEADER_WORDS] = nodeEntry(n);
-    img[n + NODE_HEADER_WORDS + 1] = narrowNodeEntry(n);
-    img[H_USED_WORDS] = img.length;
-    img[img[H_L0] + 0x0a0b] = nodeEntry(n);
+    const img = withSelfLoopNode(buildImage([maeWest]).image, narrowNodeEntry);
     const h = await plain.loadStructure('multi-fib-v4', img, 1);
     const vrf = Int32Array.of(0, 0);
     for (const third of [0x0a0b0000, 0x0a0b0001]) {

@@ -13,7 +13,8 @@ import type { Backend } from '../../core/backend.js';
 import { backendAvailability, disposeBackends, getBackend, loadAllBackends } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { IP_LOOKUP } from '../../core/kernels/ip-lookup/index.js';
-import { H_L0, H_USED_WORDS, lookupImage, NODE_COUNT_WORD, NODE_HEADER_WORDS, nodeEntry } from '../../core/structures/multi-fib/image-format.js';
+import { lookupImage, nodeEntry } from '../../core/structures/multi-fib/image-format.js';
+import { withSelfLoopNode } from '../fpga/image-builder.js';
 import { imageCensus, layout2Inputs, layout2Tables, type ImageCensus } from './layout2-images.js';
 
 await loadAllBackends();
@@ -83,18 +84,7 @@ for (const form of kernelRegistry.backendsFor(IP_LOOKUP)) {
  * as webgpu (MAX_NODE_LEVELS).
  */
 function selfLoopImage(): Uint32Array {
-  const live = tables[0].image;
-  const n = live.length;
-  const img = new Uint32Array(n + NODE_HEADER_WORDS + 2);
-  img.set(live);
-  img[n] = 0b11;
-  img[n + NODE_COUNT_WORD] = 0x02020200;
-  img[n + NODE_COUNT_WORD + 1] = 0x02020202;
-  img[n + NODE_HEADER_WORDS] = nodeEntry(n);
-  img[n + NODE_HEADER_WORDS + 1] = nodeEntry(n);
-  img[H_USED_WORDS] = img.length;
-  img[img[H_L0] + 0x0a0b] = nodeEntry(n);
-  return img;
+  return withSelfLoopNode(tables[0].image, nodeEntry);
 }
 
 it('the CPU reference lookupImage returns on a malformed image whose node points at itself', () => {

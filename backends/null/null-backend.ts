@@ -20,6 +20,7 @@ import { checkDelta, checkImage } from '../../core/structures/structure-kinds.js
 import { HostStructures } from '../cpu/host-structures.js';
 import { kernelReference } from './kernel-references.js';
 import { ModelledDevice } from './modelled-device.js';
+import type { DeviceRunFigures } from './modelled-device-protocol.js';
 import './kernels/index.js';
 
 export const nullBackendOptions = z
@@ -174,25 +175,22 @@ export class NullBackend extends BackendBase {
     const outputs = Object.keys(io.outputs);
     const n = io.count;
     const slot = device.acquireSlot(n * (inputs.length + outputs.length));
-    let pending: ReturnType<ModelledDevice['request']>;
+    let pending: Promise<DeviceRunFigures>;
     try {
       try {
         if (entry !== undefined) await entry.after;
         inputs.forEach((name, k) => slot.words.set(io.inputs[name].subarray(0, n), k * n));
         const handles = structures.map((h) => this.deviceHandle(h).id);
-        pending = device.request({ op: 'run', kernel, handles, count: n, slot: slot.id, ...(slot.shared ? {} : { buffer: slot.words.buffer as SharedArrayBuffer }), inputs, outputs, modelledNs: this.modelledNs(io).simulatedNs });
-        slot.shared = true;
+        pending = device.run(slot, kernel, inputs, outputs, handles, n, this.modelledNs(io).simulatedNs);
       } finally {
         if (entry !== undefined) this.sentRun(entry);
       }
-      await pending;
+      const figures = await pending;
       outputs.forEach((name, k) => io.outputs[name].set(slot.words.subarray((inputs.length + k) * n, (inputs.length + k + 1) * n)));
+      return { device: { ...figures } };
     } finally {
       device.releaseSlot(slot);
     }
-    const reply = await pending;
-    if (reply.figures === undefined) throw new BackendFailure('null', 'modelled device answered a run without its figures');
-    return { device: { ...reply.figures } };
   }
 
   protected override beforeRun(): void {

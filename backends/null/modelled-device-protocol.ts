@@ -63,6 +63,8 @@ export const RUN_FAILED = 1;
 export interface DeviceWorkerData {
   control: SharedArrayBuffer;
   port: MessagePort;
+  /** Injected loss: the worker thread ends when its run after this many comes up (null: never). */
+  diesAfterRuns: number | null;
 }
 
 export type DeviceMessage =

@@ -23,6 +23,8 @@ const data = workerData as DeviceWorkerData | null;
 if (data === null || !(data.control instanceof SharedArrayBuffer)) throw new Error('null modelled device: must run as a worker thread with its control block');
 const control = new Int32Array(data.control);
 const port = data.port as unknown as MessagePort;
+const diesAfterRuns = data.diesAfterRuns;
+let runs = 0;
 
 const images = new Map<number, HostImage>();
 /** A run slot: its buffer, seen as header words, header float64s and columns. */
@@ -84,6 +86,8 @@ function serveMessage(m: DeviceMessage): void {
 }
 
 function serveRun(seq: number, slot: Slot): void {
+  // The injected lost device: the thread ends here, with this run and those behind it unanswered.
+  if (diesAfterRuns !== null && ++runs > diesAfterRuns) process.exit(3);
   const taken = performance.now();
   const { i32, f64 } = slot;
   try {

@@ -74,10 +74,11 @@ export class ModelledDevice {
   private waiting = false;
   private lost: string | null = null;
 
-  constructor() {
+  /** `diesAfterRuns`: the worker thread ends when its run after that many comes up (an injected lost device). */
+  constructor(diesAfterRuns?: number) {
     const channel = new MessageChannel();
     this.port = channel.port1;
-    const workerData: DeviceWorkerData = { control: this.control.buffer as SharedArrayBuffer, port: channel.port2 as unknown as DeviceWorkerData['port'] };
+    const workerData: DeviceWorkerData = { control: this.control.buffer as SharedArrayBuffer, port: channel.port2 as unknown as DeviceWorkerData['port'], diesAfterRuns: diesAfterRuns ?? null };
     // The device is its own program: the caller's Node flags (--input-type, --cpu-prof...) are not its.
     this.worker = new Worker(workerScript(), { execArgv: [], workerData, transferList: [channel.port2] });
     this.worker.unref();

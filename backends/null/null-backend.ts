@@ -5,6 +5,9 @@
  *   - `costs` are reported by costs() and used to compute a simulated time per run;
  *   - `unavailable` makes detect() refuse with that reason;
  *   - `failAfterRuns` makes every run after the first N throw BackendFailure (a lost device);
+ *   - `workerDiesAfterRuns` (device 'worker' only) makes the worker thread itself end when its
+ *     (N+1)th run comes up, with whatever is queued behind it: a device lost mid-queue, which
+ *     fails every outstanding and later request with BackendFailure;
  *   - `device` says where the answers are computed: 'inline' (default) on the calling thread, the
  *     time only reported (`simulatedNs`); 'worker' on a modelled device, a worker thread that
  *     holds the images, computes while the caller goes on, and ends each run no earlier than
@@ -36,9 +39,11 @@ export const nullBackendOptions = z
       .prefault({}),
     unavailable: z.string().optional(),
     failAfterRuns: z.number().int().nonnegative().optional(),
+    workerDiesAfterRuns: z.number().int().nonnegative().optional(),
     device: z.enum(['inline', 'worker']).default('inline'),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.workerDiesAfterRuns === undefined || o.device === 'worker', { message: "workerDiesAfterRuns needs device 'worker'", path: ['workerDiesAfterRuns'] });
 
 export type NullBackendOptions = z.input<typeof nullBackendOptions>;
 
@@ -76,7 +81,7 @@ export class NullBackend extends BackendBase {
   }
 
   private device(): ModelledDevice {
-    this.modelled ??= new ModelledDevice();
+    this.modelled ??= new ModelledDevice(this.opts.workerDiesAfterRuns);
     return this.modelled;
   }
 

@@ -105,6 +105,56 @@ describe('null backend, modelled device in a worker thread', () => {
     await expect(b.applyDelta(h, { kind: 'multi-fib-v4', fromGeneration: h.generation + 5, toGeneration: h.generation + 6, length: mf.image.length, writes: [] })).rejects.toThrow(/generation/);
   });
 
+  it('serves many runs in flight at once, in slots of several sizes, in call order with deltas between them', async () => {
+    const b = worker();
+    const mf = multiFibOf(routes);
+    const deltas: ImageDelta[] = [];
+    mf.onDelta((d) => deltas.push(d));
+    const h = await b.loadStructure('multi-fib-v4', mf.image, mf.generation);
+    // Sizes out of order, so a slot lent to a small run is grown for a large one while others are out.
+    const sizes = [1, 300, 4096, 77, 9000, 2000, 0, 5000];
+    const pending: { p: Promise<unknown>; io: IpLookupIo; want: number[] }[] = [];
+    for (let step = 0; step < 4; step++) {
+      for (let k = 0; k < 12; k++) {
+        const io = lookupIo(randomAddresses(sizes[(step + k) % sizes.length], 1000 * step + k), 2, 50 + k);
+        pending.push({ io, want: reference(mf.image, io), p: b.runKernel(IP_LOOKUP, io, [h]) });
+      }
+      mf.applyChanges([
+        { op: 'set', fib: 0, prefix: 0, len: 0, nextHop: 7000 + step },
+        { op: 'set', fib: 1, prefix: 0x0a000000 + (step << 16), len: 16, nextHop: 7100 + step },
+      ]);
+      for (const d of deltas.splice(0)) pending.push({ io: lookupIo([], 1, 0), want: [], p: b.applyDelta(h, d) });
+    }
+    await Promise.all(pending.map((x) => x.p));
+    pending.forEach((x, i) => expect(Array.from(x.io.outputs.nextHop), `request ${i}`).toEqual(x.want));
+    expect(Array.from(await b.readStructure(h))).toEqual(Array.from(mf.image));
+  });
+
+  it('fails every outstanding and later request as a lost device when the worker dies mid-queue', async () => {
+    // The worker thread ends when its third run comes up; each run is modelled at 20 ms, so the rest queue behind it.
+    const b = new NullBackend({ device: 'worker', workerDiesAfterRuns: 2, costs: { perBatchNs: 20e6, perItemNs: 0, perByteTransferNs: 0 } });
+    live.push(b);
+    const mf = multiFibOf(routes);
+    const deltas: ImageDelta[] = [];
+    mf.onDelta((d) => deltas.push(d));
+    const h = await b.loadStructure('multi-fib-v4', mf.image, mf.generation);
+    const ios = Array.from({ length: 6 }, (_v, k) => lookupIo(randomAddresses(500, 70 + k), 2, 70 + k));
+    const wants = ios.map((io) => reference(mf.image, io));
+    const runs = ios.map((io) => b.runKernel(IP_LOOKUP, io, [h]));
+    mf.applyChanges([{ op: 'set', fib: 0, prefix: 0, len: 0, nextHop: 4321 }]);
+    const delta = b.applyDelta(h, deltas[0]);
+    const settled = await Promise.allSettled([...runs, delta]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+    [0, 1].forEach((k) => expect(Array.from(ios[k].outputs.nextHop), `run ${k}`).toEqual(wants[k]));
+    for (const s of settled.slice(2)) {
+      const reason = (s as PromiseRejectedResult).reason as unknown;
+      expect(reason).toBeInstanceOf(BackendFailure);
+      expect(String(reason)).toMatch(/modelled device lost: worker exited \(code 3\)/);
+    }
+    await expect(b.runKernel(IP_LOOKUP, lookupIo([1, 2], 1, 1), [h])).rejects.toBeInstanceOf(BackendFailure);
+    expect(() => new NullBackend({ workerDiesAfterRuns: 1 })).toThrow(/workerDiesAfterRuns needs device 'worker'/);
+  });
+
   it('refuses a released structure, an image that is not one, and an image over capacity', async () => {
     const b = worker();
     const mf = multiFibOf(routes);
@@ -146,10 +196,17 @@ describe('null backend, modelled device in a worker thread', () => {
     const b = worker({ perBatchNs: 200e6 });
     const mf = multiFibOf(routes);
     const h = await b.loadStructure('multi-fib-v4', mf.image, mf.generation);
-    const running = b.runKernel(IP_LOOKUP, lookupIo([1, 2, 3], 1, 1), [h]);
+    // Several runs queued on the device (200 ms each) and a read behind them, all outstanding at dispose.
+    const running = [1, 2, 3].map((k) => b.runKernel(IP_LOOKUP, lookupIo([k, 2, 3], 1, k), [h]));
+    const reading = b.readStructure(h);
+    const outcomes = Promise.allSettled([...running, reading]);
     await b.dispose();
-    await expect(running).rejects.toBeInstanceOf(BackendFailure);
-    await expect(running).rejects.toThrow(/modelled device lost: disposed/);
+    for (const o of await outcomes) {
+      expect(o.status).toBe('rejected');
+      const reason = (o as PromiseRejectedResult).reason as unknown;
+      expect(reason).toBeInstanceOf(BackendFailure);
+      expect(String(reason)).toMatch(/modelled device lost: disposed/);
+    }
     // Disposed means nothing is held; a new load starts a new worker.
     await expect(b.runKernel(IP_LOOKUP, lookupIo([1], 1, 1), [h])).rejects.toThrow(/not held here/);
     const again = await b.loadStructure('multi-fib-v4', mf.image, mf.generation);
@@ -163,7 +220,8 @@ describe('null backend, modelled device in a worker thread', () => {
       import { NullBackend } from ${JSON.stringify(path.join(ROOT, 'dist/backends/null/null-backend.js'))};
       const b = new NullBackend({ device: 'worker', costs: { perBatchNs: 20e6 } });
       const io = { count: 2, inputs: { src: new Int32Array(2), dst: new Int32Array(2), ports: new Int32Array(2), proto: new Int32Array(2) }, outputs: { flow: new Int32Array(2) } };
-      const s = await b.runKernel('flow-hash', io, []);
+      const io2 = { ...io, outputs: { flow: new Int32Array(2) } };
+      const [s] = await Promise.all([b.runKernel('flow-hash', io, []), b.runKernel('flow-hash', io2, [])]);
       console.log('ran', s.hostMs >= 20);
     `;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });

@@ -91,6 +91,24 @@ describe('OffloadRunner fallback', () => {
     await runner.close();
   });
 
+  it('moves to cpu once when the worker of the modelled device dies with batches in flight; every batch is still answered right', async () => {
+    const device = new NullBackend({ device: 'worker', workerDiesAfterRuns: 2, costs: { perBatchNs: 5e6, perItemNs: 0, perByteTransferNs: 0 } });
+    const { env, warnings } = testEnv({ null: device });
+    const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: 'null', owner: 'rt', env, maxInFlight: 4 });
+    const mf = multiFibOf(routes);
+    await runner.addStructure('multi-fib-v4', mf.image, mf.generation);
+    const ios = Array.from({ length: 10 }, (_v, k) => lookupIo(1500, 40 + k, 2));
+    const stats = await Promise.all(ios.map((io) => runner.run(io)));
+    ios.forEach((io, k) => expect(Array.from(io.outputs.nextHop), `batch ${k}`).toEqual(reference(mf.image, io)));
+    expect(stats.slice(0, 2).map((s) => s.backend)).toEqual(['null', 'null']);
+    expect(stats.slice(2).every((s) => s.backend === 'cpu')).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/falls back from null to cpu: null: modelled device lost: worker exited \(code 3\)/);
+    expect(runner.status()).toMatchObject({ backend: 'cpu', batches: 10, items: 15000 });
+    await runner.close();
+    await device.dispose();
+  });
+
   it('keeps a delta queued behind a batch whose device fails, and answers later batches with it', async () => {
     const { env } = testEnv({ null: new NullBackend({ failAfterRuns: 1 }) });
     const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: 'null', owner: 'rt', env, maxInFlight: 2 });
@@ -116,10 +134,12 @@ describe('OffloadRunner fallback', () => {
   });
 });
 
-for (const which of ['null', 'webgpu'] as const) {
-  describe(`OffloadRunner on ${which}`, () => {
+// 'null worker': the null backend's modelled device, a worker thread served through a shared-memory doorbell.
+for (const variant of ['null', 'null worker', 'webgpu'] as const) {
+  const which = variant === 'webgpu' ? 'webgpu' : 'null';
+  describe(`OffloadRunner on ${variant}`, () => {
     it('applies each delta between the batches started before and after it', async (ctx) => {
-      const backend = which === 'null' ? new NullBackend() : new WebGpuBackend();
+      const backend = variant === 'null' ? new NullBackend() : variant === 'null worker' ? new NullBackend({ device: 'worker', costs: { perBatchNs: 0, perItemNs: 0, perByteTransferNs: 0 } }) : new WebGpuBackend();
       if (!requireOrWarn(which, await backend.detect())) return ctx.skip();
       const { env, warnings } = testEnv({ [which]: backend });
       const runner = await OffloadRunner.open({ kernel: IP_LOOKUP, backend: which, owner: 'rt', env, maxInFlight: 3 });

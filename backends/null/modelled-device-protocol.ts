@@ -26,8 +26,10 @@ export const CONTROL = {
   /** The highest sequence number the worker has finished. */
   DONE: 1,
   /**
-   * 1 while the worker sleeps (or is about to) on SUBMITTED: the host notifies only then, so a
-   * run rung while the worker is still busy costs the host no wake-up call.
+   * 1 while the worker sleeps (or is about to) on SUBMITTED: the host notifies only then, and
+   * sets it back to 0 as it does, so a run rung while the worker is busy or already being woken
+   * costs the host no wake-up call. The worker sets 1 before each Atomics.wait, whose own check
+   * of SUBMITTED then sees any request rung without a notify.
    */
   SLEEPING: 2,
   WORDS: 3,

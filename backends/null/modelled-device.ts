@@ -139,7 +139,8 @@ export class ModelledDevice {
     if (this.outstanding.length === 0) this.worker.ref();
     this.outstanding.push(entry);
     Atomics.store(this.control, CONTROL.SUBMITTED, seq);
-    if (Atomics.load(this.control, CONTROL.SLEEPING) === 1) Atomics.notify(this.control, CONTROL.SUBMITTED);
+    // Taken back to 0 by the one who wakes it: requests rung before the worker is up cost no second wake.
+    if (Atomics.compareExchange(this.control, CONTROL.SLEEPING, 1, 0) === 1) Atomics.notify(this.control, CONTROL.SUBMITTED);
     this.watch();
   }
 

@@ -397,7 +397,7 @@ export async function run(bench: BenchReport): Promise<void> {
     const gpu = new NullBackend(gpuOptions);
     const backends = (name: BackendName): Promise<Backend> => (name === 'null' ? Promise.resolve(gpu) : getBackend(name));
     try {
-      // The hand-off to the worker (postMessage round trip, slot copies, the runner's promise) timed
+      // The hand-off to the worker (the doorbell and the wake for its answer, slot copies, the runner's promise) timed
       // on this very device, as hetbox calibrate --config times a backend's: its time is the
       // model's pacing on another thread, so no kernel time is taken off (kernelNs 0, a real device's).
       const t2 = performance.now();

@@ -1,6 +1,6 @@
 /**
  * The modelled GPU's host side (issue 11, planner bench half 2): handing a batch to the worker
- * device (postMessage round trip, slot copies, the runner's promise) costs the host thread tens
+ * device (the doorbell and the wake for its answer, slot copies, the runner's promise) costs the host thread tens
  * of µs a batch, and a plan that charges nothing for it offloads where the CPU is faster.
  * Worked by hand from the modelled data-center GPU (15 µs a batch + 0.25 ns a lookup on the
  * device, 12 bytes a packet at 0.05 ns on the bus), a cpu lookup of 100 ns a packet and the

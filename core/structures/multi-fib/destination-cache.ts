@@ -41,10 +41,10 @@ const SLOTS = CACHE_SLOTS;
 export const CACHE_INDEX_MASK = (SLOTS - 1) << 1;
 
 /**
- * Lookups the cache sits out after a batch where it did not pay (more than 1/8 of the batch
- * missed it), or after a switch to another image: uniformly random addresses, or traffic
- * alternating between images, then run the plain walk, and the cache is tried again after
- * this many lookups.
+ * Lookups the cache sits out after a batch where it did not pay (more than 1/8 of the batch's
+ * first block of 1024, or of the rest of the batch, missed it), or after a switch to another
+ * image: uniformly random addresses, or traffic alternating between images, then run the plain
+ * walk, and the cache is tried again after this many lookups.
  */
 export const SKIP_LOOKUPS = 32 * 1024;
 

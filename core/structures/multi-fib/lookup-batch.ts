@@ -29,7 +29,7 @@
  * RECORD (tag 1) is at least 2^30, a LEAF (tag 0) is below that (NO_ROUTE = 2^30 - 1).
  */
 import { H_L0, NO_ROUTE as NO_ROUTE_ENTRY } from './image-format.js';
-import { CACHE_INDEX_MASK as CACHE_INDEX_MASK_VALUE, CACHE_SLOTS, SKIP_LOOKUPS, cacheOwner, ownCache } from './destination-cache.js';
+import { CACHE_INDEX_MASK as CACHE_INDEX_MASK_VALUE, CACHE_SLOTS, SKIP_LOOKUPS, ownCache } from './destination-cache.js';
 
 // Module-local copies of the constants the loops use: V8 folds a module's own `const` into
 // the code, but loads an imported binding on every use (measured: the probe loop ran at ~0.6x
@@ -40,9 +40,10 @@ if (NO_ROUTE !== NO_ROUTE_ENTRY || CACHE_INDEX_MASK !== CACHE_INDEX_MASK_VALUE) 
 
 /**
  * The cache's slots (destination-cache.ts): slot s at words 2s (key: address >>> 8, -1 when
- * empty) and 2s+1 (answer or RECORD). A module constant on purpose: V8 compiles the probe loop
- * over a constant typed array ~1.25x faster than over one loaded from an object's field
- * (measured at batch 1024, interleaved).
+ * empty) and 2s+1 (answer or RECORD). A module constant on purpose, read as such inside `probe`
+ * and `fill` (not passed in: whether a callee is inlined is V8's choice): V8 compiles the probe
+ * loop over a constant typed array ~1.25x faster than over one loaded from an object's field
+ * (measured at batch 1024, interleaved), since it checks neither its map nor its length.
  */
 const CACHE_WORDS = new Int32Array(CACHE_SLOTS * 2).fill(-1);
 
@@ -67,19 +68,32 @@ export function lookupBatch(image: Int32Array, vrf: Int32Array | null, dst: Int3
   const owner = ownCache(image);
   if (owner.skip > 0) {
     owner.skip -= count;
-    walk(image, vrf, dst, out, count);
+    walk(image, vrf, dst, out, 0, count);
     return;
   }
   if (owner.stale) {
     CACHE_WORDS.fill(-1);
     owner.stale = false;
   }
-  // One probing pass over the whole batch first: cache-hot traffic is done after it.
-  if (probe(CACHE_WORDS, dst, out, count) !== 0) walkUnfinished(image, vrf, dst, out, count);
+  // One probing pass, then the walk for what it left. A batch of more than one block probes its
+  // first block alone first, as a trial: when more than 1/8 of it misses, the rest of the batch
+  // runs the plain walk (a large batch of random destinations pays for one probed block). The
+  // rest is probed through views starting at 0: `probe` compiles to faster code over a range
+  // that starts at a constant (measured; the views cost one allocation each per large batch).
+  const first = count < BLOCK ? count : BLOCK;
+  if (probe(dst, out, first) !== 0 && walkUnfinished(image, vrf, dst, out, first) * 8 > first) {
+    owner.skip = SKIP_LOOKUPS;
+    if (first < count) walk(image, vrf, dst, out, first, count);
+  } else if (first < count) {
+    const d = dst.subarray(first, count);
+    const o = out.subarray(first, count);
+    const n = count - first;
+    if (probe(d, o, n) !== 0 && walkUnfinished(image, vrf === null ? null : vrf.subarray(first, count), d, o, n) * 8 > n) owner.skip = SKIP_LOOKUPS;
+  }
 }
 
-/** Walk what `probe` left unfinished (level by level over blocks), filling the cache on the way. */
-function walkUnfinished(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number): void {
+/** Walk what `probe` left unfinished (level by level over blocks), filling the cache on the way; returns how many items that was. */
+function walkUnfinished(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number): number {
   const l0 = image[H_L0];
   let missed = 0;
   for (let b = 0; b < count; b += BLOCK) {
@@ -88,20 +102,19 @@ function walkUnfinished(image: Int32Array, vrf: Int32Array | null, dst: Int32Arr
     if (nr === 0) continue;
     const r0 = rootList(image, l0, dst, out, rest, nr, level1);
     const r1 = nodePass(image, dst, out, level1, r0 & LIST_MASK, level2, 8);
-    fill(CACHE_WORDS, dst, out, rest, nr);
+    fill(dst, out, rest, nr);
     const r2 = nodePass(image, dst, out, level2, r1 & LIST_MASK, level1, 0);
     if ((r2 & LIST_MASK) !== 0) noRoute(out, level1, r2 & LIST_MASK);
     if (((r0 | r1 | r2) & SAW_RECORD) !== 0) finishList(image, vrf, out, rest, nr);
     missed += nr;
   }
-  // More than 1/8 of the batch missed the cache: it sits out the next SKIP_LOOKUPS lookups.
-  if (missed * 8 > count) cacheOwner.skip = SKIP_LOOKUPS;
+  return missed;
 }
 
-/** The walk without the cache (level by level over blocks). */
-function walk(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, count: number): void {
+/** The walk without the cache over items b0..count (level by level over blocks). */
+function walk(image: Int32Array, vrf: Int32Array | null, dst: Int32Array, out: Int32Array, b0: number, count: number): void {
   const l0 = image[H_L0];
-  for (let b = 0; b < count; b += BLOCK) {
+  for (let b = b0; b < count; b += BLOCK) {
     const end = b + BLOCK < count ? b + BLOCK : count;
     const r0 = rootPass(image, l0, dst, out, level1, b, end);
     const r1 = nodePass(image, dst, out, level1, r0 & LIST_MASK, level2, 8);
@@ -175,7 +188,8 @@ function rootPass(image: Int32Array, l0: number, dst: Int32Array, out: Int32Arra
  * the probe; four items share one set (measured on cache-hot traffic: 1.13x the TS DIR-24-8
  * with four, 0.93x with one, interleaved, load 9).
  */
-function probe(cw: Int32Array, dst: Int32Array, out: Int32Array, count: number): number {
+function probe(dst: Int32Array, out: Int32Array, count: number): number {
+  const cw = CACHE_WORDS;
   let m = 0;
   let i = 0;
   for (const stop = count - 3; i < stop; i += 4) {
@@ -237,7 +251,8 @@ function rootList(image: Int32Array, l0: number, dst: Int32Array, out: Int32Arra
  * Cache what the walk reached by level 1 for each item's /24: an answer (-1 for no route) or a
  * RECORD (its answer depends on the FIB); a level-2 node (negative, below -1) is not cached.
  */
-function fill(cw: Int32Array, dst: Int32Array, out: Int32Array, items: Int32Array, n: number): void {
+function fill(dst: Int32Array, out: Int32Array, items: Int32Array, n: number): void {
+  const cw = CACHE_WORDS;
   for (let j = 0; j < n; j++) {
     const i = items[j];
     const v = out[i];

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark section, each with a baseline measured in the same run,
  * printed and written to bench/out/report.json with the machine it ran on.
  *   node dist/bench/run.js [--only NAME[,NAME]] [--baseline REF]
- *     sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, backends, fpga, live, flows, migration, datapath, ab)
+ *     sections: see bench/sections.ts (pipeline, pcap, elements, multi-fib, lookup-walks, backends, fpga, live, flows, migration, datapath, ab)
  *     --baseline: the git ref section ab compares against (default 2e5b97f, see bench/baseline-tree.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

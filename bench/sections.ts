@@ -4,6 +4,7 @@ import { run as pipeline } from './pipeline.js';
 import { run as pcap } from './pcap-read.js';
 import { run as elements } from './elements.js';
 import { run as multiFib } from './multi-fib.js';
+import { run as lookupWalks } from './lookup-walks.js';
 import { run as backends } from './backends.js';
 import { run as fpga } from './fpga.js';
 import { run as live } from './live.js';
@@ -30,6 +31,7 @@ export const sections: readonly BenchSectionModule[] = [
   { name: 'pcap', run: pcap },
   { name: 'elements', run: elements },
   { name: 'multi-fib', run: multiFib },
+  { name: 'lookup-walks', run: lookupWalks },
   { name: 'backends', run: backends },
   { name: 'fpga', run: fpga },
   { name: 'live', run: live },

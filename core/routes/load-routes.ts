@@ -498,13 +498,14 @@ function fastTextLine(buf: Uint8Array, s: number, n: number, hopText: ByteIntern
   j++;
   let len = 0;
   const lenStart = j;
-  while (j < n) {
+  // At most 2 digits read: a third one is then the byte after the length, which no line end matches.
+  while (j < n && j - lenStart < 2) {
     c = buf[j];
     if (c < 48 || c > 57) break;
     len = len * 10 + c - 48;
     j++;
   }
-  if (j === lenStart || j - lenStart > 2 || len > 32) return -1;
+  if (j === lenStart || len > 32) return -1;
   fastAddr = addr;
   fastLen = len;
   fastHop = -1;

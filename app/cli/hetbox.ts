@@ -13,15 +13,6 @@
  *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE] [--splits on|off]
  *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--json]
  */
-import { runCommand } from './run-command.js';
-import { checkCommand } from './check-command.js';
-import { elementsCommand } from './elements-command.js';
-import { backendsCommand } from './backends-command.js';
-import { lookupCommand } from './lookup-command.js';
-import { ctlCommand } from './ctl-command.js';
-import { flowsCommand } from './flows-command.js';
-import { planCommand } from './plan-command.js';
-import { calibrateCommand } from './calibrate-command.js';
 import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
 
@@ -51,16 +42,24 @@ const USAGE = `usage: hetbox <command> [options]
                     store the fitted costs in the user's cache dir for plan (--backends LIST,
                     --batches LIST, --repeats N, --routes FILE, --capture FILE, --json)`;
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
-  run: runCommand,
-  check: checkCommand,
-  elements: elementsCommand,
-  backends: backendsCommand,
-  lookup: lookupCommand,
-  ctl: ctlCommand,
-  flows: flowsCommand,
-  plan: planCommand,
-  calibrate: calibrateCommand,
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each command's module is imported when that command runs, not at start-up: `plan` pulls in
+ * @viz-js (1.2 MB of script), `calibrate` and `plan` the planner, `backends` the FPGA reporter,
+ * and a `hetbox run` would otherwise load and compile them all before its first packet
+ * (test/cli/run-imports.test.ts keeps it so).
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./run-command.js')).runCommand,
+  check: async () => (await import('./check-command.js')).checkCommand,
+  elements: async () => (await import('./elements-command.js')).elementsCommand,
+  backends: async () => (await import('./backends-command.js')).backendsCommand,
+  lookup: async () => (await import('./lookup-command.js')).lookupCommand,
+  ctl: async () => (await import('./ctl-command.js')).ctlCommand,
+  flows: async () => (await import('./flows-command.js')).flowsCommand,
+  plan: async () => (await import('./plan-command.js')).planCommand,
+  calibrate: async () => (await import('./calibrate-command.js')).calibrateCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -70,13 +69,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return cmd === undefined ? 2 : 0;
   }
-  const fn = commands[cmd];
-  if (fn === undefined) {
+  const load = Object.hasOwn(commands, cmd) ? commands[cmd] : undefined;
+  if (load === undefined) {
     process.stderr.write(`hetbox: unknown command '${cmd}'\n${USAGE}\n`);
     return 2;
   }
   try {
-    return await fn(rest);
+    return await (await load())(rest);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`hetbox ${cmd}: ${e.message}\n`);

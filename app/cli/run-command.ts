@@ -1,7 +1,7 @@
 /** `hetbox run CONFIG`: run a configuration to the end of its input and print what happened. */
 import { z } from 'zod';
 import { Router, type RunSummary } from '../../core/router.js';
-import { ControlServer } from '../control/control-server.js';
+import type { ControlServer } from '../control/control-server.js';
 import { controlAddressFlag } from './control-address-flag.js';
 import { elementLibrary } from '../../elements/index.js';
 import { backendProvider, parseBackendName } from './backend-access.js';
@@ -10,11 +10,7 @@ import { parseFlags } from './parse-flags.js';
 import { UsageError } from './usage-error.js';
 import { fmt } from '../../core/format.js';
 import { MigrationScript, parseMigrateFlag } from './migrate-flag.js';
-import { AdaptiveRun } from './adaptive-run.js';
-import { backendList, backendOptions } from './plan-command.js';
-import { CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
-import { calibrationFile, readCalibrationStore } from '../../core/planner/calibration-store.js';
-import { readFileSync } from 'node:fs';
+import type { AdaptiveRun } from './adaptive-run.js';
 
 export async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
@@ -79,20 +75,21 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     await router.initialize();
     if (values.adapt) {
-      const costs = values.costs === undefined ? undefined : parseCostsFile(readCostsFile(values.costs), values.costs);
-      const names = backendList(values.backends, costs, new Set(router.graph.nodes.flatMap((n) => (n.place === undefined ? [] : [n.place.backend]))));
-      const stored = readCalibrationStore(calibrationFile(process.env));
-      adaptive = await AdaptiveRun.start(router, {
+      // Loaded only here: the planner (and the plan command's @viz-js) is no part of a plain run's start-up.
+      const { startAdaptiveRun } = await import('./adaptive-start.js');
+      adaptive = await startAdaptiveRun(router, {
         every: adaptEvery.data,
-        adapt: { threshold: adaptThreshold.data, dwell: adaptDwell.data },
-        // Re-plans may choose a split (or new shares for one): live migration carries splits out too.
-        search: { objective: 'throughput', batch: batch.data, splits: values['adapt-splits'] === 'on' },
-        backends: await backendOptions(names, stored.store),
-        book: new CostBook(costs),
+        threshold: adaptThreshold.data,
+        dwell: adaptDwell.data,
+        batch: batch.data,
+        splits: values['adapt-splits'] === 'on',
+        costs: values.costs,
+        backends: values.backends,
       });
     }
     if (controlAddress !== undefined) {
-      control = new ControlServer(router);
+      const { ControlServer: Server } = await import('../control/control-server.js');
+      control = new Server(router);
       const where = await control.listen(controlAddress);
       process.stderr.write(`control socket listening on ${where}\n`);
     }
@@ -135,12 +132,4 @@ export function formatSummary(s: RunSummary): string {
     if (!a.balanced) lines.push(`  WARNING ${a.name} :: ${a.className}: ${a.unaccounted} packets unaccounted (see --json accounting)`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function readCostsFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--costs: cannot read ${file}: ${(e as Error).message}`);
-  }
 }

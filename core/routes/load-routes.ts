@@ -435,6 +435,108 @@ class RouteSink {
 
 const decoder = new TextDecoder();
 
+/** The last line fastTextLines took. */
+let fastLineNo = 0;
+
+/**
+ * Lines from `i` on while fastTextLine takes them (`A.B.C.D/LEN` alone or with a next hop seen
+ * before: a full table's lines), read in one pass where scanText's general path reads each
+ * token twice; returns the position of the first line it leaves to scanText (`line` is the
+ * line before `i`; fastLineNo the last one taken). A loop of its own so that scanText's general
+ * path, which a clean table never runs, is not compiled into this loop: in one function, the
+ * first line to reach it (or the loop's exit) would deoptimize the compiled loop for want of
+ * type feedback.
+ */
+function fastTextLines(buf: Uint8Array, i: number, n: number, sink: RouteSink, fib: number, hopText: ByteInterner, line: number): number {
+  while (i < n) {
+    const end = fastTextLine(buf, i, n, hopText);
+    if (end < 0) break;
+    line++;
+    sink.line = line;
+    sink.add(fib, fastAddr, fastLen, fastHop >= 0 ? fastHop : sink.defaultHop(fastAddr, fastLen));
+    i = end + 1;
+  }
+  fastLineNo = line;
+  return i;
+}
+
+/** fastTextLine's route when it returns a line's end: int32 address (host bits as written), length, interned next hop or -1 for none. */
+let fastAddr = 0;
+let fastLen = 0;
+let fastHop = -1;
+
+/**
+ * The line starting at `s` if it is `A.B.C.D/LEN` (octets of 1-3 digits up to 255, a length of
+ * 1-2 digits up to 32), alone or followed by blanks and one next-hop token that `hopText`
+ * already knows, then `\n`, `\r\n` or the end: the position of its newline (`n` at the end),
+ * with the route in fastAddr/fastLen/fastHop. -1 for any other line, which then reads exactly
+ * as the general path reads it (every line taken here is one that path takes the same way).
+ */
+function fastTextLine(buf: Uint8Array, s: number, n: number, hopText: ByteInterner): number {
+  let j = s;
+  let addr = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  let c = 0;
+  while (j < n) {
+    c = buf[j];
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return -1;
+      octet = octet * 10 + c - 48;
+    } else if (c === 46) {
+      if (digits === 0 || octet > 255 || dots === 3) return -1;
+      addr = (addr << 8) | octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+    } else break;
+    j++;
+  }
+  if (c !== 47 || j === n || dots !== 3 || digits === 0 || octet > 255) return -1;
+  addr = (addr << 8) | octet;
+  j++;
+  let len = 0;
+  const lenStart = j;
+  // At most 2 digits read: a third one is then the byte after the length, which no line end matches.
+  while (j < n && j - lenStart < 2) {
+    c = buf[j];
+    if (c < 48 || c > 57) break;
+    len = len * 10 + c - 48;
+    j++;
+  }
+  if (j === lenStart || len > 32) return -1;
+  fastAddr = addr;
+  fastLen = len;
+  fastHop = -1;
+  if (j === n) return n;
+  c = buf[j];
+  if (c === 32 || c === 9) {
+    do j++;
+    while (j < n && (buf[j] === 32 || buf[j] === 9));
+    const hs = j;
+    while (j < n) {
+      c = buf[j];
+      if (c === 10 || c === 13) break;
+      // Blanks, commas, comments and ':' (an IPv6 line) mean more than one plain token: the general path.
+      if (c === 32 || c === 9 || c === 44 || c === 35 || c === 59 || c === 58) return -1;
+      j++;
+    }
+    if (j === hs) return -1;
+    const hop = hopText.get(buf, hs, j);
+    if (hop < 0) return -1;
+    fastHop = hop;
+    if (j === n) return n;
+    c = buf[j];
+  }
+  if (c === 13) {
+    j++;
+    if (j === n) return n;
+    c = buf[j];
+  }
+  return c === 10 ? j : -1;
+}
+
 /**
  * `prefix [nexthop [label]]` lines (l3fwd: `R<prefix> <port>`), `#`/`;` comments.
  * A next hop that is an IPv4 address is a gateway, an integer a port, anything else a label.
@@ -448,6 +550,12 @@ function scanText(buf: Uint8Array, sink: RouteSink, l3fwd: boolean, firstLine: n
   const ends = [0, 0, 0, 0];
   const hopText = sink.hopText;
   while (i < n) {
+    if (!l3fwd) {
+      // The common lines first, in a loop of their own (see fastTextLines); this one takes the rest.
+      i = fastTextLines(buf, i, n, sink, fib, hopText, line);
+      line = fastLineNo;
+      if (i >= n) break;
+    }
     line++;
     sink.line = line;
     // Tokens of this line, up to 4 (a 4th one is an error).

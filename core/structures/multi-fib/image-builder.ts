@@ -139,6 +139,10 @@ export class ImageBuilder {
     const nhs = this.routes.nhs;
     const base = this.routes.bucketStart[x];
     const end = base + this.routes.bucketN[x];
+    // A /16 whose one route is the /16 itself (a quarter of a full table's /16s): every slot is
+    // that next hop, one run, which makeNode collapses to the leaf: the same entry without the
+    // two 256-slot passes.
+    if (end - base === 1 && (keys[base] & 63) === 16) return nhs[base];
     const e1 = this.e1;
     const need = this.need;
     e1.fill(inherited);

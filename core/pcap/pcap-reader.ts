@@ -1,8 +1,9 @@
 /**
  * PcapReader: a classic pcap or pcapng file (optionally gzipped) as a stream of PacketBatches.
  *
- * The file is read in large chunks (whole when it fits in 32 MiB); record headers are walked
- * with a DataView into preallocated columns.
+ * A plain file is read whole when it fits in CHUNK_BYTES (4 MiB), else in WINDOW_BYTES (1 MiB)
+ * windows (see file-window.ts); record headers are walked with a DataView into preallocated
+ * columns (classic pcap: the batch's own).
  *
  * Classic pcap batches are zero-copy, as Click's FromDump maps the file: the batch's arena is
  * the file window itself, and each packet's headroom is its own 16-byte record header (already
@@ -31,7 +32,7 @@ export interface PcapReaderOptions {
   name?: string;
   /** How many bad records to keep in `badRecords` (all are counted). Default 1000. */
   maxBadRecords?: number;
-  /** Window size for files read in chunks (default 4 MiB, CHUNK_BYTES; tests use small ones). */
+  /** Window size (default: the whole file up to CHUNK_BYTES, else WINDOW_BYTES; gzip CHUNK_BYTES; tests use small ones). */
   chunkBytes?: number;
   /** How much one synchronous read appends to the window (default 256 KiB, PIECE_BYTES; see FileWindow). */
   pieceBytes?: number;

@@ -10,11 +10,11 @@ export class RecordScan {
   /** Link type shared by every packet of the scan (a change of link type ends a scan). */
   linkType = 1;
   /** Position in the window of each packet's first byte. */
-  src = new Int32Array(0);
-  capLen = new Int32Array(0);
-  wireLen = new Int32Array(0);
-  tsSec = new Float64Array(0);
-  tsNsec = new Int32Array(0);
+  src: Int32Array = new Int32Array(0);
+  capLen: Int32Array = new Int32Array(0);
+  wireLen: Int32Array = new Int32Array(0);
+  tsSec: Float64Array = new Float64Array(0);
+  tsNsec: Int32Array = new Int32Array(0);
 
   reserve(capacity: number): void {
     if (capacity <= this.capacity) return;

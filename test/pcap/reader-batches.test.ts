@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapReader } from '../../core/pcap/pcap-reader.js';
+import { CHUNK_BYTES, WINDOW_BYTES } from '../../core/pcap/file-window.js';
 import { DEFAULT_HEADROOM, MIN_HEADROOM } from '../../core/packet-batch.js';
 import { flatten, md5, PCAP_DIR, readBatches, sharedCaptures, tempDir } from './pcap-test-support.js';
 import { buildClassicPcap, fakeBytes } from './capture-builder.js';
@@ -102,6 +103,58 @@ describe('PcapReader batches', () => {
     expect(first.length).toBe(11);
     expect(second.map((p) => p.id)).toEqual(first.map((p) => p.id + 11));
     expect(second.map((p) => md5(p.bytes))).toEqual(first.map((p) => md5(p.bytes)));
+  });
+
+  describe('reads a plain file over CHUNK_BYTES in WINDOW_BYTES windows by default', () => {
+    const dir = tempDir();
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // Sizes up to a full 1514-byte frame and a few 60 KiB records, so that records cross piece
+    // and window ends; both byte orders and both resolutions; the last record cut short.
+    const variants = [
+      { name: 'le-usec', opts: { littleEndian: true, nano: false } },
+      { name: 'be-nsec', opts: { littleEndian: false, nano: true } },
+    ];
+    for (const v of variants) {
+      it(`${v.name}: the packets, bad record and edits of a read from memory, batches zero-copy in fresh windows`, () => {
+        const packets = Array.from({ length: 5200 }, (_, i) => {
+          const size = i % 997 === 0 ? 60_000 : 60 + ((i * 7919) % 1455);
+          return { bytes: fakeBytes(i + 1, size), tsSec: 1_700_000_000 + i, tsFrac: (i * 104_729) % (v.opts.nano ? 1_000_000_000 : 1_000_000) };
+        });
+        const whole = buildClassicPcap(v.opts, packets);
+        // The last record claims 40 bytes more than the file holds.
+        const bytes = whole.subarray(0, whole.length - 40);
+        expect(bytes.length).toBeGreaterThan(CHUNK_BYTES);
+        const file = path.join(dir, `${v.name}.pcap`);
+        fs.writeFileSync(file, bytes);
+        const read = (reader: PcapReader): { packets: string[]; bad: string[]; windows: Set<number> } => {
+          const out: string[] = [];
+          const windows = new Set<number>();
+          for (let seq = 0; ; seq++) {
+            const b = reader.nextBatch(seq, 1024);
+            if (b === null) break;
+            windows.add(b.data.length);
+            for (let i = 0; i < b.count; i++) {
+              out.push(`${b.id[i]} ${b.length[i]} ${b.wireLength[i]} ${b.tsSec[i]}.${b.tsNsec[i]} ${b.offset[i] - b.base[i]} ${md5(b.data.subarray(b.base[i], b.offset[i] + b.length[i]))}`);
+              // Edited in place, as elements do: must not show in packets read later.
+              b.data[b.offset[i]] ^= 0xff;
+            }
+            // Released two batches late: windows are reused only once no batch points into them.
+            reader.release(seq - 2);
+          }
+          const bad = reader.badRecords.map((r) => `${r.index} ${r.fileOffset} ${r.reason}`);
+          reader.close();
+          return { packets: out, bad, windows };
+        };
+        const ref = read(PcapReader.fromBytes(bytes, file));
+        const got = read(PcapReader.open(file));
+        expect(got.packets.length).toBe(packets.length - 1);
+        expect(got.packets).toEqual(ref.packets);
+        expect(got.bad).toEqual(ref.bad);
+        expect(got.bad).toEqual([`${packets.length - 1} ${whole.length - 16 - packets[packets.length - 1].bytes.length} truncated record: incl_len ${packets[packets.length - 1].bytes.length} but only ${packets[packets.length - 1].bytes.length - 40} bytes left`]);
+        // Windows of WINDOW_BYTES (one grown for nothing: no record is larger).
+        expect([...got.windows]).toEqual([WINDOW_BYTES]);
+      });
+    }
   });
 
   describe('replays from memory a file that fits one window', () => {

@@ -45,10 +45,25 @@ const COLUMN_BYTES = 2 * 8 + 5 * 4;
  */
 const MAX_DERIVED = 16;
 
-/** Scratch of `split`: packet indices grouped by output port, and where each port's group starts. */
-let splitSel = new Int32Array(1024);
+/** Scratch of `split`: packets per port (prefix sums), each port's write position and index list. */
 let splitAt = new Int32Array(16);
 let splitFill = new Int32Array(16);
+const splitSels: Int32Array[] = [];
+const NO_SELECTION = new Int32Array(0);
+
+/**
+ * Columns a selection view (a split output) has not yet gathered from its source, one bit each;
+ * ANNOS stands for every annotation column at once.
+ */
+const COL_ID = 1;
+const COL_TS_SEC = 2;
+const COL_OFFSET = 4;
+const COL_LENGTH = 8;
+const COL_BASE = 16;
+const COL_WIRE_LENGTH = 32;
+const COL_TS_NSEC = 64;
+const COL_ANNOS = 128;
+const COL_FIXED = COL_ID | COL_TS_SEC | COL_OFFSET | COL_LENGTH | COL_BASE | COL_WIRE_LENGTH | COL_TS_NSEC;
 
 export class PacketBatch {
   /** Sequence number of the batch: every element sees and emits batches in this order. */
@@ -59,16 +74,68 @@ export class PacketBatch {
   linkType: number;
   count = 0;
   readonly capacity: number;
+  private readonly idCol: Float64Array;
+  private readonly offsetCol: Int32Array;
+  private readonly lengthCol: Int32Array;
+  private readonly baseCol: Int32Array;
+  private readonly wireLengthCol: Int32Array;
+  private readonly tsSecCol: Float64Array;
+  private readonly tsNsecCol: Int32Array;
+  /**
+   * A selection view (a split output, see `split`): its packets are `source`'s packets
+   * `sel[0 .. viewCount)`, in order. Each column is gathered from the source the first time it is
+   * read (`pending` holds the ones not yet gathered), so an element that reads only some columns
+   * (Discard: `length`) costs only those: a split writes one index per packet, not nine columns.
+   * The source is the batch the split consumed: nothing writes its columns afterwards, and it is
+   * recycled only once its sequence has left the graph, as every batch derived from it.
+   */
+  private pending = 0;
+  private source: PacketBatch | null = null;
+  private sel: Int32Array = NO_SELECTION;
+  private viewCount = 0;
+
   /** Global packet index assigned by the source: the packet index named in errors, and the merge order. */
-  readonly id: Float64Array;
-  readonly offset: Int32Array;
-  readonly length: Int32Array;
+  get id(): Float64Array {
+    if ((this.pending & COL_ID) !== 0) this.gather(COL_ID);
+    return this.idCol;
+  }
+
+  get offset(): Int32Array {
+    if ((this.pending & COL_OFFSET) !== 0) this.gather(COL_OFFSET);
+    return this.offsetCol;
+  }
+
+  get length(): Int32Array {
+    if ((this.pending & COL_LENGTH) !== 0) this.gather(COL_LENGTH);
+    return this.lengthCol;
+  }
+
   /** Lowest offset the packet may grow back to (its headroom start); Unstrip and encapsulation check it. */
-  readonly base: Int32Array;
+  get base(): Int32Array {
+    if ((this.pending & COL_BASE) !== 0) this.gather(COL_BASE);
+    return this.baseCol;
+  }
+
   /** Original length on the wire (pcap orig_len). */
-  readonly wireLength: Int32Array;
-  readonly tsSec: Float64Array;
-  readonly tsNsec: Int32Array;
+  get wireLength(): Int32Array {
+    if ((this.pending & COL_WIRE_LENGTH) !== 0) this.gather(COL_WIRE_LENGTH);
+    return this.wireLengthCol;
+  }
+
+  get tsSec(): Float64Array {
+    if ((this.pending & COL_TS_SEC) !== 0) this.gather(COL_TS_SEC);
+    return this.tsSecCol;
+  }
+
+  get tsNsec(): Int32Array {
+    if ((this.pending & COL_TS_NSEC) !== 0) this.gather(COL_TS_NSEC);
+    return this.tsNsecCol;
+  }
+
+  /** Whether this batch is a selection view with columns still to gather (tests; see `split`). */
+  get isSelectionView(): boolean {
+    return this.pending !== 0;
+  }
   /**
    * Annotation columns, `annoCols[k]` named `annoNames[k]`: the batch's own for k < annoCount;
    * beyond, columns of an earlier use of this object (see `recycle`), handed out again, zeroed,
@@ -96,17 +163,45 @@ export class PacketBatch {
     // One allocation for the seven columns: a backing store per column made batch construction a
     // tenth of the 4-output router's time.
     const cols = new ArrayBuffer(n * COLUMN_BYTES);
-    this.id = new Float64Array(cols, 0, n);
-    this.tsSec = new Float64Array(cols, 8 * n, n);
-    this.offset = new Int32Array(cols, 16 * n, n);
-    this.length = new Int32Array(cols, 20 * n, n);
-    this.base = new Int32Array(cols, 24 * n, n);
-    this.wireLength = new Int32Array(cols, 28 * n, n);
-    this.tsNsec = new Int32Array(cols, 32 * n, n);
+    this.idCol = new Float64Array(cols, 0, n);
+    this.tsSecCol = new Float64Array(cols, 8 * n, n);
+    this.offsetCol = new Int32Array(cols, 16 * n, n);
+    this.lengthCol = new Int32Array(cols, 20 * n, n);
+    this.baseCol = new Int32Array(cols, 24 * n, n);
+    this.wireLengthCol = new Int32Array(cols, 28 * n, n);
+    this.tsNsecCol = new Int32Array(cols, 32 * n, n);
+  }
+
+  /**
+   * Gather column `bit` of a selection view from its source. A view whose count was lowered
+   * since the split gathers only the packets it still has; one raised (packets appended) gathers
+   * the selected ones, and the caller writes the rest.
+   */
+  private gather(bit: number): void {
+    const src = this.source as PacketBatch;
+    const sel = this.sel;
+    const n = Math.min(this.count, this.viewCount);
+    this.pending &= ~bit;
+    if (bit === COL_ID) gatherF64(this.idCol, src.idCol, sel, 0, n);
+    else if (bit === COL_OFFSET) gatherI32(this.offsetCol, src.offsetCol, sel, 0, n);
+    else if (bit === COL_LENGTH) gatherI32(this.lengthCol, src.lengthCol, sel, 0, n);
+    else if (bit === COL_BASE) gatherI32(this.baseCol, src.baseCol, sel, 0, n);
+    else if (bit === COL_WIRE_LENGTH) gatherI32(this.wireLengthCol, src.wireLengthCol, sel, 0, n);
+    else if (bit === COL_TS_SEC) gatherF64(this.tsSecCol, src.tsSecCol, sel, 0, n);
+    else if (bit === COL_TS_NSEC) gatherI32(this.tsNsecCol, src.tsNsecCol, sel, 0, n);
+    else if (bit === COL_ANNOS) for (let k = 0; k < src.annoCount; k++) gatherI32(this.column(src.annoNames[k], null), src.annoCols[k], sel, 0, n);
+    // Every column gathered: an ordinary batch again, the source no longer referred to.
+    if (this.pending === 0) this.source = null;
+  }
+
+  /** Gather every column still pending (a selection view about to be read or written wholesale). */
+  private materialize(): void {
+    for (let bit = 1; this.pending !== 0; bit <<= 1) if ((this.pending & bit) !== 0) this.gather(bit);
   }
 
   /** The annotation column `name`, created zero-filled (or filled with `fill`) on first use. */
   anno(name: AnnotationName, fill = 0): Int32Array {
+    if ((this.pending & COL_ANNOS) !== 0) this.gather(COL_ANNOS);
     return this.column(name, fill);
   }
 
@@ -116,6 +211,7 @@ export class PacketBatch {
    * keeps its old values instead of being zeroed first.
    */
   annoToOverwrite(name: AnnotationName): Int32Array {
+    if ((this.pending & COL_ANNOS) !== 0) this.gather(COL_ANNOS);
     return this.column(name, null);
   }
 
@@ -162,9 +258,13 @@ export class PacketBatch {
     this.count = 0;
     this.generation++;
     this.annoCount = 0;
+    this.pending = 0;
+    this.source = null;
   }
 
   hasAnno(name: AnnotationName): boolean {
+    // A view's annotations are its source's, gathered or not.
+    if ((this.pending & COL_ANNOS) !== 0) return (this.source as PacketBatch).hasAnno(name);
     for (let k = 0; k < this.annoCount; k++) if (this.annoNames[k] === name) return true;
     return false;
   }
@@ -182,6 +282,8 @@ export class PacketBatch {
   /** Append packet `i` of `src` (same arena) to this batch, with all its annotations. */
   copyPacketFrom(src: PacketBatch, i: number): void {
     if (src.data !== this.data) throw new Error('copyPacketFrom: batches must share one arena (use PacketBatch.concat)');
+    src.materialize();
+    this.materialize();
     const j = this.count++;
     this.id[j] = src.id[i];
     this.offset[j] = src.offset[i];
@@ -220,16 +322,15 @@ export class PacketBatch {
 
   /**
    * Split by output port: `ports[i]` is packet i's output (negative drops it).
-   * Sub-batches share the arena, so header edits downstream still work in place; no packet byte
-   * is copied, only the packets' column entries (a gather per column over each port's index list).
-   * Each sub-batch keeps the packets' relative order; `merge` restores the global order.
+   * Each output is a selection view over this batch (see `source`): the same arena, so header
+   * edits downstream still work in place, and the packets' indices here, in their relative order
+   * (`merge` restores the global order). No packet byte is copied, and no column either until an
+   * element reads it: the split writes one index per packet. Writing each output's nine columns
+   * here, gathered or compacted in place, was most of the 4-output router's split cost.
    *
-   * The split consumes this batch: the port with the most packets gets this very object, its
-   * columns compacted in place (an element owns the batch it processes, see SourceElement), and
-   * only the other ports' packets are gathered into derived batches. Writing the largest share
-   * into columns that are already in cache, instead of a further batch object's, was most of the
-   * split's cost on the 4-output router. A caller must not read this batch afterwards except as
-   * the output it is returned as.
+   * The split consumes this batch: it becomes its outputs' source, so a caller must neither read
+   * nor write it afterwards (an element owns the batch it processes, see SourceElement). When
+   * every packet goes to one port, that port gets this very object.
    *
    * `counts`, when the caller has them (it wrote `ports` in its own loop): counts[p] is how many
    * packets have port p, for p < nports; the split then skips its own counting pass. They must
@@ -253,64 +354,46 @@ export class PacketBatch {
       }
     }
     const out: (PacketBatch | null)[] = new Array<PacketBatch | null>(nports).fill(null);
-    // The port keeping this object: the one with the most packets (the lowest on a tie).
-    let major = 0;
-    for (let p = 1; p < nports; p++) if (at[p + 1] > at[major + 1]) major = p;
     // Fast path: every packet goes to one port, the batch itself is that port's output.
-    if (at[major + 1] === n) {
-      out[major] = this;
-      return out;
+    for (let p = 0; p < nports; p++) {
+      if (at[p + 1] === n) {
+        out[p] = this;
+        return out;
+      }
     }
-    for (let p = 0; p < nports; p++) at[p + 1] += at[p];
-    // Index lists: port p's packets are sel[at[p] .. at[p+1]), in order.
-    if (splitSel.length < n) splitSel = new Int32Array(Math.max(n, 2 * splitSel.length));
-    const sel = splitSel;
+    // The views read this batch's columns as they are now: a view being split is gathered first.
+    this.materialize();
+    const sels = splitSels;
     const fill = splitFill;
-    for (let p = 0; p < nports; p++) fill[p] = at[p];
+    const whole = this.annoCount > 0 ? COL_FIXED | COL_ANNOS : COL_FIXED;
+    for (let p = 0; p < nports; p++) {
+      const c = at[p + 1];
+      fill[p] = 0;
+      if (c === 0) {
+        sels[p] = NO_SELECTION;
+        continue;
+      }
+      const v = this.derive(this.seq, this.data, this.linkType, c);
+      if (v.sel.length < c) v.sel = new Int32Array(v.capacity);
+      v.count = c;
+      v.viewCount = c;
+      v.source = this;
+      v.pending = whole;
+      sels[p] = v.sel;
+      out[p] = v;
+    }
     for (let i = 0; i < n; i++) {
       const p = ports[i];
-      if (p >= 0 && p < nports) sel[fill[p]++] = i;
+      if (p >= 0 && p < nports) sels[p][fill[p]++] = i;
     }
-    for (let p = 0; p < nports; p++) {
-      const from = at[p];
-      const c = at[p + 1] - from;
-      if (c === 0 || p === major) continue;
-      const b = this.derive(this.seq, this.data, this.linkType, c);
-      b.count = c;
-      gatherF64(b.id, this.id, sel, from, c);
-      gatherI32(b.offset, this.offset, sel, from, c);
-      gatherI32(b.length, this.length, sel, from, c);
-      gatherI32(b.base, this.base, sel, from, c);
-      gatherI32(b.wireLength, this.wireLength, sel, from, c);
-      gatherF64(b.tsSec, this.tsSec, sel, from, c);
-      gatherI32(b.tsNsec, this.tsNsec, sel, from, c);
-      for (let k = 0; k < this.annoCount; k++) gatherI32(b.column(this.annoNames[k], null), this.annoCols[k], sel, from, c);
-      out[p] = b;
-    }
-    // Last, once every other port has read its packets: the largest port's packets compacted in
-    // place (sel[from + j] >= j, ascending, so no entry is overwritten before it is read), from
-    // its first packet that has to move.
-    const from = at[major];
-    const c = at[major + 1] - from;
-    if (c > 0) {
-      let j0 = 0;
-      while (j0 < c && sel[from + j0] === j0) j0++;
-      compactF64(this.id, sel, from, j0, c);
-      compactI32(this.offset, sel, from, j0, c);
-      compactI32(this.length, sel, from, j0, c);
-      compactI32(this.base, sel, from, j0, c);
-      compactI32(this.wireLength, sel, from, j0, c);
-      compactF64(this.tsSec, sel, from, j0, c);
-      compactI32(this.tsNsec, sel, from, j0, c);
-      for (let k = 0; k < this.annoCount; k++) compactI32(this.annoCols[k], sel, from, j0, c);
-      this.count = c;
-      out[major] = this;
-    }
+    // Not kept past the split: the index lists belong to the views.
+    for (let p = 0; p < nports; p++) sels[p] = NO_SELECTION;
     return out;
   }
 
   /** Keep only packets with keep[i] !== 0, in place; returns how many were removed. */
   filterInPlace(keep: Uint8Array | Int32Array): number {
+    this.materialize();
     let j = 0;
     const cols = this.annoCols;
     const ncols = this.annoCount;
@@ -343,6 +426,7 @@ export class PacketBatch {
     const live: PacketBatch[] = [];
     for (const b of parts) if (b.count > 0) live.push(b);
     if (live.length === 1) return live[0];
+    for (const b of live) b.materialize();
     if (live.length === 0) return new PacketBatch({ seq, capacity: 0, data: parts[0]?.data ?? new Uint8Array(0), linkType: parts[0]?.linkType });
     let total = 0;
     let shared = true;
@@ -411,6 +495,7 @@ export class PacketBatch {
   private arenaFill = 0;
 
   private copyBytesFrom(src: PacketBatch, i: number): void {
+    src.materialize();
     const j = this.count++;
     const head = src.offset[i] - src.base[i] + DEFAULT_HEADROOM;
     const start = this.arenaFill + head;
@@ -427,22 +512,13 @@ export class PacketBatch {
   }
 }
 
-/** dst[j] = src[sel[from + j]] for j < n (a split output's column from its index list). */
+/** dst[j] = src[sel[from + j]] for j < n (a selection view's column from its index list). */
 function gatherI32(dst: Int32Array, src: Int32Array, sel: Int32Array, from: number, n: number): void {
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
 }
 
 function gatherF64(dst: Float64Array, src: Float64Array, sel: Int32Array, from: number, n: number): void {
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
-}
-
-/** col[j] = col[sel[from + j]] for j0 <= j < n, in place: sel[from + j] >= j, ascending (a split's largest port). */
-function compactI32(col: Int32Array, sel: Int32Array, from: number, j0: number, n: number): void {
-  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
-}
-
-function compactF64(col: Float64Array, sel: Int32Array, from: number, j0: number, n: number): void {
-  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
 }
 
 /** dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions). */

@@ -33,7 +33,7 @@ describe('PacketBatch', () => {
     expect(whole.split(new Int32Array(10).fill(1), 2)[1]).toBe(whole);
   });
 
-  it('splits any port assignment like a per-port filter, the largest port keeping the batch object, with or without per-port counts from the caller', () => {
+  it('splits any port assignment like a per-port filter, into selection views (the batch itself when one port takes all), with or without per-port counts from the caller', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 0, maxLength: 80 }), fc.boolean(), (nports, raw, withCounts) => {
         const n = raw.length;
@@ -56,7 +56,7 @@ describe('PacketBatch', () => {
           expect(out[0]).toBe(b);
           return;
         }
-        const largest = want.reduce((best, w, p) => (w.length > want[best].length ? p : best), 0);
+        const onePortTakesAll = want.some((w) => w.length === n);
         for (let p = 0; p < nports; p++) {
           const o = out[p];
           if (want[p].length === 0) {
@@ -66,13 +66,49 @@ describe('PacketBatch', () => {
           expect(o).not.toBeNull();
           expect(o!.count).toBe(want[p].length);
           expect(o!.data).toBe(b.data);
-          if (p === largest) expect(o).toBe(b);
-          else expect(o).not.toBe(b);
+          if (onePortTakesAll) expect(o).toBe(b);
+          else expect(o!.isSelectionView).toBe(true);
           for (let j = 0; j < o!.count; j++) expect(columns(o!, j)).toEqual(before[want[p][j]]);
+          expect(o!.isSelectionView).toBe(false);
         }
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('gathers a selection view\'s columns one by one, each as it was at the split, whatever the view does first', () => {
+    const b = batch(8);
+    const ports = Int32Array.from([1, 0, 1, 1, -1, 0, 1, 0]);
+    const [a, c] = b.split(ports, 2);
+    expect(a!.isSelectionView && c!.isSelectionView).toBe(true);
+    // An edit of one column through one view reaches neither the other view nor the columns not yet gathered.
+    c!.offset[0] += 14;
+    expect(Array.from(c!.offset.subarray(0, 4))).toEqual([34, 100, 140, 260]);
+    expect(Array.from(a!.offset.subarray(0, 3))).toEqual([60, 220, 300]);
+    expect(c!.isSelectionView).toBe(true);
+    expect(c!.hasAnno('dst')).toBe(true);
+    expect(c!.hasAnno('paint')).toBe(false);
+    c!.anno('paint').fill(3);
+    expect(Array.from(c!.anno('dst').subarray(0, 4))).toEqual([0, 14, 21, 42]);
+    // A view whose count was lowered gathers only what it still has; then it splits like any batch.
+    a!.count = 2;
+    const [a0, a1] = a!.split(Int32Array.from([1, 0]), 2);
+    expect([a0!.id[0], a1!.id[0]]).toEqual([105, 101]);
+    expect(a0!.count + a1!.count).toBe(2);
+    // Views merge back in packet order, annotations included (a part without one reads 0).
+    const m = PacketBatch.merge(0, [c!, a0!, a1!]);
+    expect(Array.from(m.id.subarray(0, m.count))).toEqual([100, 101, 102, 103, 105, 106]);
+    expect(Array.from(m.anno('paint').subarray(0, m.count))).toEqual([3, 0, 3, 3, 0, 3]);
+    expect(m.offset[0]).toBe(34);
+    // A packet copied out of a view carries its gathered values; appending to a view keeps what it selected.
+    const [x, y] = batch(4).split(Int32Array.from([0, 1, 0, 1]), 2);
+    y!.copyPacketFrom(x!, 1);
+    expect(Array.from(y!.id.subarray(0, y!.count))).toEqual([101, 103, 102]);
+    expect(Array.from(y!.anno('dst').subarray(0, y!.count))).toEqual([7, 21, 14]);
+    // Filtering a view in place.
+    const [, z] = batch(6).split(Int32Array.from([0, 1, 1, 0, 1, 1]), 2);
+    expect(z!.filterInPlace(Uint8Array.from([1, 0, 1, 1]))).toBe(1);
+    expect(Array.from(z!.id.subarray(0, z!.count))).toEqual([101, 104, 105]);
   });
 
   it('concatenates batches of different arenas by copying bytes, with headroom', () => {

@@ -49,6 +49,8 @@ const MAX_DERIVED = 16;
 let splitAt = new Int32Array(16);
 let splitFill = new Int32Array(16);
 const splitSels: Int32Array[] = [];
+/** Scratch of `merge` (keepSelected): which of a split source's packets its views selected. */
+let mergeKeep = new Uint8Array(1024);
 const NO_SELECTION = new Int32Array(0);
 
 /**
@@ -93,6 +95,8 @@ export class PacketBatch {
   private source: PacketBatch | null = null;
   private sel: Int32Array = NO_SELECTION;
   private viewCount = 0;
+  /** Views the last split of this batch handed out (see `merge`: all of them back, untouched). */
+  private splitViews = 0;
 
   /** Global packet index assigned by the source: the packet index named in errors, and the merge order. */
   get id(): Float64Array {
@@ -260,6 +264,7 @@ export class PacketBatch {
     this.annoCount = 0;
     this.pending = 0;
     this.source = null;
+    this.splitViews = 0;
   }
 
   hasAnno(name: AnnotationName): boolean {
@@ -366,6 +371,7 @@ export class PacketBatch {
     const sels = splitSels;
     const fill = splitFill;
     const whole = this.annoCount > 0 ? COL_FIXED | COL_ANNOS : COL_FIXED;
+    this.splitViews = 0;
     for (let p = 0; p < nports; p++) {
       const c = at[p + 1];
       fill[p] = 0;
@@ -381,6 +387,7 @@ export class PacketBatch {
       v.pending = whole;
       sels[p] = v.sel;
       out[p] = v;
+      this.splitViews++;
     }
     for (let i = 0; i < n; i++) {
       const p = ports[i];
@@ -419,21 +426,25 @@ export class PacketBatch {
   /**
    * Merge batches of one sequence number back into global packet order (by `id`; see
    * packet-order.ts). Inputs sharing one arena merge without copying bytes: each part's column
-   * entries are scattered to their merged positions. Otherwise the bytes are copied into a fresh
-   * arena (with headroom kept in front of every packet).
+   * entries are scattered to their merged positions, a selection view's columns that no element
+   * read straight from its source. Otherwise the bytes are copied into a fresh arena (with
+   * headroom kept in front of every packet).
    */
   static merge(seq: number, parts: readonly PacketBatch[]): PacketBatch {
     const live: PacketBatch[] = [];
     for (const b of parts) if (b.count > 0) live.push(b);
     if (live.length === 1) return live[0];
-    for (const b of live) b.materialize();
     if (live.length === 0) return new PacketBatch({ seq, capacity: 0, data: parts[0]?.data ?? new Uint8Array(0), linkType: parts[0]?.linkType });
     let total = 0;
     let shared = true;
     for (const b of live) {
       total += b.count;
       if (b.data !== live[0].data) shared = false;
+      // Packets appended to a view past its selection without touching a column: gathered first.
+      if (b.pending !== 0 && b.count > b.viewCount) b.materialize();
     }
+    const whole = PacketBatch.untouchedSplit(live);
+    if (whole !== null) return whole.keepSelected(seq, live, total);
     const pos = mergePositions(
       live.map((b) => b.id),
       live.map((b) => b.count),
@@ -457,21 +468,72 @@ export class PacketBatch {
     const out = live[0].derive(seq, live[0].data, live[0].linkType, total);
     out.count = total;
     // Every part's annotations, before any scatter: a packet of a part without one reads 0 there.
-    for (const b of live) for (let k = 0; k < b.annoCount; k++) out.anno(b.annoNames[k]);
+    for (const b of live) {
+      const a = (b.pending & COL_ANNOS) !== 0 ? (b.source as PacketBatch) : b;
+      for (let k = 0; k < a.annoCount; k++) out.anno(a.annoNames[k]);
+    }
     let at = 0;
     for (const b of live) {
       const c = b.count;
-      scatterF64(out.id, b.id, pos, at, c);
-      scatterI32(out.offset, b.offset, pos, at, c);
-      scatterI32(out.length, b.length, pos, at, c);
-      scatterI32(out.base, b.base, pos, at, c);
-      scatterI32(out.wireLength, b.wireLength, pos, at, c);
-      scatterF64(out.tsSec, b.tsSec, pos, at, c);
-      scatterI32(out.tsNsec, b.tsNsec, pos, at, c);
-      for (let k = 0; k < b.annoCount; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], pos, at, c);
+      // A column a selection view has not gathered goes to its merged place straight from the
+      // view's source, through the view's index list: one pass instead of a gather and a scatter.
+      const pend = b.pending;
+      const src = (b.source ?? b) as PacketBatch;
+      const sel = b.sel;
+      // Whose column to read, and through which index list (null: the part's own, in order).
+      const owner = (bit: number): PacketBatch => ((pend & bit) !== 0 ? src : b);
+      const through = (bit: number): Int32Array | null => ((pend & bit) !== 0 ? sel : null);
+      scatterF64(out.idCol, owner(COL_ID).idCol, through(COL_ID), pos, at, c);
+      scatterI32(out.offsetCol, owner(COL_OFFSET).offsetCol, through(COL_OFFSET), pos, at, c);
+      scatterI32(out.lengthCol, owner(COL_LENGTH).lengthCol, through(COL_LENGTH), pos, at, c);
+      scatterI32(out.baseCol, owner(COL_BASE).baseCol, through(COL_BASE), pos, at, c);
+      scatterI32(out.wireLengthCol, owner(COL_WIRE_LENGTH).wireLengthCol, through(COL_WIRE_LENGTH), pos, at, c);
+      scatterF64(out.tsSecCol, owner(COL_TS_SEC).tsSecCol, through(COL_TS_SEC), pos, at, c);
+      scatterI32(out.tsNsecCol, owner(COL_TS_NSEC).tsNsecCol, through(COL_TS_NSEC), pos, at, c);
+      if ((pend & COL_ANNOS) !== 0) for (let k = 0; k < src.annoCount; k++) scatterI32(out.anno(src.annoNames[k]), src.annoCols[k], sel, pos, at, c);
+      else for (let k = 0; k < b.annoCount; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], null, pos, at, c);
       at += c;
     }
     return out;
+  }
+
+  /**
+   * The batch `live` was split from, when `live` is every view of that split, none of them read,
+   * written, shortened or lengthened since: merging them back is then the source itself, less
+   * the packets the split dropped (its columns are as they were: nothing writes a split's source).
+   */
+  private static untouchedSplit(live: readonly PacketBatch[]): PacketBatch | null {
+    const src = live[0].source;
+    if (src === null || live.length !== src.splitViews) return null;
+    const whole = src.annoCount > 0 ? COL_FIXED | COL_ANNOS : COL_FIXED;
+    for (const b of live) {
+      if (b.source !== src || b.pending !== whole || b.count !== b.viewCount || b.data !== src.data || b.linkType !== src.linkType) return null;
+    }
+    return src;
+  }
+
+  /** `untouchedSplit`'s source as the merge of its views (`total` packets): itself, without the packets no view selected. */
+  private keepSelected(seq: number, views: readonly PacketBatch[], total: number): PacketBatch {
+    this.seq = seq;
+    this.splitViews = 0;
+    if (total !== this.count) {
+      if (mergeKeep.length < this.count) mergeKeep = new Uint8Array(Math.max(this.count, 2 * mergeKeep.length));
+      const keep = mergeKeep;
+      keep.fill(0, 0, this.count);
+      for (const v of views) {
+        const sel = v.sel;
+        for (let j = 0; j < v.count; j++) keep[sel[j]] = 1;
+      }
+      this.filterInPlace(keep);
+    }
+    // The merge consumed the views: emptied, so a stale reference reads nothing rather than
+    // columns of a batch that has moved on.
+    for (const v of views) {
+      v.pending = 0;
+      v.source = null;
+      v.count = 0;
+    }
+    return this;
   }
 
   /** Concatenate batches (any arenas) into one new batch, in the given order, copying bytes. */
@@ -521,11 +583,16 @@ function gatherF64(dst: Float64Array, src: Float64Array, sel: Int32Array, from: 
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
 }
 
-/** dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions). */
-function scatterI32(dst: Int32Array, src: Int32Array, pos: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+/**
+ * dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions), or
+ * src[sel[i]] with an index list (a selection view's column not yet gathered, read from its source).
+ */
+function scatterI32(dst: Int32Array, src: Int32Array, sel: Int32Array | null, pos: Int32Array, from: number, n: number): void {
+  if (sel === null) for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+  else for (let i = 0; i < n; i++) dst[pos[from + i]] = src[sel[i]];
 }
 
-function scatterF64(dst: Float64Array, src: Float64Array, pos: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+function scatterF64(dst: Float64Array, src: Float64Array, sel: Int32Array | null, pos: Int32Array, from: number, n: number): void {
+  if (sel === null) for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+  else for (let i = 0; i < n; i++) dst[pos[from + i]] = src[sel[i]];
 }

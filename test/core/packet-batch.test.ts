@@ -111,6 +111,65 @@ describe('PacketBatch', () => {
     expect(Array.from(z!.id.subarray(0, z!.count))).toEqual([101, 104, 105]);
   });
 
+  it('merges selection views back into the source\'s order whichever columns their elements read or wrote', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -1, max: 2 }), { minLength: 1, maxLength: 60 }), fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 3, maxLength: 3 }), (raw, touch) => {
+        const n = raw.length;
+        const b = batch(n);
+        for (let i = 0; i < n; i++) {
+          b.tsSec[i] = 5000 + i;
+          b.tsNsec[i] = 6000 + i;
+          b.wireLength[i] = 60 + i;
+        }
+        const ports = Int32Array.from(raw);
+        const kept = raw.map((p, i) => (p >= 0 ? i : -1)).filter((i) => i >= 0);
+        const want = kept.map((i) => [100 + i, i * 40 + 20 + (touch[ports[i]] === 1 ? 1 : 0), 10, i * 40, 60 + i, 5000 + i, 6000 + i, i * 7, touch[ports[i]] === 2 ? 9 : 0]);
+        const parts = b.split(ports, 3).filter((x): x is PacketBatch => x !== null);
+        // Each output's element reads or writes a different column first, or none (0).
+        parts.forEach((x) => {
+          const t = touch[ports[kept.find((i) => x.id[0] === 100 + i) ?? 0]];
+          if (t === 1) for (let j = 0; j < x.count; j++) x.offset[j] += 1;
+          if (t === 2) x.anno('paint').fill(9, 0, x.count);
+          if (t === 3) expect(x.length[0]).toBe(10);
+          if (t === 4) expect(x.hasAnno('dst')).toBe(true);
+        });
+        const m = PacketBatch.merge(0, parts);
+        expect(m.count).toBe(kept.length);
+        const got = Array.from({ length: m.count }, (_, j) => [m.id[j], m.offset[j], m.length[j], m.base[j], m.wireLength[j], m.tsSec[j], m.tsNsec[j], m.anno('dst')[j], m.anno('paint')[j]]);
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('merges every view of a split, untouched, back into the split batch itself, without the packets it dropped', () => {
+    const b = batch(8);
+    const parts = b.split(Int32Array.from([1, 0, 1, 1, 2, 0, 1, 0]), 3);
+    expect(PacketBatch.merge(4, parts.filter((x): x is PacketBatch => x !== null))).toBe(b);
+    expect([b.seq, b.count]).toEqual([4, 8]);
+    expect(Array.from(b.id.subarray(0, 8))).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
+    expect(parts.every((x) => x === null || x.count === 0)).toBe(true);
+    // Packets dropped by the split stay dropped; order and annotations hold.
+    const c = batch(6);
+    const [x, y] = c.split(Int32Array.from([1, -1, 0, 1, -1, 0]), 2);
+    const m = PacketBatch.merge(0, [y!, x!]);
+    expect(m).toBe(c);
+    expect(Array.from(m.id.subarray(0, m.count))).toEqual([100, 102, 103, 105]);
+    expect(Array.from(m.anno('dst').subarray(0, m.count))).toEqual([0, 14, 21, 35]);
+    // A view read, or one of them missing: an ordinary merge into a new batch.
+    const d = batch(4);
+    const [p, q, r] = d.split(Int32Array.from([0, 1, 2, 1]), 3);
+    expect(q!.length[0]).toBe(10);
+    const m2 = PacketBatch.merge(0, [p!, q!, r!]);
+    expect(m2).not.toBe(d);
+    expect(Array.from(m2.id.subarray(0, 4))).toEqual([100, 101, 102, 103]);
+    const e = batch(4);
+    const [s, t] = e.split(Int32Array.from([0, 1, 2, 1]), 3);
+    const m3 = PacketBatch.merge(0, [s!, t!]);
+    expect(m3).not.toBe(e);
+    expect(Array.from(m3.id.subarray(0, 3))).toEqual([100, 101, 103]);
+  });
+
   it('concatenates batches of different arenas by copying bytes, with headroom', () => {
     const x = batch(2);
     const y = batch(3);

@@ -5,6 +5,8 @@
  * `[offset[i], offset[i] + length[i])` into it. Every per-packet value is a typed-array
  * column, so a kernel (CPU loop, WebGPU storage buffer, FPGA stream) reads and writes
  * columns only. Header edits (Strip, DecIPTTL) change the arena or the window in place.
+ * A split's outputs are selection views over the batch it consumed (an index list; columns are
+ * gathered as elements read them), and a merge puts them back in packet order (see `split`, `merge`).
  *
  * Annotations are Int32Array columns, also for IPv4 addresses (`dst`): values above 2^31
  * in a Uint32Array leave V8's fast integer path, so addresses are stored as their int32 bit
@@ -140,6 +142,7 @@ export class PacketBatch {
   get isSelectionView(): boolean {
     return this.pending !== 0;
   }
+
   /**
    * Annotation columns, `annoCols[k]` named `annoNames[k]`: the batch's own for k < annoCount;
    * beyond, columns of an earlier use of this object (see `recycle`), handed out again, zeroed,

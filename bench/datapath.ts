@@ -7,10 +7,12 @@
  *   batches    Strip -> CheckIPHeader -> IPLookup(full table) -> DecIPTTL -> Discard, example.pcap
  *              replayed in memory (FromDump REPEAT): batch 32 against batch 1024
  *   outputs    the same router with the table's routes spread over 4 outputs, each to its own
- *              Discard, against 1 output (the batch split/merge cost)
+ *              Discard, against 1 output (the batch split cost); and the 4 outputs merged back into
+ *              one Counter, against 1 output into a Counter (split and merge)
  *   load/RSS   in fresh processes: route file -> image against gunzip of the file alone; peak RSS
  *              of the load and of the router with the full table against the image's size
- * Rates are the best of interleaved runs; router runs and the load/RSS rows each run in a fresh process.
+ * Rates are the best of interleaved runs, and for the router also packets per CPU second (median);
+ * router runs and the load/RSS rows each run in a fresh process.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import type { BenchReport, BenchSection } from './report.js';
 import { sharedData, projectRoot } from './paths.js';
 import { Dir24_8, dir24Lookup } from './dir-24-8.js';
 import { pcapDestinations } from './multi-fib.js';
+import { median } from './stats.js';
 
 const N = 1 << 20;
 const LOOKUP_BATCH = 1024;
@@ -149,11 +152,16 @@ export async function run(report: BenchReport): Promise<void> {
   const router = `${src} -> IPLookup(FIB "${table}") -> DecIPTTL -> Discard;`;
   const out1 = `${src} -> DecIPTTL -> rt :: IPLookup(FIB "${one}", FORMAT click) -> Discard;`;
   const out4 = `${src} -> DecIPTTL -> rt :: IPLookup(FIB "${four}", FORMAT click); rt[0] -> Discard; rt[1] -> Discard; rt[2] -> Discard; rt[3] -> Discard;`;
+  // The same two routers with their outputs merged back, in packet order, into one Counter.
+  const out1Merged = `${src} -> DecIPTTL -> rt :: IPLookup(FIB "${one}", FORMAT click) -> c :: Counter -> Discard;`;
+  const out4Merged = `${src} -> DecIPTTL -> rt :: IPLookup(FIB "${four}", FORMAT click); rt[0] -> c :: Counter; rt[1] -> c; rt[2] -> c; rt[3] -> c; c -> Discard;`;
   const configs = [
     ['b1024', router, 1024],
     ['b32', router, 32],
     ['out1', out1, 1024],
     ['out4', out4, 1024],
+    ['out1m', out1Merged, 1024],
+    ['out4m', out4Merged, 1024],
   ] as const;
   // Each run in a fresh process: routers of different shapes in one process share (and deoptimize)
   // the same element code, which made the order of the runs matter more than the configuration.
@@ -163,13 +171,18 @@ export async function run(report: BenchReport): Promise<void> {
     return file;
   };
   const bestPps = new Map<string, { pps: number; packets: number }>();
+  // Packets per CPU second of the run phase (every thread), per run: on a shared machine the wall
+  // clock also counts the time other processes held the cores, the CPU time does not.
+  const cpuRates = new Map<string, number[]>();
   for (let r = 0; r < ROUTER_RUNS; r++) {
     for (const [key, text, batch] of configs) {
       const s = child('router', cfgFile(key, text), String(batch));
       const b = bestPps.get(key);
       if (b === undefined || (s.pps ?? 0) > b.pps) bestPps.set(key, { pps: s.pps ?? 0, packets: s.packets ?? 0 });
+      if (s.cpuMs !== undefined && s.packets !== undefined) cpuRates.set(key, [...(cpuRates.get(key) ?? []), s.packets / (s.cpuMs / 1000)]);
     }
   }
+  const cpuRate = (key: string): number => median(cpuRates.get(key) ?? []);
   // Where example.pcap's packets leave the 4-output router (its 27 destinations are not spread evenly).
   const spread = ((): string => {
     const l = loadRouteFile(four, { format: 'click' });
@@ -186,7 +199,16 @@ export async function run(report: BenchReport): Promise<void> {
   report.add(rt, { name: `router batch 32, ${k}`, value: get('b32').pps, unit: 'pkt/s', baseline: `router batch 1024, ${k}`, extra: { packets: get('b32').packets } });
   report.add(rt, { name: `router 1 output, batch 1024, ${k}`, value: get('out1').pps, unit: 'pkt/s', extra: { packets: get('out1').packets } });
   report.add(rt, { name: `router 4 outputs -> 4 Discards, batch 1024, ${k}`, value: get('out4').pps, unit: 'pkt/s', baseline: `router 1 output, batch 1024, ${k}`, extra: { packets: get('out4').packets, perPort0to3: spread } });
-  report.note(rt, `each run in a fresh process, best of ${ROUTER_RUNS} interleaved runs (run phase: table load and Node start excluded); 1 vs 4 outputs: the full table in Click route format plus 0.0.0.0/0, OUT = route index mod 4 (all 0 for 1 output), DecIPTTL before IPLookup so each output goes straight to its Discard`);
+  report.add(rt, { name: `router 1 output -> Counter, batch 1024, ${k}`, value: get('out1m').pps, unit: 'pkt/s', extra: { packets: get('out1m').packets } });
+  report.add(rt, { name: `router 4 outputs merged -> Counter, batch 1024, ${k}`, value: get('out4m').pps, unit: 'pkt/s', baseline: `router 1 output -> Counter, batch 1024, ${k}`, extra: { packets: get('out4m').packets } });
+  report.add(rt, { name: `router batch 1024, CPU time, ${k}`, value: cpuRate('b1024'), unit: 'pkt/cpu-s' });
+  report.add(rt, { name: `router batch 32, CPU time, ${k}`, value: cpuRate('b32'), unit: 'pkt/cpu-s', baseline: `router batch 1024, CPU time, ${k}` });
+  report.add(rt, { name: `router 1 output, CPU time, ${k}`, value: cpuRate('out1'), unit: 'pkt/cpu-s' });
+  report.add(rt, { name: `router 4 outputs, CPU time, ${k}`, value: cpuRate('out4'), unit: 'pkt/cpu-s', baseline: `router 1 output, CPU time, ${k}` });
+  report.add(rt, { name: `router 1 output -> Counter, CPU time, ${k}`, value: cpuRate('out1m'), unit: 'pkt/cpu-s' });
+  report.add(rt, { name: `router 4 outputs merged -> Counter, CPU time, ${k}`, value: cpuRate('out4m'), unit: 'pkt/cpu-s', baseline: `router 1 output -> Counter, CPU time, ${k}` });
+  report.note(rt, `CPU-time rows: packets over the run phase's CPU time (every thread of the process), median of the ${ROUTER_RUNS} runs: unlike the wall-clock rows, time other processes held the cores does not count`);
+  report.note(rt, `each run in a fresh process, best of ${ROUTER_RUNS} interleaved runs (run phase: table load and Node start excluded); 1 vs 4 outputs: the full table in Click route format plus 0.0.0.0/0, OUT = route index mod 4 (all 0 for 1 output), DecIPTTL before IPLookup so each output goes straight to its Discard (or, merged, to the one Counter)`);
   load(report, rt, 'after the router rows');
 
   // ---- full-table load and peak memory, fresh processes ----

@@ -5,6 +5,8 @@
  * `[offset[i], offset[i] + length[i])` into it. Every per-packet value is a typed-array
  * column, so a kernel (CPU loop, WebGPU storage buffer, FPGA stream) reads and writes
  * columns only. Header edits (Strip, DecIPTTL) change the arena or the window in place.
+ * A split's outputs are selection views over the batch it consumed (an index list; columns are
+ * gathered as elements read them), and a merge puts them back in packet order (see `split`, `merge`).
  *
  * Annotations are Int32Array columns, also for IPv4 addresses (`dst`): values above 2^31
  * in a Uint32Array leave V8's fast integer path, so addresses are stored as their int32 bit
@@ -45,10 +47,27 @@ const COLUMN_BYTES = 2 * 8 + 5 * 4;
  */
 const MAX_DERIVED = 16;
 
-/** Scratch of `split`: packet indices grouped by output port, and where each port's group starts. */
-let splitSel = new Int32Array(1024);
+/** Scratch of `split`: packets per port (prefix sums), each port's write position and index list. */
 let splitAt = new Int32Array(16);
 let splitFill = new Int32Array(16);
+const splitSels: Int32Array[] = [];
+/** Scratch of `merge` (keepSelected): which of a split source's packets its views selected. */
+let mergeKeep = new Uint8Array(1024);
+const NO_SELECTION = new Int32Array(0);
+
+/**
+ * Columns a selection view (a split output) has not yet gathered from its source, one bit each;
+ * ANNOS stands for every annotation column at once.
+ */
+const COL_ID = 1;
+const COL_TS_SEC = 2;
+const COL_OFFSET = 4;
+const COL_LENGTH = 8;
+const COL_BASE = 16;
+const COL_WIRE_LENGTH = 32;
+const COL_TS_NSEC = 64;
+const COL_ANNOS = 128;
+const COL_FIXED = COL_ID | COL_TS_SEC | COL_OFFSET | COL_LENGTH | COL_BASE | COL_WIRE_LENGTH | COL_TS_NSEC;
 
 export class PacketBatch {
   /** Sequence number of the batch: every element sees and emits batches in this order. */
@@ -59,16 +78,71 @@ export class PacketBatch {
   linkType: number;
   count = 0;
   readonly capacity: number;
+  private readonly idCol: Float64Array;
+  private readonly offsetCol: Int32Array;
+  private readonly lengthCol: Int32Array;
+  private readonly baseCol: Int32Array;
+  private readonly wireLengthCol: Int32Array;
+  private readonly tsSecCol: Float64Array;
+  private readonly tsNsecCol: Int32Array;
+  /**
+   * A selection view (a split output, see `split`): its packets are `source`'s packets
+   * `sel[0 .. viewCount)`, in order. Each column is gathered from the source the first time it is
+   * read (`pending` holds the ones not yet gathered), so an element that reads only some columns
+   * (Discard: `length`) costs only those: a split writes one index per packet, not nine columns.
+   * The source is the batch the split consumed: nothing writes its columns afterwards, and it is
+   * recycled only once its sequence has left the graph, as every batch derived from it.
+   */
+  private pending = 0;
+  private source: PacketBatch | null = null;
+  private sel: Int32Array = NO_SELECTION;
+  private viewCount = 0;
+  /** Views the last split of this batch handed out (see `merge`: all of them back, untouched). */
+  private splitViews = 0;
+
   /** Global packet index assigned by the source: the packet index named in errors, and the merge order. */
-  readonly id: Float64Array;
-  readonly offset: Int32Array;
-  readonly length: Int32Array;
+  get id(): Float64Array {
+    if ((this.pending & COL_ID) !== 0) this.gather(COL_ID);
+    return this.idCol;
+  }
+
+  get offset(): Int32Array {
+    if ((this.pending & COL_OFFSET) !== 0) this.gather(COL_OFFSET);
+    return this.offsetCol;
+  }
+
+  get length(): Int32Array {
+    if ((this.pending & COL_LENGTH) !== 0) this.gather(COL_LENGTH);
+    return this.lengthCol;
+  }
+
   /** Lowest offset the packet may grow back to (its headroom start); Unstrip and encapsulation check it. */
-  readonly base: Int32Array;
+  get base(): Int32Array {
+    if ((this.pending & COL_BASE) !== 0) this.gather(COL_BASE);
+    return this.baseCol;
+  }
+
   /** Original length on the wire (pcap orig_len). */
-  readonly wireLength: Int32Array;
-  readonly tsSec: Float64Array;
-  readonly tsNsec: Int32Array;
+  get wireLength(): Int32Array {
+    if ((this.pending & COL_WIRE_LENGTH) !== 0) this.gather(COL_WIRE_LENGTH);
+    return this.wireLengthCol;
+  }
+
+  get tsSec(): Float64Array {
+    if ((this.pending & COL_TS_SEC) !== 0) this.gather(COL_TS_SEC);
+    return this.tsSecCol;
+  }
+
+  get tsNsec(): Int32Array {
+    if ((this.pending & COL_TS_NSEC) !== 0) this.gather(COL_TS_NSEC);
+    return this.tsNsecCol;
+  }
+
+  /** Whether this batch is a selection view with columns still to gather (tests; see `split`). */
+  get isSelectionView(): boolean {
+    return this.pending !== 0;
+  }
+
   /**
    * Annotation columns, `annoCols[k]` named `annoNames[k]`: the batch's own for k < annoCount;
    * beyond, columns of an earlier use of this object (see `recycle`), handed out again, zeroed,
@@ -96,17 +170,45 @@ export class PacketBatch {
     // One allocation for the seven columns: a backing store per column made batch construction a
     // tenth of the 4-output router's time.
     const cols = new ArrayBuffer(n * COLUMN_BYTES);
-    this.id = new Float64Array(cols, 0, n);
-    this.tsSec = new Float64Array(cols, 8 * n, n);
-    this.offset = new Int32Array(cols, 16 * n, n);
-    this.length = new Int32Array(cols, 20 * n, n);
-    this.base = new Int32Array(cols, 24 * n, n);
-    this.wireLength = new Int32Array(cols, 28 * n, n);
-    this.tsNsec = new Int32Array(cols, 32 * n, n);
+    this.idCol = new Float64Array(cols, 0, n);
+    this.tsSecCol = new Float64Array(cols, 8 * n, n);
+    this.offsetCol = new Int32Array(cols, 16 * n, n);
+    this.lengthCol = new Int32Array(cols, 20 * n, n);
+    this.baseCol = new Int32Array(cols, 24 * n, n);
+    this.wireLengthCol = new Int32Array(cols, 28 * n, n);
+    this.tsNsecCol = new Int32Array(cols, 32 * n, n);
+  }
+
+  /**
+   * Gather column `bit` of a selection view from its source. A view whose count was lowered
+   * since the split gathers only the packets it still has; one raised (packets appended) gathers
+   * the selected ones, and the caller writes the rest.
+   */
+  private gather(bit: number): void {
+    const src = this.source as PacketBatch;
+    const sel = this.sel;
+    const n = Math.min(this.count, this.viewCount);
+    this.pending &= ~bit;
+    if (bit === COL_ID) gatherF64(this.idCol, src.idCol, sel, 0, n);
+    else if (bit === COL_OFFSET) gatherI32(this.offsetCol, src.offsetCol, sel, 0, n);
+    else if (bit === COL_LENGTH) gatherI32(this.lengthCol, src.lengthCol, sel, 0, n);
+    else if (bit === COL_BASE) gatherI32(this.baseCol, src.baseCol, sel, 0, n);
+    else if (bit === COL_WIRE_LENGTH) gatherI32(this.wireLengthCol, src.wireLengthCol, sel, 0, n);
+    else if (bit === COL_TS_SEC) gatherF64(this.tsSecCol, src.tsSecCol, sel, 0, n);
+    else if (bit === COL_TS_NSEC) gatherI32(this.tsNsecCol, src.tsNsecCol, sel, 0, n);
+    else if (bit === COL_ANNOS) for (let k = 0; k < src.annoCount; k++) gatherI32(this.column(src.annoNames[k], null), src.annoCols[k], sel, 0, n);
+    // Every column gathered: an ordinary batch again, the source no longer referred to.
+    if (this.pending === 0) this.source = null;
+  }
+
+  /** Gather every column still pending (a selection view about to be read or written wholesale). */
+  private materialize(): void {
+    for (let bit = 1; this.pending !== 0; bit <<= 1) if ((this.pending & bit) !== 0) this.gather(bit);
   }
 
   /** The annotation column `name`, created zero-filled (or filled with `fill`) on first use. */
   anno(name: AnnotationName, fill = 0): Int32Array {
+    if ((this.pending & COL_ANNOS) !== 0) this.gather(COL_ANNOS);
     return this.column(name, fill);
   }
 
@@ -116,6 +218,7 @@ export class PacketBatch {
    * keeps its old values instead of being zeroed first.
    */
   annoToOverwrite(name: AnnotationName): Int32Array {
+    if ((this.pending & COL_ANNOS) !== 0) this.gather(COL_ANNOS);
     return this.column(name, null);
   }
 
@@ -162,9 +265,14 @@ export class PacketBatch {
     this.count = 0;
     this.generation++;
     this.annoCount = 0;
+    this.pending = 0;
+    this.source = null;
+    this.splitViews = 0;
   }
 
   hasAnno(name: AnnotationName): boolean {
+    // A view's annotations are its source's, gathered or not.
+    if ((this.pending & COL_ANNOS) !== 0) return (this.source as PacketBatch).hasAnno(name);
     for (let k = 0; k < this.annoCount; k++) if (this.annoNames[k] === name) return true;
     return false;
   }
@@ -182,6 +290,8 @@ export class PacketBatch {
   /** Append packet `i` of `src` (same arena) to this batch, with all its annotations. */
   copyPacketFrom(src: PacketBatch, i: number): void {
     if (src.data !== this.data) throw new Error('copyPacketFrom: batches must share one arena (use PacketBatch.concat)');
+    src.materialize();
+    this.materialize();
     const j = this.count++;
     this.id[j] = src.id[i];
     this.offset[j] = src.offset[i];
@@ -220,16 +330,15 @@ export class PacketBatch {
 
   /**
    * Split by output port: `ports[i]` is packet i's output (negative drops it).
-   * Sub-batches share the arena, so header edits downstream still work in place; no packet byte
-   * is copied, only the packets' column entries (a gather per column over each port's index list).
-   * Each sub-batch keeps the packets' relative order; `merge` restores the global order.
+   * Each output is a selection view over this batch (see `source`): the same arena, so header
+   * edits downstream still work in place, and the packets' indices here, in their relative order
+   * (`merge` restores the global order). No packet byte is copied, and no column either until an
+   * element reads it: the split writes one index per packet. Writing each output's nine columns
+   * here, gathered or compacted in place, was most of the 4-output router's split cost.
    *
-   * The split consumes this batch: the port with the most packets gets this very object, its
-   * columns compacted in place (an element owns the batch it processes, see SourceElement), and
-   * only the other ports' packets are gathered into derived batches. Writing the largest share
-   * into columns that are already in cache, instead of a further batch object's, was most of the
-   * split's cost on the 4-output router. A caller must not read this batch afterwards except as
-   * the output it is returned as.
+   * The split consumes this batch: it becomes its outputs' source, so a caller must neither read
+   * nor write it afterwards (an element owns the batch it processes, see SourceElement). When
+   * every packet goes to one port, that port gets this very object.
    *
    * `counts`, when the caller has them (it wrote `ports` in its own loop): counts[p] is how many
    * packets have port p, for p < nports; the split then skips its own counting pass. They must
@@ -253,64 +362,48 @@ export class PacketBatch {
       }
     }
     const out: (PacketBatch | null)[] = new Array<PacketBatch | null>(nports).fill(null);
-    // The port keeping this object: the one with the most packets (the lowest on a tie).
-    let major = 0;
-    for (let p = 1; p < nports; p++) if (at[p + 1] > at[major + 1]) major = p;
     // Fast path: every packet goes to one port, the batch itself is that port's output.
-    if (at[major + 1] === n) {
-      out[major] = this;
-      return out;
+    for (let p = 0; p < nports; p++) {
+      if (at[p + 1] === n) {
+        out[p] = this;
+        return out;
+      }
     }
-    for (let p = 0; p < nports; p++) at[p + 1] += at[p];
-    // Index lists: port p's packets are sel[at[p] .. at[p+1]), in order.
-    if (splitSel.length < n) splitSel = new Int32Array(Math.max(n, 2 * splitSel.length));
-    const sel = splitSel;
+    // The views read this batch's columns as they are now: a view being split is gathered first.
+    this.materialize();
+    const sels = splitSels;
     const fill = splitFill;
-    for (let p = 0; p < nports; p++) fill[p] = at[p];
+    const whole = this.annoCount > 0 ? COL_FIXED | COL_ANNOS : COL_FIXED;
+    this.splitViews = 0;
+    for (let p = 0; p < nports; p++) {
+      const c = at[p + 1];
+      fill[p] = 0;
+      if (c === 0) {
+        sels[p] = NO_SELECTION;
+        continue;
+      }
+      const v = this.derive(this.seq, this.data, this.linkType, c);
+      if (v.sel.length < c) v.sel = new Int32Array(v.capacity);
+      v.count = c;
+      v.viewCount = c;
+      v.source = this;
+      v.pending = whole;
+      sels[p] = v.sel;
+      out[p] = v;
+      this.splitViews++;
+    }
     for (let i = 0; i < n; i++) {
       const p = ports[i];
-      if (p >= 0 && p < nports) sel[fill[p]++] = i;
+      if (p >= 0 && p < nports) sels[p][fill[p]++] = i;
     }
-    for (let p = 0; p < nports; p++) {
-      const from = at[p];
-      const c = at[p + 1] - from;
-      if (c === 0 || p === major) continue;
-      const b = this.derive(this.seq, this.data, this.linkType, c);
-      b.count = c;
-      gatherF64(b.id, this.id, sel, from, c);
-      gatherI32(b.offset, this.offset, sel, from, c);
-      gatherI32(b.length, this.length, sel, from, c);
-      gatherI32(b.base, this.base, sel, from, c);
-      gatherI32(b.wireLength, this.wireLength, sel, from, c);
-      gatherF64(b.tsSec, this.tsSec, sel, from, c);
-      gatherI32(b.tsNsec, this.tsNsec, sel, from, c);
-      for (let k = 0; k < this.annoCount; k++) gatherI32(b.column(this.annoNames[k], null), this.annoCols[k], sel, from, c);
-      out[p] = b;
-    }
-    // Last, once every other port has read its packets: the largest port's packets compacted in
-    // place (sel[from + j] >= j, ascending, so no entry is overwritten before it is read), from
-    // its first packet that has to move.
-    const from = at[major];
-    const c = at[major + 1] - from;
-    if (c > 0) {
-      let j0 = 0;
-      while (j0 < c && sel[from + j0] === j0) j0++;
-      compactF64(this.id, sel, from, j0, c);
-      compactI32(this.offset, sel, from, j0, c);
-      compactI32(this.length, sel, from, j0, c);
-      compactI32(this.base, sel, from, j0, c);
-      compactI32(this.wireLength, sel, from, j0, c);
-      compactF64(this.tsSec, sel, from, j0, c);
-      compactI32(this.tsNsec, sel, from, j0, c);
-      for (let k = 0; k < this.annoCount; k++) compactI32(this.annoCols[k], sel, from, j0, c);
-      this.count = c;
-      out[major] = this;
-    }
+    // Not kept past the split: the index lists belong to the views.
+    for (let p = 0; p < nports; p++) sels[p] = NO_SELECTION;
     return out;
   }
 
   /** Keep only packets with keep[i] !== 0, in place; returns how many were removed. */
   filterInPlace(keep: Uint8Array | Int32Array): number {
+    this.materialize();
     let j = 0;
     const cols = this.annoCols;
     const ncols = this.annoCount;
@@ -336,8 +429,9 @@ export class PacketBatch {
   /**
    * Merge batches of one sequence number back into global packet order (by `id`; see
    * packet-order.ts). Inputs sharing one arena merge without copying bytes: each part's column
-   * entries are scattered to their merged positions. Otherwise the bytes are copied into a fresh
-   * arena (with headroom kept in front of every packet).
+   * entries are scattered to their merged positions, a selection view's columns that no element
+   * read straight from its source. Otherwise the bytes are copied into a fresh arena (with
+   * headroom kept in front of every packet).
    */
   static merge(seq: number, parts: readonly PacketBatch[]): PacketBatch {
     const live: PacketBatch[] = [];
@@ -349,7 +443,11 @@ export class PacketBatch {
     for (const b of live) {
       total += b.count;
       if (b.data !== live[0].data) shared = false;
+      // Packets appended to a view past its selection without touching a column: gathered first.
+      if (b.pending !== 0 && b.count > b.viewCount) b.materialize();
     }
+    const whole = PacketBatch.untouchedSplit(live);
+    if (whole !== null) return whole.keepSelected(seq, live, total);
     const pos = mergePositions(
       live.map((b) => b.id),
       live.map((b) => b.count),
@@ -373,21 +471,72 @@ export class PacketBatch {
     const out = live[0].derive(seq, live[0].data, live[0].linkType, total);
     out.count = total;
     // Every part's annotations, before any scatter: a packet of a part without one reads 0 there.
-    for (const b of live) for (let k = 0; k < b.annoCount; k++) out.anno(b.annoNames[k]);
+    for (const b of live) {
+      const a = (b.pending & COL_ANNOS) !== 0 ? (b.source as PacketBatch) : b;
+      for (let k = 0; k < a.annoCount; k++) out.anno(a.annoNames[k]);
+    }
     let at = 0;
     for (const b of live) {
       const c = b.count;
-      scatterF64(out.id, b.id, pos, at, c);
-      scatterI32(out.offset, b.offset, pos, at, c);
-      scatterI32(out.length, b.length, pos, at, c);
-      scatterI32(out.base, b.base, pos, at, c);
-      scatterI32(out.wireLength, b.wireLength, pos, at, c);
-      scatterF64(out.tsSec, b.tsSec, pos, at, c);
-      scatterI32(out.tsNsec, b.tsNsec, pos, at, c);
-      for (let k = 0; k < b.annoCount; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], pos, at, c);
+      // A column a selection view has not gathered goes to its merged place straight from the
+      // view's source, through the view's index list: one pass instead of a gather and a scatter.
+      const pend = b.pending;
+      const src = (b.source ?? b) as PacketBatch;
+      const sel = b.sel;
+      // Whose column to read, and through which index list (null: the part's own, in order).
+      const owner = (bit: number): PacketBatch => ((pend & bit) !== 0 ? src : b);
+      const through = (bit: number): Int32Array | null => ((pend & bit) !== 0 ? sel : null);
+      scatterF64(out.idCol, owner(COL_ID).idCol, through(COL_ID), pos, at, c);
+      scatterI32(out.offsetCol, owner(COL_OFFSET).offsetCol, through(COL_OFFSET), pos, at, c);
+      scatterI32(out.lengthCol, owner(COL_LENGTH).lengthCol, through(COL_LENGTH), pos, at, c);
+      scatterI32(out.baseCol, owner(COL_BASE).baseCol, through(COL_BASE), pos, at, c);
+      scatterI32(out.wireLengthCol, owner(COL_WIRE_LENGTH).wireLengthCol, through(COL_WIRE_LENGTH), pos, at, c);
+      scatterF64(out.tsSecCol, owner(COL_TS_SEC).tsSecCol, through(COL_TS_SEC), pos, at, c);
+      scatterI32(out.tsNsecCol, owner(COL_TS_NSEC).tsNsecCol, through(COL_TS_NSEC), pos, at, c);
+      if ((pend & COL_ANNOS) !== 0) for (let k = 0; k < src.annoCount; k++) scatterI32(out.anno(src.annoNames[k]), src.annoCols[k], sel, pos, at, c);
+      else for (let k = 0; k < b.annoCount; k++) scatterI32(out.anno(b.annoNames[k]), b.annoCols[k], null, pos, at, c);
       at += c;
     }
     return out;
+  }
+
+  /**
+   * The batch `live` was split from, when `live` is every view of that split, none of them read,
+   * written, shortened or lengthened since: merging them back is then the source itself, less
+   * the packets the split dropped (its columns are as they were: nothing writes a split's source).
+   */
+  private static untouchedSplit(live: readonly PacketBatch[]): PacketBatch | null {
+    const src = live[0].source;
+    if (src === null || live.length !== src.splitViews) return null;
+    const whole = src.annoCount > 0 ? COL_FIXED | COL_ANNOS : COL_FIXED;
+    for (const b of live) {
+      if (b.source !== src || b.pending !== whole || b.count !== b.viewCount || b.data !== src.data || b.linkType !== src.linkType) return null;
+    }
+    return src;
+  }
+
+  /** `untouchedSplit`'s source as the merge of its views (`total` packets): itself, without the packets no view selected. */
+  private keepSelected(seq: number, views: readonly PacketBatch[], total: number): PacketBatch {
+    this.seq = seq;
+    this.splitViews = 0;
+    if (total !== this.count) {
+      if (mergeKeep.length < this.count) mergeKeep = new Uint8Array(Math.max(this.count, 2 * mergeKeep.length));
+      const keep = mergeKeep;
+      keep.fill(0, 0, this.count);
+      for (const v of views) {
+        const sel = v.sel;
+        for (let j = 0; j < v.count; j++) keep[sel[j]] = 1;
+      }
+      this.filterInPlace(keep);
+    }
+    // The merge consumed the views: emptied, so a stale reference reads nothing rather than
+    // columns of a batch that has moved on.
+    for (const v of views) {
+      v.pending = 0;
+      v.source = null;
+      v.count = 0;
+    }
+    return this;
   }
 
   /** Concatenate batches (any arenas) into one new batch, in the given order, copying bytes. */
@@ -411,6 +560,7 @@ export class PacketBatch {
   private arenaFill = 0;
 
   private copyBytesFrom(src: PacketBatch, i: number): void {
+    src.materialize();
     const j = this.count++;
     const head = src.offset[i] - src.base[i] + DEFAULT_HEADROOM;
     const start = this.arenaFill + head;
@@ -427,7 +577,7 @@ export class PacketBatch {
   }
 }
 
-/** dst[j] = src[sel[from + j]] for j < n (a split output's column from its index list). */
+/** dst[j] = src[sel[from + j]] for j < n (a selection view's column from its index list). */
 function gatherI32(dst: Int32Array, src: Int32Array, sel: Int32Array, from: number, n: number): void {
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
 }
@@ -436,20 +586,16 @@ function gatherF64(dst: Float64Array, src: Float64Array, sel: Int32Array, from: 
   for (let j = 0; j < n; j++) dst[j] = src[sel[from + j]];
 }
 
-/** col[j] = col[sel[from + j]] for j0 <= j < n, in place: sel[from + j] >= j, ascending (a split's largest port). */
-function compactI32(col: Int32Array, sel: Int32Array, from: number, j0: number, n: number): void {
-  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
+/**
+ * dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions), or
+ * src[sel[i]] with an index list (a selection view's column not yet gathered, read from its source).
+ */
+function scatterI32(dst: Int32Array, src: Int32Array, sel: Int32Array | null, pos: Int32Array, from: number, n: number): void {
+  if (sel === null) for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+  else for (let i = 0; i < n; i++) dst[pos[from + i]] = src[sel[i]];
 }
 
-function compactF64(col: Float64Array, sel: Int32Array, from: number, j0: number, n: number): void {
-  for (let j = j0; j < n; j++) col[j] = col[sel[from + j]];
-}
-
-/** dst[pos[from + i]] = src[i] for i < n (a merged column from one part and its positions). */
-function scatterI32(dst: Int32Array, src: Int32Array, pos: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
-}
-
-function scatterF64(dst: Float64Array, src: Float64Array, pos: Int32Array, from: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+function scatterF64(dst: Float64Array, src: Float64Array, sel: Int32Array | null, pos: Int32Array, from: number, n: number): void {
+  if (sel === null) for (let i = 0; i < n; i++) dst[pos[from + i]] = src[i];
+  else for (let i = 0; i < n; i++) dst[pos[from + i]] = src[sel[i]];
 }

@@ -2,7 +2,7 @@
  * IPLookup's inline path per batch: kernel_stats times one batch in TIMING_SAMPLE_EVERY and
  * still counts every batch and item; a batch object reused (its nextHop column left from its
  * last use, not zeroed) gets every next hop right; with several outputs every packet leaves on
- * its route's port, over many reused batches (the split keeps the largest port in the batch).
+ * its route's port, over many reused batches (split outputs are selection views over the batch).
  */
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../core/router.js';

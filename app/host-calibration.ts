@@ -7,7 +7,9 @@
  * Method, per element spec `Class(args)` and batch size B, on real packets (a capture replayed):
  *   base  = FromDump -> [prefix ->] Discard
  *   test  = FromDump -> [prefix ->] x :: Class(args) -> Discard (every output to a Discard)
- * time per source batch = elapsed / batches of each run; the element's cost is test - base
+ * time per source batch = the host thread's CPU time / batches of each run (app/thread-cpu-clock.ts;
+ * the wall time where that clock cannot be read: on a loaded machine the wall time is mostly the
+ * wait for a core and moved host figures 2-10x between runs, issue 11); the element's cost is test - base
  * (the low quantile, `LOW_QUANTILE`, over interleaved rounds of each round's difference, so load changes hit both alike and a spike does not count), fitted over the batch sizes
  * with the kernels' least-squares fit (`fitBatchCost`). The prefix is `Strip(14)` when the
  * element passes more packets after it (IP-layer elements drop raw Ethernet frames, and a cheap
@@ -22,8 +24,9 @@ import path from 'node:path';
 import { Router } from '../core/router.js';
 import { getBackend } from '../core/backend-registry.js';
 import type { Backend, BackendName } from '../core/backend.js';
-import { fitBatchCost, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
+import { fitBatchCost, LOW_QUANTILE, lowQuantile, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
 import { elementLibrary } from '../elements/index.js';
+import { readThreadCpu, threadCpuAvailable, threadCpuSince } from './thread-cpu-clock.js';
 
 /** Element specs calibrated by default: the host elements of the example configurations. */
 export const DEFAULT_HOST_ELEMENTS: readonly string[] = [
@@ -63,7 +66,7 @@ export interface HostCalibration {
 export interface HostCalibrationOptions {
   capture: string;
   batches: readonly number[];
-  /** Interleaved rounds per batch size; the median counts. */
+  /** Interleaved rounds per batch size; their low quantile counts. */
   repeats: number;
   /** Capture replays per run. */
   replays: number;
@@ -78,23 +81,8 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** The quantile the differences are fitted at: load only ever adds time (README "Fits under load"). */
-export const LOW_QUANTILE = 0.25;
-
-/**
- * The low quantile (linear interpolation between order statistics) of per-round figures. Load on
- * a shared machine only adds time to a run, so a spike in one round lifts the high figures and the
- * median with them when it hits half the rounds; the lower quarter is what the work costs with the
- * least interference that still happened more than once.
- */
-export function lowQuantile(xs: readonly number[], q = LOW_QUANTILE): number {
-  if (xs.length === 0) return NaN;
-  const s = xs.slice().sort((a, b) => a - b);
-  const at = q * (s.length - 1);
-  const lo = Math.floor(at);
-  const hi = Math.min(s.length - 1, lo + 1);
-  return s[lo] + (s[hi] - s[lo]) * (at - lo);
-}
+/** Shared with the kernels' calibration (core/planner/calibration.ts): one quantile for every calibrated figure. */
+export { LOW_QUANTILE, lowQuantile };
 
 function className(spec: string): string {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(spec);
@@ -122,7 +110,13 @@ function pipeline(capture: string, replays: number, prefix: string, spec: string
 }
 
 interface Timed {
+  /**
+   * The host thread's time per source batch: its CPU time where this thread's clock can be read
+   * (`threadCpuAvailable`; load adds little to it), else the wall time of the run.
+   */
   nsPerBatch: number;
+  /** Wall time per source batch (what a quiet machine's run would take; load adds to it). */
+  wallNsPerBatch: number;
   /** Packets x sent on, over all its outputs (chooses the prefix). */
   passed: number;
   /** Packets into x per source batch (what its kernel saw per run). */
@@ -141,11 +135,15 @@ async function time(text: string, batch: number, file = DEFAULT_FILE, backends: 
   const router = Router.fromText(text, file, elementLibrary, { batchSize: batch, log: { info: () => undefined, warn: () => undefined }, backends });
   await router.initialize();
   try {
+    const before = readThreadCpu();
     const s = await router.run();
+    const cpu = threadCpuSince(before);
     const x = s.accounting.find((a) => a.name === 'x');
     const batches = Math.max(1, s.batches);
+    const wallNsPerBatch = (s.elapsedMs * 1e6) / batches;
     return {
-      nsPerBatch: (s.elapsedMs * 1e6) / batches,
+      nsPerBatch: cpu === null ? wallNsPerBatch : cpu.onCpuNs / batches,
+      wallNsPerBatch,
       passed: x === undefined ? 0 : x.out.reduce((a, b) => a + b, 0),
       itemsPerBatch: x === undefined ? 0 : x.in.reduce((a, b) => a + b, 0) / batches,
       elapsedMs: s.elapsedMs,
@@ -249,6 +247,14 @@ export interface KernelSideTarget {
    * the host thread; the null backend's is simulated).
    */
   kernelNs(items: number): number;
+  /**
+   * True when the kernel computes on the host thread itself (the inline CPU form): its time is then
+   * inside the thread's CPU time too. A software device computes on its own threads (lavapipe's
+   * workers, the Verilator process), so with the thread's CPU clock nothing is taken off for it:
+   * what the host thread spends waiting for it (Dawn polls a pending map on the host thread) is
+   * its host side. Wall-clock timing (no thread clock) takes `kernelNs` off in every case.
+   */
+  kernelOnHostThread?: boolean;
   /** File name the pipeline is read as, so relative file arguments resolve as in the configuration. */
   file?: string;
   /**
@@ -348,7 +354,8 @@ export async function calibrateKernelSides(targets: readonly KernelSideTarget[],
           bases.set(key, base);
         }
         const test = await time(p.text(p.replays), batch, p.t.file, p.t.backends);
-        rows[pi][bi].push({ elementNs: test.nsPerBatch - base, kernelNs: p.t.kernelNs(test.itemsPerBatch) });
+        const onClock = !threadCpuAvailable || p.t.kernelOnHostThread === true;
+        rows[pi][bi].push({ elementNs: test.nsPerBatch - base, kernelNs: onClock ? p.t.kernelNs(test.itemsPerBatch) : 0 });
       }
     }
   }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Router } from '../core/router.js';
 import { getBackend } from '../core/backend-registry.js';
 import { elementLibrary } from '../elements/index.js';
+import { readThreadCpu, threadCpuSince } from './thread-cpu-clock.js';
 import { splitKeyword } from '../core/config/args.js';
 
 /** Classes a measuring run must not contain: live I/O or files written. */
@@ -28,7 +29,11 @@ export interface MeasuredShares {
   shares: Record<string, number>;
   /** Batch size of the runs. */
   batch: number;
-  /** Wall time per source batch of each timed run (after one untimed warm-up run), ns. */
+  /**
+   * The host thread's time per source batch of each timed run (after one untimed warm-up run), ns:
+   * its CPU time where the thread's clock can be read, else the wall time (as the parts' calibration
+   * in app/host-calibration.ts, so the composition factor compares like with like).
+   */
   nsPerBatch: number[];
   /** Some kernel element runs off the CPU as written (BACKEND or PLACE): the runs are not all-CPU. */
   offCpu: string[];
@@ -69,8 +74,10 @@ export async function measureShares(configFile: string, runs: number, batch = 25
       const timed = build(text, config, batch);
       await timed.initialize();
       try {
+        const before = readThreadCpu();
         const t = await timed.run();
-        nsPerBatch.push((t.elapsedMs * 1e6) / Math.max(1, t.batches));
+        const cpu = threadCpuSince(before);
+        nsPerBatch.push((cpu === null ? t.elapsedMs * 1e6 : cpu.onCpuNs) / Math.max(1, t.batches));
       } finally {
         await timed.cleanup();
       }

@@ -16,13 +16,15 @@
  * core/planner/README.md.
  */
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { backendAvailability, backendNames, backendVariants, disposeBackends, getBackend } from '../../core/backend-registry.js';
 import { kernelRegistry } from '../../core/kernel.js';
 import { calibrateKernel, type CalibratedProfile, type KernelWorkload } from '../../core/planner/calibration.js';
-import { calibrationFile, saveCalibration } from '../../core/planner/calibration-store.js';
+import { calibrationFile, formatLoad, loadSince, machineIdentity, overloaded, saveCalibration, type CalibrationLoad } from '../../core/planner/calibration-store.js';
+import { threadCpuAvailable } from '../thread-cpu-clock.js';
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';
 import { captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
@@ -123,6 +125,15 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   const file = calibrationFile(env);
   const rows: CalibrationRow[] = [];
   const skipped: string[] = [];
+  // Each part's load is stored with it, and a part calibrated with more work than cores says so.
+  const warnings: string[] = [];
+  const clock: CalibrationLoad['clock'] = threadCpuAvailable ? 'thread cpu' : 'wall';
+  const loaded = (what: string, before: number): CalibrationLoad => {
+    const load = loadSince(before, clock);
+    if (overloaded(load)) warnings.push(`${what} calibrated under load (${formatLoad(load)}): more work than cores, so the figures may read high; calibrate again on a quieter machine`);
+    return load;
+  };
+  if (!threadCpuAvailable) warnings.push(`this thread's CPU time cannot be read here (/proc/thread-self/schedstat): host figures are timed by the wall clock, which load inflates`);
   try {
     for (const name of names) {
       const variants = backendVariants(name);
@@ -134,6 +145,7 @@ export async function runCalibrate(args: string[], write: (text: string) => void
           continue;
         }
         const backend = await getBackend(name, variant);
+        const kernelsFrom = os.loadavg()[0];
         const profiles: CalibratedProfile[] = [];
         for (const contract of kernelRegistry.kernels()) {
           if (kernelRegistry.form(contract.name, name, variant) === undefined) continue;
@@ -145,7 +157,7 @@ export async function runCalibrate(args: string[], write: (text: string) => void
           profiles.push(await calibrateKernel(backend, workload, { batches, repeats }));
         }
         if (profiles.length === 0) continue;
-        saveCalibration(file, label, availability.device.description, profiles);
+        saveCalibration(file, label, availability.device.description, profiles, machineIdentity(), loaded(`kernels on ${label}`, kernelsFrom));
         rows.push({ backend: label, device: availability.device.description, profiles });
       }
     }
@@ -158,18 +170,22 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   let composition: Composition | null = null;
   try {
     if (hostSpecs.length > 0) {
+      const from = os.loadavg()[0];
       host = await calibrateHostElements(hostSpecs, { capture: capture.file, batches, repeats, replays });
-      saveHostCalibration(file, { data: host.data, batches: host.batches, costs: host.costs });
+      saveHostCalibration(file, { data: host.data, batches: host.batches, costs: host.costs, load: loaded('host elements', from) });
       for (const s of host.skipped) skipped.push(`host ${s}`);
     }
     if (values.hosts === 'on' && values.config !== undefined) {
       const targets = await kernelSideTargets(kernelElementSpecs(values.config), file, skipped);
       if (targets.length > 0) {
+        const from = os.loadavg()[0];
         const r = await calibrateKernelSides(targets, { capture: capture.file, batches, repeats, replays });
         sides = r.costs;
-        saveHostSides(file, sides);
+        const load = loaded('kernel elements\' host sides', from);
+        saveHostSides(file, sides.map((c) => ({ ...c, load })));
         for (const s of r.skipped) skipped.push(`host side ${s}`);
       }
+      const sharesFrom = os.loadavg()[0];
       const m = await measureShares(values.config, repeats, COMPOSITION_BATCH);
       if ('skipped' in m) skipped.push(`shares of ${values.config}: ${m.skipped}`);
       else {
@@ -185,7 +201,8 @@ export async function runCalibrate(args: string[], write: (text: string) => void
           } else composition = c;
         }
         if (why !== null) skipped.push(`graph composition of ${values.config}: ${why}`);
-        saveGraphShares(file, m.config, { sha256: m.sha256, packets: m.packets, shares: m.shares, ...(composition === null ? {} : { composition }), ...(why === null ? {} : { compositionSkipped: why }) });
+        const load = loaded(`shares and composition of ${values.config}`, sharesFrom);
+        saveGraphShares(file, m.config, { sha256: m.sha256, packets: m.packets, shares: m.shares, ...(composition === null ? {} : { composition }), ...(why === null ? {} : { compositionSkipped: why }), load });
       }
     }
   } finally {
@@ -193,10 +210,11 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   }
 
   if (values.json) {
-    write(`${JSON.stringify({ file, batches, repeats, calibrated: rows, host: host?.costs ?? [], hostSide: sides, shares, composition, skipped }, null, 2)}\n`);
+    write(`${JSON.stringify({ file, batches, repeats, clock, calibrated: rows, host: host?.costs ?? [], hostSide: sides, shares, composition, skipped, warnings }, null, 2)}\n`);
+    for (const w of warnings) process.stderr.write(`hetbox calibrate: warning: ${w}\n`);
     return 0;
   }
-  const lines = [`calibration (batches ${batches.join(', ')}; median of ${repeats}) stored in ${file}`];
+  const lines = [`calibration (batches ${batches.join(', ')}; lower quarter of ${repeats} interleaved rounds; host thread timed by its ${clock} clock) stored in ${file}`];
   for (const r of rows) {
     lines.push(`${r.backend} (${r.device})`);
     for (const p of r.profiles) {
@@ -230,6 +248,7 @@ export async function runCalibrate(args: string[], write: (text: string) => void
     lines.push(`packet shares of ${shares.config} (${shares.packets} packets): ${Object.entries(shares.shares).map(([n, v]) => `${n} ${(v * 100).toFixed(0)}%`).join(', ')}`);
   }
   for (const s of skipped) lines.push(`skipped ${s}`);
+  for (const w of warnings) lines.push(`warning: ${w}`);
   write(`${lines.join('\n')}\n`);
   return 0;
 }
@@ -350,6 +369,7 @@ async function kernelSideTargets(specs: readonly { className: string; kernels: r
         device: availability.device.description,
         backendArg: name === 'cpu' ? undefined : name,
         kernelNs: (items) => (onThisThread ? own.reduce((sum, p) => sum + p!.perBatchNs + p!.perItemNs * items, 0) : 0),
+        kernelOnHostThread: name === 'cpu',
         file: s.file,
       });
     }

@@ -19,7 +19,7 @@ import { buildPlacementProblem, candidateLabel, type BackendOption, type Placeme
 import { explainPlan, formatPlanReport, planReportJson } from '../../core/planner/explain.js';
 import { placementDot } from '../../core/planner/placement-dot.js';
 import type { CalibratedProfile } from '../../core/planner/calibration.js';
-import { calibratedProfiles, calibrationFile, readCalibrationStore, storedGraphShares, type CalibrationStore, type StoredGraphShares } from '../../core/planner/calibration-store.js';
+import { calibratedProfiles, calibrationFile, formatLoad, overloaded, readCalibrationStore, storedGraphShares, type CalibrationLoad, type CalibrationStore, type StoredGraphShares } from '../../core/planner/calibration-store.js';
 import { configHash } from '../traffic-shares.js';
 import { formatNs, type Objective } from '../../core/planner/search.js';
 import type { Backend } from '../../core/backend.js';
@@ -239,6 +239,8 @@ export async function runPlan(args: string[], write: (text: string) => void, env
           : `graph composition: all-CPU run ${formatNs(c.measuredNsPerBatch)}/batch measured vs ${formatNs(c.predictedNsPerBatch)} predicted from its parts at batch ${c.batch}: host-thread work x ${c.factor.toFixed(2)}`,
       );
     }
+    const underLoad = loadedParts(stored.store, calibrated, hostCalibrated.length > 0, sideKnown.length > 0, measured);
+    if (underLoad.length > 0) notes.push(`warning: calibrated under load (more work than cores; figures may read high, so predictions low): ${underLoad.join('; ')}`);
     if (hostEstimated.length > 0) notes.push(`host element costs estimated (built-in ${BUILT_IN_HOST_COST.perBatchNs} ns/batch + ${BUILT_IN_HOST_COST.perItemNs} ns/packet, run hetbox calibrate): ${hostEstimated.join(', ')}`);
     if (values.costs !== undefined) notes.push(`costs file: ${values.costs}`);
     if (values.dot !== undefined || values.svg !== undefined) {
@@ -262,6 +264,22 @@ export async function runPlan(args: string[], write: (text: string) => void, env
   } finally {
     await disposeBackends();
   }
+}
+
+/** The calibration parts this plan used that were measured with more work than cores (their load recorded by hetbox calibrate). */
+function loadedParts(store: CalibrationStore | null, kernelLabels: readonly string[], host: boolean, sides: boolean, measured: StoredGraphShares | undefined): string[] {
+  const out: string[] = [];
+  const add = (what: string, load: CalibrationLoad | undefined): void => {
+    if (load !== undefined && overloaded(load)) out.push(`${what} (${formatLoad(load)})`);
+  };
+  for (const label of kernelLabels) add(`kernels on ${label}`, store?.devices[label]?.load);
+  if (host) add('host elements', store?.host?.load);
+  if (sides) {
+    const worst = (store?.hostSide ?? []).map((h) => h.load).filter((l): l is CalibrationLoad => l !== undefined).sort((a, b) => Math.max(b.before, b.after) - Math.max(a.before, a.after))[0];
+    add('kernel elements\' host sides', worst);
+  }
+  add('packet shares and composition', measured?.load);
+  return out;
 }
 
 export function planCommand(args: string[]): Promise<number> {

@@ -40,6 +40,29 @@ export function calibrationFile(env: NodeJS.ProcessEnv = process.env, machine: M
 }
 
 const sample = z.object({ batch: z.number(), ns: z.number() });
+/**
+ * The machine's load while a part was calibrated (issue 11: host-side fits moved 2-10x between
+ * runs on a loaded machine): the 1-minute load average when the part started and when it was
+ * stored, the cores, and which clock timed the host thread (`thread cpu`: its own CPU time, which
+ * load moves little; `wall`: where that clock cannot be read).
+ */
+const loadSchema = z.object({ before: z.number().nonnegative(), after: z.number().nonnegative(), cores: z.number().int().positive(), clock: z.enum(['thread cpu', 'wall']) });
+export type CalibrationLoad = z.output<typeof loadSchema>;
+
+/** Whether the machine had more work than cores while `load` was recorded (its figures may read high). */
+export function overloaded(load: CalibrationLoad): boolean {
+  return Math.max(load.before, load.after) > load.cores;
+}
+
+/** `load 9.1 -> 8.7 on 2 cores, thread cpu clock`. */
+export function formatLoad(load: CalibrationLoad): string {
+  return `load ${load.before.toFixed(1)} -> ${load.after.toFixed(1)} on ${load.cores} cores, ${load.clock} clock`;
+}
+
+/** The load record of a part calibrated since `before` (os.loadavg()[0] then). */
+export function loadSince(before: number, clock: CalibrationLoad['clock']): CalibrationLoad {
+  return { before, after: os.loadavg()[0], cores: os.availableParallelism(), clock };
+}
 const profile = z.object({
   kernel: z.string(),
   backend: z.string(),
@@ -74,6 +97,7 @@ const hostSideCost = z.object({
   fit: z.object({ perBatchNs: z.number(), perItemNs: z.number(), rmsNs: z.number(), relativeError: z.number() }),
   samples: z.array(z.object({ batch: z.number(), ns: z.number(), elementNs: z.number(), kernelNs: z.number() })),
   calibratedAt: z.string(),
+  load: loadSchema.optional(),
 });
 export type StoredHostSide = z.output<typeof hostSideCost>;
 /**
@@ -89,16 +113,17 @@ const graphShares = z.object({
   composition: z.object({ batch: z.number(), measuredNsPerBatch: z.number().positive(), predictedNsPerBatch: z.number().positive(), factor: z.number().positive() }).optional(),
   /** Why there is no composition factor (not all-CPU as written, or refused as noise). */
   compositionSkipped: z.string().optional(),
+  load: loadSchema.optional(),
 });
 export type StoredGraphShares = z.output<typeof graphShares>;
 /** Host element costs: this machine's CPU, not a device, so one entry per machine file. */
-const hostSchema = z.object({ calibratedAt: z.string(), data: z.string(), batches: z.array(z.number()), costs: z.array(hostCost) });
+const hostSchema = z.object({ calibratedAt: z.string(), data: z.string(), batches: z.array(z.number()), costs: z.array(hostCost), load: loadSchema.optional() });
 export type StoredHostCalibration = z.output<typeof hostSchema>;
 
 const storeSchema = z.object({
   version: z.literal(1),
   machine: z.object({ host: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number(), memoryBytes: z.number() }),
-  devices: z.record(z.string(), z.object({ device: z.string(), calibratedAt: z.string(), profiles: z.array(profile) })),
+  devices: z.record(z.string(), z.object({ device: z.string(), calibratedAt: z.string(), profiles: z.array(profile), load: loadSchema.optional() })),
   host: hostSchema.optional(),
   hostSide: z.array(hostSideCost).optional(),
   graphs: z.record(z.string(), graphShares).optional(),
@@ -176,9 +201,9 @@ function writeStore(file: string, store: CalibrationStore): void {
 }
 
 /** Record `profiles` for `label` measured on `device`, replacing that label's entry. */
-export function saveCalibration(file: string, label: string, device: string, profiles: readonly CalibratedProfile[], machine: MachineIdentity = machineIdentity()): void {
+export function saveCalibration(file: string, label: string, device: string, profiles: readonly CalibratedProfile[], machine: MachineIdentity = machineIdentity(), load?: CalibrationLoad): void {
   const existing = readCalibrationStore(file).store;
   const store: CalibrationStore = existing ?? { version: 1, machine, devices: {} };
-  store.devices[label] = { device, calibratedAt: new Date().toISOString(), profiles: [...profiles] };
+  store.devices[label] = { device, calibratedAt: new Date().toISOString(), profiles: [...profiles], ...(load === undefined ? {} : { load }) };
   writeStore(file, store);
 }

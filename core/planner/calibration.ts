@@ -5,7 +5,10 @@
  * time), so the planner works from this machine's figures instead of a backend's defaults.
  *
  * What is timed: the backend's host wall time per run (`hostMs`: upload, dispatch, readback),
- * the median of `repeats` runs per batch size after one warm-up. Transfers are inside that
+ * the low quantile (`LOW_QUANTILE`) of `repeats` runs per batch size, in interleaved rounds (each
+ * round runs every batch size once, so a stretch of load hits every size alike instead of
+ * bending the line at the sizes it happened to hit; load only adds time, so the lower quarter is
+ * the work with the least interference). Transfers are inside that
  * time, so a calibrated profile's perByteTransferNs is 0 (its per-item cost carries them). A
  * backend whose time is simulated reports it (`device.simulatedNs`: the null backend, whose
  * configured costs are the whole point) and that is fitted instead of the host time.
@@ -75,41 +78,54 @@ export interface CalibratedProfile extends CostProfile {
 export interface CalibrationOptions {
   /** Batch sizes to time (32 .. 1M for a real calibration; fewer in tests). */
   batches: readonly number[];
-  /** Runs per batch size; the median counts. */
+  /** Interleaved rounds (runs per batch size); their low quantile counts. */
   repeats: number;
+}
+
+/** The quantile calibration figures are taken at: load only ever adds time (README "Fits under load"). */
+export const LOW_QUANTILE = 0.25;
+
+/**
+ * The low quantile (linear interpolation between order statistics) of per-round figures. Load on
+ * a shared machine only adds time to a run, so a spike in one round lifts the high figures and the
+ * median with them when it hits half the rounds; the lower quarter is what the work costs with the
+ * least interference that still happened more than once.
+ */
+export function lowQuantile(xs: readonly number[], q = LOW_QUANTILE): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo] + (s[hi] - s[lo]) * (at - lo);
 }
 
 /** Least time each batch size runs before it is timed (JIT, caches, buffers settled). */
 export const WARM_UP_MS = 30;
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 export async function calibrateKernel(backend: Backend, workload: KernelWorkload, opts: CalibrationOptions): Promise<CalibratedProfile> {
   if (opts.batches.length < 2) throw new Error('calibrate: at least two batch sizes are needed to separate per-batch from per-item cost');
   const handles: StructureHandle[] = [];
   try {
     for (const s of workload.structures) handles.push(await backend.loadStructure(s.kind, s.image, s.generation));
-    const samples: BatchSample[] = [];
-    for (const batch of opts.batches) {
-      const io = workload.io(batch);
-      // The first run of a size compiles shaders, sizes buffers: not what a steady run costs. A
-      // CPU form is not what it costs in a router either until the JIT has optimised it (a
-      // router calls it thousands of times): a few cold runs read 3-8x slower than it runs there
-      // (issue 11). So runs repeat for at least WARM_UP_MS before any is timed.
+    const ios = opts.batches.map((batch) => workload.io(batch));
+    // The first run of a size compiles shaders, sizes buffers: not what a steady run costs. A
+    // CPU form is not what it costs in a router either until the JIT has optimised it (a
+    // router calls it thousands of times): a few cold runs read 3-8x slower than it runs there
+    // (issue 11). So each size repeats for at least WARM_UP_MS before any is timed.
+    for (const io of ios) {
       const warmUntil = performance.now() + WARM_UP_MS;
       do await backend.runKernel(workload.kernel, io, handles, workload.params);
       while (performance.now() < warmUntil);
-      const times: number[] = [];
-      for (let r = 0; r < opts.repeats; r++) {
-        const stats = await backend.runKernel(workload.kernel, io, handles, workload.params);
-        times.push(stats.device?.simulatedNs ?? stats.hostMs * 1e6);
-      }
-      samples.push({ batch, ns: median(times) });
     }
+    const times: number[][] = opts.batches.map(() => []);
+    for (let r = 0; r < opts.repeats; r++) {
+      for (const [bi, io] of ios.entries()) {
+        const stats = await backend.runKernel(workload.kernel, io, handles, workload.params);
+        times[bi].push(stats.device?.simulatedNs ?? stats.hostMs * 1e6);
+      }
+    }
+    const samples: BatchSample[] = opts.batches.map((batch, bi) => ({ batch, ns: lowQuantile(times[bi]) }));
     const fit = fitBatchCost(samples);
     const own = backend.costs(workload.kernel);
     return {

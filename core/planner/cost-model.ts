@@ -35,14 +35,29 @@
  * The parts work in parallel, so a split beats both single placements when neither stage is
  * loaded enough by the rest of the graph; its latency is the slower part's batch (a batch runs
  * on one part, and the model does not know which).
+ *
+ * But the merge is in order (the scheduler delivers an element's outputs in sequence) and the
+ * element keeps at most k = `inFlight` batches going: while one batch is on a part that takes
+ * L_p for it (its time on the path), the host thread can finish k - 1 more batches of the element
+ * (P each: the cpu stage per batch) and run the elements upstream of it ahead for the scheduler's
+ * other M - k batches in flight (U each: their host-thread work per batch), then it waits:
+ *   merge stall = sum over split parts p not on the host thread  w_p * max(0, L_p - (k-1)P - (M-k)U)
+ * per source batch, on the cpu stage (the host thread waits). A part slow per batch given a small
+ * share was priced as if its batches overlapped everything; measured, `webgpu:0.12,cpu` on
+ * lavapipe ran 2.2 Mpps against 6.6 predicted (issue 11).
  */
-import { CPU, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
+import { CPU, DEFAULT_IN_FLIGHT, type Candidate, type PlacementProblem, type PlannerElement } from './placement-problem.js';
+
+/** The router's batches in flight by default (core/router.ts `maxInFlight`), the M of the merge stall. */
+export const DEFAULT_MAX_IN_FLIGHT = 8;
 
 export interface ModelOptions {
   /** Packets per source batch (the scheduler's batch size). */
   batch: number;
   /** Expected packet rate (packets per second); adds the batch-fill wait to the latency. */
   ratePps?: number;
+  /** The scheduler's source batches in flight (Router's `maxInFlight`; DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight?: number;
 }
 
 /** A placement: for element i, the index of its candidate in `problem.elements[i].candidates`. */
@@ -83,6 +98,8 @@ export interface Prediction {
   latencyNs: number;
   /** False when an expected rate was given and the placement is slower. */
   keepsUp: boolean;
+  /** Host-thread wait per source batch for split parts the in-order merge could not hide (in the cpu stage), ns. */
+  mergeStallNs: number;
 }
 
 /** The cost of element `e` on candidate `c` for one source batch of `batch` packets. */
@@ -132,8 +149,11 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
   };
   // The cpu stage's parts: the host thread's work, and each software device's (by label).
   let threadNs = 0;
+  // Each element's host-thread work per source batch (the merge stall's run-ahead upstream).
+  const threadOf = new Array<number>(problem.elements.length).fill(0);
   const softwareNs = new Map<string, number>();
-  const charge = (e: PlannerElement, c: Candidate, cost: ElementCost, share: number): void => {
+  const charge = (i: number, e: PlannerElement, c: Candidate, cost: ElementCost, share: number): void => {
+    const before = threadNs;
     if (c.backend === CPU) {
       add('cpu', 'host', e.name, share * cost.totalNs);
       threadNs += share * cost.totalNs;
@@ -150,12 +170,13 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
       if (cost.hostSideNs > 0) add('cpu', 'host', e.name, share * cost.hostSideNs);
       threadNs += share * cost.hostSideNs;
     }
+    threadOf[i] += threadNs - before;
   };
   const costs = problem.elements.map((e, i) => {
     const c = e.candidates[placement[i]];
     const cost = elementCost(e, c, opts.batch);
-    if (c.split === undefined) charge(e, c, cost, 1);
-    else c.split.parts.forEach((p, k) => charge(e, p, elementCost(e, p, opts.batch), c.split!.weights[k]));
+    if (c.split === undefined) charge(i, e, c, cost, 1);
+    else c.split.parts.forEach((p, k) => charge(i, e, p, elementCost(e, p, opts.batch), c.split!.weights[k]));
     return cost;
   });
   const cpuStage = stages.get('cpu');
@@ -164,6 +185,8 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     const total = threadNs + soft.reduce((a, b) => a + b, 0);
     cpuStage.nsPerBatch = Math.max(threadNs, ...soft, total / problem.hostCores);
   }
+  const mergeStallNs = cpuStage === undefined ? 0 : mergeStall(problem, placement, opts, cpuStage.nsPerBatch, threadOf);
+  if (cpuStage !== undefined) cpuStage.nsPerBatch += mergeStallNs;
   let throughputPps = Infinity;
   let bottleneck = 'none';
   for (const s of stages.values()) {
@@ -191,7 +214,50 @@ export function predict(problem: PlacementProblem, placement: Placement, opts: M
     fillWaitNs,
     latencyNs: keepsUp ? pathNs + fillWaitNs : Infinity,
     keepsUp,
+    mergeStallNs,
   };
+}
+
+/**
+ * The host thread's wait per source batch for split parts slower per batch than the in-order
+ * merge's window hides (the file comment's merge stall). `hostNs`: the cpu stage per batch
+ * without it (P); `threadOf`: each element's host-thread work per batch (U sums its ancestors').
+ */
+function mergeStall(problem: PlacementProblem, placement: Placement, opts: ModelOptions, hostNs: number, threadOf: readonly number[]): number {
+  const m = opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  let stall = 0;
+  problem.elements.forEach((e, i) => {
+    const c = e.candidates[placement[i]];
+    if (c.split === undefined || e.share === 0) return;
+    const k = Math.max(1, Math.min(e.inFlight ?? DEFAULT_IN_FLIGHT, m));
+    const window = (k - 1) * hostNs + (m - k) * upstreamThreadNs(problem, i, threadOf);
+    c.split.parts.forEach((p, j) => {
+      // The inline CPU form runs on the host thread itself: nothing to wait for.
+      if (p.backend === CPU && p.variant === undefined) return;
+      const latency = elementCost(e, p, opts.batch).totalNs;
+      stall += c.split!.weights[j] * Math.max(0, latency - window);
+    });
+  });
+  return stall;
+}
+
+/** Host-thread work per source batch of every element upstream of element `i` (what can run ahead of it). */
+function upstreamThreadNs(problem: PlacementProblem, i: number, threadOf: readonly number[]): number {
+  const inputs = problem.elements.map(() => [] as number[]);
+  problem.elements.forEach((e, j) => {
+    for (const o of e.outputs) inputs[o].push(j);
+  });
+  const seen = new Set<number>();
+  const stack = [...inputs[i]];
+  while (stack.length > 0) {
+    const j = stack.pop()!;
+    if (seen.has(j)) continue;
+    seen.add(j);
+    stack.push(...inputs[j]);
+  }
+  let ns = 0;
+  for (const j of seen) ns += threadOf[j];
+  return ns;
 }
 
 /**

@@ -203,7 +203,9 @@ export function explainPlan(problem: PlacementProblem, opts: SearchOptions): Pla
 function summaryLine(r: PlacementReport): string {
   const p = r.prediction;
   const extra = r.violations.length > 0 ? `  [misses: ${r.violations.join('; ')}]` : '';
-  return `${formatRate(p.throughputPps).padStart(12)}  latency ${formatNs(p.latencyNs).padStart(10)}  bottleneck ${p.bottleneck}${extra}`;
+  // A split's slow part the in-order merge cannot hide: the host thread's wait, inside the cpu stage.
+  const stall = p.mergeStallNs > 0 ? `  (cpu stage includes a split merge stall of ${formatNs(p.mergeStallNs)}/batch)` : '';
+  return `${formatRate(p.throughputPps).padStart(12)}  latency ${formatNs(p.latencyNs).padStart(10)}  bottleneck ${p.bottleneck}${stall}${extra}`;
 }
 
 /** A candidate's host side for the text: its time, or that it is not known (and charged 0). */

@@ -103,7 +103,16 @@ export interface PlannerElement {
   copies: boolean;
   /** The configuration pins it (PLACE, or a kernel element's BACKEND): `candidates` are the pinned ones only. */
   pin?: Pin;
+  /**
+   * Batches of this element in flight at once (`IN_FLIGHT`; its concurrency when offloaded):
+   * the window a split's in-order merge has to hide a slow part's batch (cost-model.ts).
+   * Undefined: DEFAULT_IN_FLIGHT.
+   */
+  inFlight?: number;
 }
+
+/** The kernel elements' default `IN_FLIGHT` (IPLookup, FlowHash: `arg.int(1, 64).default(3)`). */
+export const DEFAULT_IN_FLIGHT = 3;
 
 /** A placement the configuration fixes: `PLACE backend` (any element) or `BACKEND backend` (elements that run kernels). */
 export interface Pin {
@@ -204,6 +213,7 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
       outputs: node.outputs.map((o) => o.node),
       share: 0,
       copies: COPYING_CLASSES.has(node.cls.className),
+      ...(kernels.length > 0 ? { inFlight: inFlightArgument(node) } : {}),
     };
     const pin = pinOf(node, kernels.length > 0);
     const impossible = (reason: string): ConfigError =>
@@ -305,6 +315,18 @@ function pinOf(node: GraphNode, runsKernels: boolean): Pin | undefined {
     );
   }
   return place ?? backendArg;
+}
+
+/** `IN_FLIGHT n` as written in the arguments of a class that declares the keyword, else DEFAULT_IN_FLIGHT. */
+function inFlightArgument(node: GraphNode): number {
+  const keywords = node.cls.args?.keywords ?? [];
+  if (!keywords.includes('IN_FLIGHT')) return DEFAULT_IN_FLIGHT;
+  for (const a of node.parsed.args.list) {
+    const { keyword, value } = a.keyword !== undefined ? { keyword: a.keyword, value: a.value } : splitKeyword(a.raw, keywords);
+    // The element's own parsing has checked it (1..64) when the graph was built.
+    if (keyword === 'IN_FLIGHT') return Number(value.trim());
+  }
+  return DEFAULT_IN_FLIGHT;
 }
 
 /** `BACKEND x` written in the arguments of a class that declares the keyword. */

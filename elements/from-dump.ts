@@ -40,14 +40,14 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { Element, type ElementOutput, type SourceElement } from '../core/element.js';
+import { Element, type ElementInit, type ElementOutput, type SourceElement } from '../core/element.js';
 import type { ElementDeclaration } from '../core/element-state.js';
 import type { PacketBatch } from '../core/packet-batch.js';
 import { arg, argLocation, parseArgs, type ArgSpec, type ConfigArgs } from '../core/config/args.js';
 import { ConfigError } from '../core/config/source-location.js';
 import { captureInputProblem } from '../core/pcap/capture-file-check.js';
 import type { HandlerTable } from '../core/handlers.js';
-import { openCapture, type CaptureReader } from '../core/pcap/open-capture.js';
+import { openCapture, startCaptureThread, type CaptureReader } from '../core/pcap/open-capture.js';
 import { ThreadedPcapReader } from '../core/pcap/threaded-pcap-reader.js';
 import { formatBadRecord, type BadRecord } from '../core/pcap/pcap-errors.js';
 import { counterHandler } from './lib/handler-helpers.js';
@@ -147,6 +147,14 @@ Handlers:
   }
 
   private reader: CaptureReader | null = null;
+  /**
+   * The reader thread, started at construction: a thread takes tens of milliseconds to boot, and
+   * elements constructed after this one (IPLookup loading a full table) keep the main thread busy
+   * meanwhile. Taken over by `initialize`; closed by `cleanup` if never taken. Unreferenced, so a
+   * router built and never run (`hetbox check`, a configuration error further on) does not keep
+   * the process alive.
+   */
+  private early: ThreadedPcapReader | null;
   private emitted = 0;
   private pass = 0;
   private badLogged = 0;
@@ -161,8 +169,21 @@ Handlers:
     return this.config.END_AFTER ?? this.config.LIMIT ?? Infinity;
   }
 
+  constructor(init: ElementInit<FromDumpConfig>) {
+    super(init);
+    // Any problem with the file (missing, bad header) gives null here and is reported by
+    // openCapture in `initialize`, as without this early start.
+    this.early = startCaptureThread(this.filename, this.captureOptions());
+  }
+
+  private captureOptions(): { name: string; thread: boolean; onBadRecord: (b: BadRecord) => void } {
+    return { name: this.config.FILE, thread: this.config.PREFETCH, onBadRecord: (b) => this.logBad(b) };
+  }
+
   override initialize(): void | Promise<void> {
-    const { reader, threadless } = openCapture(this.filename, { name: this.config.FILE, thread: this.config.PREFETCH, onBadRecord: (b) => this.logBad(b) });
+    const early = this.early;
+    this.early = null;
+    const { reader, threadless } = early !== null ? { reader: early, threadless: null } : openCapture(this.filename, this.captureOptions());
     this.reader = reader;
     if (threadless !== null) this.env.log.info(`${this.name}: ${this.config.FILE}: ${threadless}`);
     if (this.config.TIMING) this.env.log.info(`${this.name}: TIMING is accepted but ignored; packets are emitted as fast as they are consumed`);
@@ -215,8 +236,10 @@ Handlers:
 
   override async cleanup(): Promise<void> {
     const reader = this.reader;
+    const early = this.early;
     this.reader = null;
-    await reader?.close();
+    this.early = null;
+    await Promise.all([reader?.close(), early?.close()]);
   }
 
   override handlers(): HandlerTable {

@@ -7,6 +7,7 @@
  * (REPEAT, LIMIT) and says when it cannot (pcapng, gzip).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -19,7 +20,7 @@ import type { BadRecord } from '../../core/pcap/pcap-errors.js';
 import type { PacketBatch } from '../../core/packet-batch.js';
 import { FromDump } from '../../elements/from-dump.js';
 import { buildClassicPcap, buildPcapng, fakeBytes, type GenPacket } from './capture-builder.js';
-import { configArgs, md5, sharedCaptures, tempDir, testEnv } from './pcap-test-support.js';
+import { PROJECT_ROOT, configArgs, md5, sharedCaptures, tempDir, testEnv } from './pcap-test-support.js';
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -215,6 +216,47 @@ describe('FromDump on a reader thread', () => {
     expect(thread.lines.length).toBe(17000);
     expect(thread.lines).toEqual(sync.lines);
     expect(thread.el.summary()).toEqual(sync.el.summary());
+  });
+
+  /**
+   * A fresh node process that builds a router from `config` through dist/ (as `hetbox` does) and
+   * never initializes or runs it; its exit code and output once it has exited on its own.
+   */
+  function buildOnly(config: string): Promise<{ code: number | null; out: string }> {
+    const router = path.join(PROJECT_ROOT, 'dist', 'core', 'router.js');
+    if (!fs.existsSync(router)) throw new Error(`${router} missing: run 'npm run build' (npm test does)`);
+    const script = `
+      const { Router } = await import(${JSON.stringify(router)});
+      const { elementLibrary } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'dist', 'elements', 'index.js'))});
+      try {
+        Router.fromText(${JSON.stringify(config)}, ${JSON.stringify(path.join(dir, 'build-only.click'))}, elementLibrary);
+        console.log('built');
+      } catch (e) {
+        console.log('failed: ' + e.message);
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    // Generous: a loaded machine; a process kept alive by the reader thread never exits, and the test's timeout ends it.
+    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+  }
+
+  it('lets a process exit that built a router with a FromDump and never ran it', async () => {
+    // The reader thread starts while the router is built (FromDump's constructor), before initialize.
+    expect(fs.statSync(big).size).toBeGreaterThan(4 << 20);
+    const built = await buildOnly(`FromDump(FILE "${big}") -> Discard;`);
+    expect(built).toEqual({ code: 0, out: 'built\n' });
+    // An element after it fails to build: the FromDump already built is dropped unused.
+    const failed = await buildOnly(`FromDump(FILE "${big}") -> IPLookup(FIB "${path.join(dir, 'no-such-routes.txt')}") -> Discard;`);
+    expect(failed.code).toBe(0);
+    expect(failed.out).toMatch(/^failed: .*no-such-routes\.txt/);
+  }, 120_000);
+
+  it('stops a reader thread started at construction on cleanup without initialize', async () => {
+    const el = new FromDump({ name: 'src', config: FromDump.parseConfig(configArgs(`FILE ${big}`)), env: testEnv(dir), ninputs: 0, noutputs: 1 });
+    await el.cleanup();
+    expect(el.summary()).toEqual({ count: 0, bad_records: 0, passes: 1 });
   });
 
   it('says so when a file cannot go to the reader thread (pcapng, gzip)', async () => {

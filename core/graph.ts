@@ -206,24 +206,37 @@ export function buildGraph(cfg: ParsedConfig, classes: ElementClassLookup, env: 
     const noutputs = checkPorts('output', r, pout, outs[i], cfg, fixedOutputs);
     return { ninputs, noutputs };
   });
-  const nodes: GraphNode[] = resolved.map((r, i) => {
-    const element = locateSystemErrors(r, () => new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs }));
-    const outputs: { node: number; port: number }[] = [];
-    for (let p = 0; p < counts[i].noutputs; p++) {
-      const c = outs[i].get(p)!;
-      outputs.push({ node: index.get(c.to)!, port: c.toPort });
-    }
-    let inEdges = 0;
-    for (const l of ins[i].values()) inEdges += l.length;
-    const split = r.place?.split;
-    if (split !== undefined) {
-      if (!canSplit(element)) throw new ConfigError(r.place!.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}) cannot split its batches between backends (run carries out splits for IPLookup)`);
-      element.placeSplit(split, r.place!.loc);
-    }
-    return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges, ...(r.place === undefined ? {} : { place: r.place }) };
-  });
-  const order = topologicalOrder(nodes, cfg);
-  return { nodes, order, byName: new Map(nodes.map((n) => [n.parsed.name, n])) };
+  // Elements built so far: a build that fails later (a bad element, PLACE, a cycle) cleans them up,
+  // since some hold resources from construction on (FromDump starts its reader thread there).
+  const built: Element[] = [];
+  try {
+    return assemble();
+  } catch (e) {
+    for (const el of built) void Promise.resolve().then(() => el.cleanup()).catch(() => undefined);
+    throw e;
+  }
+
+  function assemble(): Graph {
+    const nodes: GraphNode[] = resolved.map((r, i) => {
+      const element = locateSystemErrors(r, () => new r.cls({ name: r.parsed.name, config: r.config, env, ninputs: counts[i].ninputs, noutputs: counts[i].noutputs }));
+      built.push(element);
+      const outputs: { node: number; port: number }[] = [];
+      for (let p = 0; p < counts[i].noutputs; p++) {
+        const c = outs[i].get(p)!;
+        outputs.push({ node: index.get(c.to)!, port: c.toPort });
+      }
+      let inEdges = 0;
+      for (const l of ins[i].values()) inEdges += l.length;
+      const split = r.place?.split;
+      if (split !== undefined) {
+        if (!canSplit(element)) throw new ConfigError(r.place!.loc, `${quoteUserText(r.parsed.name)} (${r.cls.className}) cannot split its batches between backends (run carries out splits for IPLookup)`);
+        element.placeSplit(split, r.place!.loc);
+      }
+      return { index: i, parsed: r.parsed, cls: r.cls, element, outputs, inEdges, ...(r.place === undefined ? {} : { place: r.place }) };
+    });
+    const order = topologicalOrder(nodes, cfg);
+    return { nodes, order, byName: new Map(nodes.map((n) => [n.parsed.name, n])) };
+  }
 }
 
 function checkPorts(

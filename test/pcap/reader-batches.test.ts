@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapReader } from '../../core/pcap/pcap-reader.js';
 import { CHUNK_BYTES, WINDOW_BYTES } from '../../core/pcap/file-window.js';
-import { DEFAULT_HEADROOM, MIN_HEADROOM } from '../../core/packet-batch.js';
+import { DEFAULT_HEADROOM, MIN_HEADROOM, type PacketBatch } from '../../core/packet-batch.js';
 import { flatten, md5, PCAP_DIR, readBatches, sharedCaptures, tempDir } from './pcap-test-support.js';
 import { buildClassicPcap, fakeBytes } from './capture-builder.js';
 
@@ -186,6 +186,41 @@ describe('PcapReader batches', () => {
       expect(first.length).toBe(500);
       expect(second).toEqual(first);
       expect(third).toEqual(first);
+    });
+
+    it('never refills a pass buffer that batches still point into, however late they are released', () => {
+      const file = path.join(dir, 'held.pcap');
+      fs.writeFileSync(file, capture(3));
+      const reader = PcapReader.open(file);
+      const fresh = PcapReader.open(file);
+      const pristine = passAndEdit(fresh);
+      fresh.close();
+      const digestsOf = (b: PacketBatch): string[] => Array.from({ length: b.count }, (_, i) => md5(b.bytes(i)));
+      // 500 packets at batch 32: 16 batches a pass. Released `lag` batches late, so batches of
+      // up to two passes back are in flight while later passes are filled.
+      let seq = 0;
+      for (const lag of [0, 5, 20, 40]) {
+        const held: { batch: PacketBatch; digests: string[] }[] = [];
+        for (let pass = 0; pass < 6; pass++) {
+          reader.rewind();
+          for (let b = reader.nextBatch(seq, 32); b !== null; b = reader.nextBatch(seq, 32)) {
+            const at = b.id[0] % 500;
+            expect(digestsOf(b)).toEqual(pristine.slice(at, at + b.count));
+            // Edited in place, as a pipeline does: a held batch keeps its edits, the next pass must not see them.
+            for (let i = 0; i < b.count; i++) b.data[b.offset[i]] ^= 0xff;
+            held.push({ batch: b, digests: digestsOf(b) });
+            while (held.length > lag) {
+              const old = held.shift()!;
+              expect(digestsOf(old.batch)).toEqual(old.digests);
+              reader.release(old.batch.seq);
+            }
+            seq++;
+          }
+        }
+        for (const h of held) expect(digestsOf(h.batch)).toEqual(h.digests);
+        reader.release(seq - 1);
+      }
+      reader.close();
     });
 
     it('reads a file larger than its window again on each rewind (no copy beyond one window)', () => {

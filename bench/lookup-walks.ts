@@ -28,6 +28,7 @@ import { median, range } from './stats.js';
 import { loadRouteFile } from '../core/routes/load-routes.js';
 import { multiFibFromLoaded } from '../core/routes/build-multi-fib.js';
 import { lookupBatch } from '../core/structures/multi-fib/lookup-batch.js';
+import { xorshift } from './xorshift.js';
 
 /** Main before layout 2 (layout 1's builder and walk, with the /24 answer cache). */
 export const LAYOUT1_REF = '7aaf9e7';
@@ -61,16 +62,6 @@ interface Walk {
   name: string;
   run: (dst: Int32Array, out: Int32Array, batch: number) => void;
   mib: number;
-}
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
 }
 
 export async function run(report: BenchReport): Promise<void> {

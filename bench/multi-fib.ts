@@ -25,6 +25,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from './paths.js';
+import { xorshift } from './xorshift.js';
 
 const N = 1 << 20;
 const SYNTHETIC = 64;
@@ -37,16 +38,6 @@ function best(runs: number, fn: () => void): number {
     ms = Math.min(ms, performance.now() - t0);
   }
   return ms;
-}
-
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return s >>> 0;
-  };
 }
 
 /** IPv4 destinations of the packets in example.pcap (Ethernet), repeated to `n`. */

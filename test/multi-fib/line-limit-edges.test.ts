@@ -10,19 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadRouteFile, parseRoutes } from '../../core/routes/load-routes.js';
+import { seededRandom as rng } from '../support/seeded-random.js';
 
 const MAX = 64;
-
-/** A deterministic generator (xorshift32), so a failure repeats. */
-function rng(seed: number): () => number {
-  let s = seed | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 /** A route line padded with spaces to `len` bytes (at least the route itself). */
 function line(i: number, len: number): string {

@@ -13,17 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadRouteFile, parseRoutes, type LoadedRoutes } from '../../core/routes/load-routes.js';
-
-/** A deterministic generator (xorshift32), so a failure repeats. */
-function rng(seed: number): () => number {
-  let s = seed | 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../support/seeded-random.js';
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)];

@@ -166,6 +166,9 @@ function outputsNeeded(capture: string, prefix: string, spec: string, file = DEF
   throw new Error(`${spec}: more than 16 outputs`);
 }
 
+/** Discarded runs of the base pipeline before the timed rounds (see calibrateHostElements). */
+const WARM_UP_RUNS = 12;
+
 export async function calibrateHostElements(specs: readonly string[], opts: HostCalibrationOptions): Promise<HostCalibration> {
   if (opts.batches.length < 2) throw new Error('calibrate: at least two batch sizes are needed to separate per-batch from per-item cost');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'hetbox-host-cal-'));
@@ -197,6 +200,11 @@ export async function calibrateHostElements(specs: readonly string[], opts: Host
       rows[bi].push(ns);
       times.set(key, rows);
     };
+    // Warm-up, discarded: the first runs in a process cost several times the steady state (a
+    // 92k-packet FromDump -> Discard run took 55, 55, 24, 14, then 4-6 ms of thread CPU as V8's
+    // heap and code settled), and a few rounds of each pipeline otherwise all land in that phase
+    // (FromDump fitted at 300-560 ns a packet against ~45 in a long run).
+    for (let w = 0; w < WARM_UP_RUNS; w++) await time(pipeline(opts.capture, opts.replays, '', null, 0).text, opts.batches[w % opts.batches.length]);
     for (let round = 0; round < opts.repeats; round++) {
       for (const [bi, batch] of opts.batches.entries()) {
         // Base first, then each element: every round sees all of them under the same load.

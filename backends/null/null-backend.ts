@@ -152,7 +152,12 @@ export class NullBackend extends BackendBase {
 
   async readStructure(handle: StructureHandle): Promise<Uint32Array> {
     if (this.opts.device === 'inline') return new Uint32Array(this.structures.image(handle));
-    const reply = await this.device().request({ op: 'read', handle: this.deviceHandle(handle).id });
+    // A read called after runs is answered after them, as the one ordered queue promises: runs are
+    // sent a few microtasks after their call (see `unsent`), a read would otherwise overtake them.
+    const device = this.device();
+    const id = this.deviceHandle(handle).id;
+    if (this.unsent.length > 0) await Promise.all(this.unsent.map((r) => r.sent));
+    const reply = await device.request({ op: 'read', handle: id });
     if (reply.image === undefined) throw new BackendFailure('null', 'modelled device answered a read without an image');
     return reply.image;
   }

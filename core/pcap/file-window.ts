@@ -270,14 +270,21 @@ export class FileWindow {
     if (this.ahead !== null) this.dropAhead(this.ahead);
     this.gz?.reset();
     this.ahead = null;
-    // Earlier passes' packets may have been edited in place: read the bytes again, afresh.
+    this.freshPass();
+    this.startReadAhead();
+  }
+
+  /**
+   * A new pass in a buffer of its own, its first piece read: earlier passes' packets may be held
+   * or edited in place, so their bytes are never overwritten.
+   */
+  private freshPass(): void {
     this.setBuffer(this.takeBuffer(Math.min(this.chunkBytes, Math.max(64, this.fileSize))));
     this.start = 0;
     this.len = 0;
     this.readPos = 0;
     this.eof = false;
     this.readMore(this.pieceBytes);
-    this.startReadAhead();
   }
 
   /**
@@ -303,12 +310,7 @@ export class FileWindow {
       if (got !== copy.length || fs.readSync(fd, new Uint8Array(1), 0, 1, got) !== 0) return false;
       this.replay = copy;
     }
-    this.setBuffer(this.takeBuffer(Math.min(this.chunkBytes, Math.max(64, this.fileSize))));
-    this.start = 0;
-    this.len = 0;
-    this.readPos = 0;
-    this.eof = false;
-    this.readMore(this.pieceBytes);
+    this.freshPass();
     return true;
   }
 

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { Router } from '../core/router.js';
 import { getBackend } from '../core/backend-registry.js';
 import type { Backend, BackendName } from '../core/backend.js';
-import { fitBatchCost, LOW_QUANTILE, lowQuantile, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
+import { fitBatchCost, lowQuantile, type BatchSample, type LinearFit } from '../core/planner/calibration.js';
 import { elementLibrary } from '../elements/index.js';
 import { readThreadCpu, threadCpuAvailable, threadCpuSince } from './thread-cpu-clock.js';
 
@@ -81,9 +81,6 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Shared with the kernels' calibration (core/planner/calibration.ts): one quantile for every calibrated figure. */
-export { LOW_QUANTILE, lowQuantile };
-
 function className(spec: string): string {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(spec);
   if (m === null) throw new Error(`host calibration: '${spec}' is not an element spec`);
@@ -115,8 +112,6 @@ interface Timed {
    * (`threadCpuAvailable`; load adds little to it), else the wall time of the run.
    */
   nsPerBatch: number;
-  /** Wall time per source batch (what a quiet machine's run would take; load adds to it). */
-  wallNsPerBatch: number;
   /** Packets x sent on, over all its outputs (chooses the prefix). */
   passed: number;
   /** Packets into x per source batch (what its kernel saw per run). */
@@ -143,7 +138,6 @@ async function time(text: string, batch: number, file = DEFAULT_FILE, backends: 
     const wallNsPerBatch = (s.elapsedMs * 1e6) / batches;
     return {
       nsPerBatch: cpu === null ? wallNsPerBatch : cpu.onCpuNs / batches,
-      wallNsPerBatch,
       passed: x === undefined ? 0 : x.out.reduce((a, b) => a + b, 0),
       itemsPerBatch: x === undefined ? 0 : x.in.reduce((a, b) => a + b, 0) / batches,
       elapsedMs: s.elapsedMs,

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { readCalibrationStore } from '../../core/planner/calibration-store.js';
 import { BUILT_IN_HOST_COST, CostBook, parseCostsFile } from '../../core/planner/cost-profile.js';
 import { runCalibrate } from '../../app/cli/calibrate-command.js';
-import { lowQuantile } from '../../app/host-calibration.js';
+import { lowQuantile } from '../../core/planner/calibration.js';
 import { runPlan } from '../../app/cli/plan-command.js';
 import type { PlanReport } from '../../core/planner/explain.js';
 import { DATA } from '../elements/helpers.js';

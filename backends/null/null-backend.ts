@@ -117,19 +117,28 @@ export class NullBackend extends BackendBase {
     checkDelta(this.deviceHandle(handle), delta);
     handle.generation = delta.toGeneration;
     handle.words = delta.length;
+    // Applied by the worker after the runs sent before it and before those sent after.
+    await this.inCallOrder(() => this.device().request({ op: 'delta', handle: handle.id, delta }));
+  }
+
+  /**
+   * Send a delta or a read once every run and delta called before it has been sent (runs are sent
+   * a few microtasks after their call, see `unsent`), and hold later runs and deltas until it is:
+   * the worker then sees it in call order. Resolves with the worker's answer.
+   */
+  private async inCallOrder<T>(send: () => Promise<T>): Promise<T> {
     const runsBefore = this.unsent.map((r) => r.sent);
     const deltasBefore = this.deltasSent;
     let markSent!: () => void;
     this.deltasSent = new Promise<void>((resolve) => (markSent = resolve));
-    let applied: Promise<unknown>;
+    let answer: Promise<T>;
     try {
       await Promise.all([...runsBefore, deltasBefore]);
-      // Applied by the worker after the runs sent before it and before those sent after.
-      applied = this.device().request({ op: 'delta', handle: handle.id, delta });
+      answer = send();
     } finally {
       markSent();
     }
-    await applied;
+    return answer;
   }
 
   override runKernel(kernel: string, io: KernelIo, structures: readonly StructureHandle[], params: Record<string, number> = {}): Promise<KernelRunStats> {
@@ -152,12 +161,10 @@ export class NullBackend extends BackendBase {
 
   async readStructure(handle: StructureHandle): Promise<Uint32Array> {
     if (this.opts.device === 'inline') return new Uint32Array(this.structures.image(handle));
-    // A read called after runs is answered after them, as the one ordered queue promises: runs are
-    // sent a few microtasks after their call (see `unsent`), a read would otherwise overtake them.
+    // The device and handle as of the call: a read outstanding at dispose fails as the device lost.
     const device = this.device();
     const id = this.deviceHandle(handle).id;
-    if (this.unsent.length > 0) await Promise.all(this.unsent.map((r) => r.sent));
-    const reply = await device.request({ op: 'read', handle: id });
+    const reply = await this.inCallOrder(() => device.request({ op: 'read', handle: id }));
     if (reply.image === undefined) throw new BackendFailure('null', 'modelled device answered a read without an image');
     return reply.image;
   }

@@ -2,6 +2,7 @@
  * The benchmark report: every section prints ratios against a baseline measured in the same
  * run, and the whole report (with the machine it ran on) is written to bench/out/report.json.
  */
+import { memoryReuseNote } from '../app/memory-reuse.js';
 import os from 'node:os';
 import { fmt } from '../core/format.js';
 
@@ -32,6 +33,8 @@ export interface MachineInfo {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** How the process treats freed memory (app/memory-reuse.ts): page faults dominate short runs on some machines. */
+  memory: string;
 }
 
 export function machineInfo(): MachineInfo {
@@ -42,6 +45,7 @@ export function machineInfo(): MachineInfo {
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${os.platform()} ${os.arch()}`,
+    memory: memoryReuseNote(),
   };
 }
 

@@ -11,8 +11,15 @@ import { parseArgs } from 'node:util';
 import { BenchReport } from './report.js';
 import { sections } from './sections.js';
 import { registerBackends } from '../app/backend-catalog.js';
+import { relaunchWithMemoryReuse } from '../app/memory-reuse.js';
 
 async function main(): Promise<void> {
+  // Every section times runs one after another: freed memory kept for reuse, not faulted in afresh (app/memory-reuse.ts).
+  const relaunched = relaunchWithMemoryReuse(process.argv.slice(2));
+  if (relaunched !== null) {
+    process.exitCode = relaunched;
+    return;
+  }
   registerBackends();
   const { values } = parseArgs({ options: { only: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } } });
   const only = values.only?.split(',').map((s) => s.trim());
@@ -20,7 +27,7 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown bench section(s) ${unknown.join(', ')}; known: ${sections.map((s) => s.name).join(', ')}`);
   const report = new BenchReport();
   const m = report.machine;
-  process.stdout.write(`hetbox bench on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}\n`);
+  process.stdout.write(`hetbox bench on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, ${m.platform}\n${m.memory}\n`);
   for (const s of sections) {
     if (only && !only.includes(s.name)) continue;
     process.stdout.write(`\n== ${s.name} ==\n`);

@@ -15,6 +15,7 @@
  * all-CPU runs against the model's sum of parts (the graph-composition factor): see
  * core/planner/README.md.
  */
+import { memoryReuseNote } from '../memory-reuse.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -219,11 +220,11 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   }
 
   if (values.json) {
-    write(`${JSON.stringify({ file, batches, repeats, clock, calibrated: rows, host: host?.costs ?? [], hostSide: sides, shares, composition, skipped, warnings }, null, 2)}\n`);
+    write(`${JSON.stringify({ file, batches, repeats, clock, memory: memoryReuseNote(), calibrated: rows, host: host?.costs ?? [], hostSide: sides, shares, composition, skipped, warnings }, null, 2)}\n`);
     for (const w of warnings) process.stderr.write(`hetbox calibrate: warning: ${w}\n`);
     return 0;
   }
-  const lines = [`calibration (batches ${batches.join(', ')}; lower quarter of ${repeats} interleaved rounds; host thread timed by its ${clock} clock) stored in ${file}`];
+  const lines = [`calibration (batches ${batches.join(', ')}; lower quarter of ${repeats} interleaved rounds; host thread timed by its ${clock} clock) stored in ${file}`, memoryReuseNote()];
   for (const r of rows) {
     lines.push(`${r.backend} (${r.device})`);
     for (const p of r.profiles) {

@@ -13,7 +13,7 @@
  *    the same doorbell; the worker takes them off its port with receiveMessageOnPort when their
  *    number comes up.
  * The worker answers by raising `DONE` to the sequence number it finished (requests finish in
- * order) and notifying; the host awaits that with Atomics.waitAsync. A run's figures are in its
+ * order), and notifies when the host said it waits (`HOST_WAITING`); a busy host polls `DONE`. A run's figures are in its
  * slot's header; a message request's answer, and a failed run's error, come back as a message
  * (posted before `DONE` is raised, so it is there when the host looks).
  */
@@ -32,7 +32,15 @@ export const CONTROL = {
    * of SUBMITTED then sees any request rung without a notify.
    */
   SLEEPING: 2,
-  WORDS: 3,
+  /**
+   * 1 while the host waits for DONE with Atomics.waitAsync: the worker notifies only then (and
+   * sets it back to 0 as it does). A host busy with other batches polls DONE instead (on each
+   * run it submits, and on its next event-loop turn), because a notify answered through the
+   * event loop cost its thread ~20 µs per round trip on a 2-core virtual machine, as much as the
+   * 4096 lookups it hands over.
+   */
+  HOST_WAITING: 3,
+  WORDS: 4,
 } as const;
 
 /**

@@ -71,6 +71,9 @@ export class ModelledDevice {
   private readonly signatures = new Map<string, number>();
   private submitted = 0;
   private seenDone = 0;
+  /** A look at DONE is scheduled (setImmediate). */
+  private watching = false;
+  /** An Atomics.waitAsync on DONE is pending. */
   private waiting = false;
   private lost: string | null = null;
 
@@ -115,6 +118,7 @@ export class ModelledDevice {
       // A refused signature (an unknown kernel) fails this run: the worker answers it with the error.
       this.request({ op: 'signature', signature, kernel, inputs, outputs }).catch(() => undefined);
     }
+    this.poll();
     const h = slot.header;
     const seq = ++this.submitted;
     h[SLOT.SEQ] = seq;
@@ -144,17 +148,44 @@ export class ModelledDevice {
     this.watch();
   }
 
-  /** One Atomics.waitAsync at a time, while anything is outstanding. */
+  /**
+   * While anything is outstanding, one look at DONE on the event loop's next turn (setImmediate):
+   * a host busy with other batches gets there with the answer already in, and the runs it submits
+   * meanwhile poll DONE too (`run`), so a busy host pays no cross-thread wake-up. Only a look that
+   * finds requests still out waits (`waitForDone`).
+   */
   private watch(): void {
-    if (this.waiting || this.outstanding.length === 0 || this.lost !== null) return;
+    if (this.watching || this.outstanding.length === 0 || this.lost !== null) return;
+    this.watching = true;
+    setImmediate(this.look);
+  }
+
+  private readonly look = (): void => {
+    this.watching = false;
+    this.collect();
+    if (this.outstanding.length > 0 && this.lost === null) this.waitForDone();
+  };
+
+  /** Wait for DONE to move past what was seen: say so (HOST_WAITING) first, so the worker notifies. */
+  private waitForDone(): void {
+    if (this.waiting) return;
     this.waiting = true;
+    Atomics.store(this.control, CONTROL.HOST_WAITING, 1);
+    // Checked after the flag: an answer raised before it was set is seen here, one after it notifies.
     const w = waitAsync(this.control, CONTROL.DONE, this.seenDone);
     const woke = (): void => {
       this.waiting = false;
+      Atomics.store(this.control, CONTROL.HOST_WAITING, 0);
       this.collect();
+      this.watch();
     };
     if (w.async) void w.value.then(woke);
     else queueMicrotask(woke);
+  }
+
+  /** Settle what the worker finished since the last look (a run submitted while others are out polls). */
+  private poll(): void {
+    if (this.outstanding.length > 0 && Atomics.load(this.control, CONTROL.DONE) !== this.seenDone) this.collect();
   }
 
   /** Settle every request the worker finished, in order; then wait for the rest. */
@@ -180,7 +211,6 @@ export class ModelledDevice {
       else o.reject(new Error(`null modelled device: ${r.message}`));
     }
     if (this.outstanding.length === 0) this.worker.unref();
-    else this.watch();
   }
 
   private lostError(): BackendFailure {

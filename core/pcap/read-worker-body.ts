@@ -18,10 +18,10 @@ import type * as Fs from 'node:fs';
 import type { ReadRingInit } from './read-ring.js';
 
 /** The ctrl cells the worker body uses, by the names of read-ring.ts (checked by a test). */
-export const READ_WORKER_CELLS = { WRITTEN: 0, CONSUMED: 1, RELEASED: 2, CMD: 3, PASS_DONE: 4, SIGNAL: 5, WAKE: 6, STALLED: 7, MAIN_WAITING: 8, END_KIND: 9, END_A: 10, END_B: 11, MESSAGE_LENGTH: 12, MAIN_WANTS: 13, READY: 14 } as const;
+export const READ_WORKER_CELLS = { WRITTEN: 0, CONSUMED: 1, RELEASED: 2, CMD: 3, PASS_DONE: 4, SIGNAL: 5, WAKE: 6, STALLED: 7, MAIN_WAITING: 8, END_KIND: 9, END_A: 10, END_B: 11, MESSAGE_LENGTH: 12, MAIN_WANTS: 13, READY: 14, WAKE_CONSUMED: 15, WAKE_RELEASED: 16 } as const;
 
 export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
-  const WRITTEN = 0, CONSUMED = 1, RELEASED = 2, CMD = 3, PASS_DONE = 4, SIGNAL = 5, WAKE = 6, STALLED = 7, MAIN_WAITING = 8, END_KIND = 9, END_A = 10, END_B = 11, MESSAGE_LENGTH = 12, MAIN_WANTS = 13, READY = 14;
+  const WRITTEN = 0, CONSUMED = 1, RELEASED = 2, CMD = 3, PASS_DONE = 4, SIGNAL = 5, WAKE = 6, STALLED = 7, MAIN_WAITING = 8, END_KIND = 9, END_A = 10, END_B = 11, MESSAGE_LENGTH = 12, MAIN_WANTS = 13, READY = 14, WAKE_CONSUMED = 15, WAKE_RELEASED = 16;
   const ring = new Uint8Array(d.ring);
   const view = new DataView(d.ring);
   const ringBytes = ring.length;
@@ -64,25 +64,46 @@ export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
     Atomics.notify(ctrl, SIGNAL);
   };
 
-  /** Wait until `ready()` (room freed by the main thread); false when told to stop meanwhile. */
-  const waitFor = (ready: () => boolean): boolean => {
-    if (ready()) return true;
+  /**
+   * Wait until the main thread has consumed records up to `consumedAt` and released ring bytes up
+   * to `releasedAt` (modulo 2^32), asking to be woken only then (WAKE_CONSUMED, WAKE_RELEASED);
+   * false when told to stop meanwhile.
+   */
+  const waitFor = (consumedAt: number, releasedAt: number): boolean => {
+    const reached = (): boolean => ((Atomics.load(ctrl, CONSUMED) - consumedAt) | 0) >= 0 && ((Atomics.load(ctrl, RELEASED) - releasedAt) | 0) >= 0;
+    if (reached()) return true;
+    Atomics.store(ctrl, WAKE_CONSUMED, consumedAt | 0);
+    Atomics.store(ctrl, WAKE_RELEASED, releasedAt | 0);
     // Stalled before the main thread is woken: woken, it must see the stall, or it would wait
     // for a full batch that cannot come.
     Atomics.store(ctrl, STALLED, 1);
     publish(true);
     for (;;) {
       const wake = Atomics.load(ctrl, WAKE);
-      if (ready() || stopped()) break;
+      if (reached() || stopped()) break;
       Atomics.wait(ctrl, WAKE, wake);
     }
     Atomics.store(ctrl, STALLED, 0);
     return !stopped();
   };
 
-  /** Ring bytes up to mono position `upTo` may be written: the previous lap's bytes below it are released. */
-  const roomUpTo = (upTo: number): (() => boolean) => () => ((upTo - Atomics.load(ctrl, RELEASED)) | 0) <= ringBytes;
+  /**
+   * Ring bytes up to mono position `upTo` may be written once the previous lap's bytes below it
+   * are released. When they are not yet, wait for a quarter of the ring more, but not past the
+   * end of the last record handed out (nothing later can be released).
+   */
+  const waitForBytes = (upTo: number): boolean => {
+    const least = (upTo - ringBytes) | 0;
+    if (((Atomics.load(ctrl, RELEASED) - least) | 0) >= 0) return true;
+    const releasable = written === 0 ? least : endCol[(written - 1) & mask];
+    let target = (least + (ringBytes >> 2)) | 0;
+    if (((target - releasable) | 0) > 0) target = releasable;
+    if (((target - least) | 0) < 0) target = least;
+    return waitFor(Atomics.load(ctrl, CONSUMED), target);
+  };
+  /** A record entry is free when the main thread has consumed past `written - cap`; when none is, wait for a quarter of them. */
   const recordRoom = (): boolean => ((written - Atomics.load(ctrl, CONSUMED)) | 0) < cap;
+  const waitForRecords = (): boolean => recordRoom() || waitFor((written - cap + Math.max(1, cap >> 2)) | 0, Atomics.load(ctrl, RELEASED));
 
   const endPass = (pass: number, kind: number, a: number, b: number, fileOffset: number): void => {
     ctrl[END_KIND] = kind;
@@ -155,7 +176,7 @@ export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
         if (at + 16 + incl > end) break;
         // Out of record entries. Room is counted down locally: the shared counter is read
         // again only when it runs out.
-        if (!recordRoom() && !waitFor(recordRoom)) return false;
+        if (!waitForRecords()) return false;
         roomLeft = cap - ((written - Atomics.load(ctrl, CONSUMED)) | 0);
       }
       publish(false);
@@ -165,14 +186,14 @@ export function readWorkerBody(fs: typeof Fs, d: ReadRingInit): void {
       if (at + need > ringBytes || ringBytes - end < minRead) {
         // New lap: the unscanned tail moves to the ring's start once that is free.
         const tail = end - at;
-        if (!waitFor(roomUpTo(lapBase + ringBytes + Math.max(tail, need)))) return false;
+        if (!waitForBytes(lapBase + ringBytes + Math.max(tail, need))) return false;
         ring.copyWithin(0, at, end);
         lapBase += ringBytes;
         at = 0;
         end = tail;
       }
       const want = Math.min(d.pieceBytes, ringBytes - end);
-      if (!waitFor(roomUpTo(lapBase + end + want))) return false;
+      if (!waitForBytes(lapBase + end + want)) return false;
       const n = fs.readSync(fd, ring, end, want, filePos);
       if (n === 0) {
         const left = end - at;

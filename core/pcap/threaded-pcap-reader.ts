@@ -33,6 +33,8 @@ import {
   C_END_KIND,
   C_MAIN_WAITING,
   C_MAIN_WANTS,
+  C_WAKE_CONSUMED,
+  C_WAKE_RELEASED,
   C_MESSAGE_LENGTH,
   C_PASS_DONE,
   C_READY,
@@ -281,8 +283,12 @@ export class ThreadedPcapReader {
   private wakeWorker(): void {
     // Dekker with the worker's STALLED flag (both sequentially consistent): either it sees the
     // room just made, or this sees it stalled and wakes it.
-    if (Atomics.load(this.ctrl, C_WORKER_STALLED) === 0) return;
-    Atomics.add(this.ctrl, C_WAKE, 1);
+    const ctrl = this.ctrl;
+    if (Atomics.load(ctrl, C_WORKER_STALLED) === 0) return;
+    // Woken only once it has what it asked for (a quarter of the ring free; read-ring.ts).
+    if (((Atomics.load(ctrl, C_CONSUMED) - Atomics.load(ctrl, C_WAKE_CONSUMED)) | 0) < 0) return;
+    if (((Atomics.load(ctrl, C_RELEASED) - Atomics.load(ctrl, C_WAKE_RELEASED)) | 0) < 0) return;
+    Atomics.add(ctrl, C_WAKE, 1);
     Atomics.notify(this.ctrl, C_WAKE);
   }
 

@@ -96,6 +96,8 @@ describe('ThreadedPcapReader', () => {
       END_B: ring.C_END_B,
       MESSAGE_LENGTH: ring.C_MESSAGE_LENGTH,
       MAIN_WANTS: ring.C_MAIN_WANTS,
+      WAKE_CONSUMED: ring.C_WAKE_CONSUMED,
+      WAKE_RELEASED: ring.C_WAKE_RELEASED,
       READY: ring.C_READY,
     });
   });

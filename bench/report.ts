@@ -2,8 +2,8 @@
  * The benchmark report: every section prints ratios against a baseline measured in the same
  * run, and the whole report (with the machine it ran on) is written to bench/out/report.json.
  */
-import { memoryReuseNote } from '../app/memory-reuse.js';
 import os from 'node:os';
+import { memoryReuseNote } from '../app/memory-reuse.js';
 import { fmt } from '../core/format.js';
 
 export { fmt };

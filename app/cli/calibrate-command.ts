@@ -15,7 +15,6 @@
  * all-CPU runs against the model's sum of parts (the graph-composition factor): see
  * core/planner/README.md.
  */
-import { memoryReuseNote } from '../memory-reuse.js';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import { backendAvailability, backendNames, backendVariants, disposeBackends, ge
 import { kernelRegistry } from '../../core/kernel.js';
 import { calibrateKernel, lowQuantile, type CalibratedProfile, type KernelWorkload } from '../../core/planner/calibration.js';
 import { calibrationFile, formatLoad, loadSince, machineIdentity, overloaded, saveCalibration, type CalibrationLoad } from '../../core/planner/calibration-store.js';
+import { memoryReuseNote } from '../memory-reuse.js';
 import { threadCpuAvailable } from '../thread-cpu-clock.js';
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';

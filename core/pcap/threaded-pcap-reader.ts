@@ -289,7 +289,7 @@ export class ThreadedPcapReader {
     if (((Atomics.load(ctrl, C_CONSUMED) - Atomics.load(ctrl, C_WAKE_CONSUMED)) | 0) < 0) return;
     if (((Atomics.load(ctrl, C_RELEASED) - Atomics.load(ctrl, C_WAKE_RELEASED)) | 0) < 0) return;
     Atomics.add(ctrl, C_WAKE, 1);
-    Atomics.notify(this.ctrl, C_WAKE);
+    Atomics.notify(ctrl, C_WAKE);
   }
 
   /**

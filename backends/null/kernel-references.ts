@@ -11,6 +11,7 @@ import { KEY_WORDS } from '../../core/flows/flow-key.js';
 import { FLOW_HASH, flowHashReference, type FlowHashIo } from '../../core/kernels/flow-hash/index.js';
 import { FLOW_LOOKUP, flowLookupReference, type FlowLookupIo } from '../../core/kernels/flow-lookup/index.js';
 import { IP_LOOKUP, ipLookupCpu, type IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
+import { ACL_MATCH, aclMatchCpu, type AclMatchIo } from '../../core/kernels/acl-match/index.js';
 
 /** Computes `io`'s outputs from its inputs and the images of the run's structures (contract order). */
 export type KernelReference = (images: readonly Uint32Array[], io: KernelIo) => void;
@@ -26,6 +27,7 @@ export const kernelReferences: Readonly<Record<string, KernelReference>> = {
     if (flowKeys.length < io.count * KEY_WORDS) flowKeys = new Uint32Array(io.count * KEY_WORDS);
     flowLookupReference(images[0], io as FlowLookupIo, flowKeys);
   },
+  [ACL_MATCH]: (images, io) => aclMatchCpu(new Int32Array(images[0].buffer, images[0].byteOffset, images[0].length), io as AclMatchIo),
 };
 
 export function kernelReference(kernel: string): KernelReference {

@@ -2,3 +2,4 @@
 export * from './ip-lookup/index.js';
 export * from './flow-hash/index.js';
 export * from './flow-lookup/index.js';
+export * from './acl-match/index.js';

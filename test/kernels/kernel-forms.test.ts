@@ -23,8 +23,8 @@ function listedPaths(readme: string): string[] {
 describe('every form of a kernel is found by its name', () => {
   const kernels = kernelRegistry.kernels().map((c) => c.name);
 
-  it('declares ip-lookup, flow-hash and flow-lookup', () => {
-    expect(kernels).toEqual(expect.arrayContaining(['ip-lookup', 'flow-hash', 'flow-lookup']));
+  it('declares ip-lookup, flow-hash, flow-lookup and acl-match', () => {
+    expect(kernels).toEqual(expect.arrayContaining(['ip-lookup', 'flow-hash', 'flow-lookup', 'acl-match']));
   });
 
   for (const kernel of kernels) {

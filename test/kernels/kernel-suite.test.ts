@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, KernelIo, StructureHandle } from '../../core/backend.js';
+import { ACL_MATCH, aclMatchReference, NO_RULE, type AclMatchIo } from '../../core/kernels/acl-match/index.js';
 import type { FlowHashIo } from '../../core/kernels/flow-hash/index.js';
 import type { IpLookupIo } from '../../core/kernels/ip-lookup/index.js';
 import { FLOW_LOOKUP, FLOW_MISS, flowLookupReference, type FlowLookupIo } from '../../core/kernels/flow-lookup/index.js';
@@ -18,9 +19,12 @@ import { backendAvailability, describeBackends, disposeBackends, getBackend, loa
 import { kernelRegistry } from '../../core/kernel.js';
 import { FLOW_HASH, flowHashReference } from '../../core/kernels/flow-hash/index.js';
 import { IP_LOOKUP, ipLookupReference } from '../../core/kernels/ip-lookup/index.js';
+import { ACL_RULES_V4, aclImage, aclReplaceDelta } from '../../core/structures/acl/acl-image.js';
+import type { AclRule } from '../../core/structures/acl/acl-rules.js';
 import type { ImageDelta } from '../../core/structures/image.js';
 import type { MultiFib } from '../../core/structures/multi-fib/multi-fib.js';
 import { boundaryAddresses, edgeCaseFibs, loadRoutes, multiFibOf, pcapAddresses, rng, type Route } from './fixtures.js';
+import { aclBatch, aclRulesFromTuples, edgeCaseAcl, ipv4Tuples, type AclTuple } from './acl-fixtures.js';
 import { capturePackets, generatedKey, generatedKey6, keysInBuckets, lookupBatch, oneWordOff, randomKeys, type CapturePackets } from './flow-fixtures.js';
 
 await loadAllBackends();
@@ -148,6 +152,36 @@ function flowTables(): { name: string; table: FlowTable; pools: Uint32Array[] }[
   ];
 }
 
+interface AclSet {
+  name: string;
+  rules: AclRule[];
+}
+
+/** The shared captures' distinct IPv4 tuples and the acl-match rule sets, made once on first use. */
+let aclFixtures: { tuples: AclTuple[]; sets: AclSet[] } | null = null;
+function aclSets(): { tuples: AclTuple[]; sets: AclSet[] } {
+  if (aclFixtures !== null) return aclFixtures;
+  const tuples = ipv4Tuples(captures());
+  const real = aclRulesFromTuples(tuples, 400, 0xac1);
+  aclFixtures = {
+    tuples,
+    sets: [
+      { name: `400 rules from the captures' ${tuples.length} IPv4 tuples`, rules: real },
+      { name: 'the same, then the edge cases ending in a /0 any-any rule', rules: [...real, ...edgeCaseAcl()] },
+      { name: 'edge cases (top-bit addresses, ports 0:0 and 65535:65535, proto 255 / mask 0, /0 any-any last)', rules: edgeCaseAcl() },
+      { name: 'empty rule set', rules: [] },
+    ],
+  };
+  return aclFixtures;
+}
+
+/** The reference's answers for `io` over `rules`. */
+function aclWant(rules: readonly AclRule[], io: AclMatchIo): Int32Array {
+  const want = new Int32Array(io.count);
+  aclMatchReference(rules, { ...io, outputs: { rule: want } });
+  return want;
+}
+
 /** A ready backend, or null after a loud warning; under CI, an error. */
 async function backendOrSkip(name: Parameters<typeof getBackend>[0], variant: string | undefined): Promise<Backend | null> {
   const a = await backendAvailability(name, variant);
@@ -184,6 +218,35 @@ it('flow-lookup fixtures: two buckets full to the last slot, a one-bucket table,
   expect(real.table.counters.size).toBeGreaterThan(2000 + 400);
   expect(captures().files.length).toBeGreaterThan(10);
   expect(ipv6Count(captures().keys, captures().count), "IPv6 packets in the shared captures").toBeGreaterThan(0);
+});
+
+// The acl-match rule sets are what their names say: every prefix length, port shape, protocol
+// kind and action occurs; batches hit and miss, and hit rules deep in the list, not only the first.
+it('acl-match fixtures: rule shapes present, batches hit many rules, miss, and match the empty set nowhere', () => {
+  const { tuples, sets } = aclSets();
+  const [real, realThenAny, edge, empty] = sets;
+  expect(tuples.length).toBeGreaterThan(100);
+  expect(tuples.some((t) => t.src < 0 || t.dst < 0), 'tuples with an address >= 128.0.0.0').toBe(true);
+  expect(tuples.some((t) => t.proto === 6) && tuples.some((t) => t.proto === 17), 'TCP and UDP tuples').toBe(true);
+  for (const len of [0, 8, 16, 24, 32]) expect(real.rules.some((r) => r.srcLen === len) && real.rules.some((r) => r.dstLen === len), `prefix length ${len}`).toBe(true);
+  expect(real.rules.some((r) => r.sportLo === r.sportHi) && real.rules.some((r) => r.dportLo === 0 && r.dportHi === 65535)).toBe(true);
+  expect(real.rules.some((r) => r.dportLo < r.dportHi && r.dportHi - r.dportLo < 65535)).toBe(true);
+  expect(real.rules.some((r) => r.protoMask === 0) && real.rules.some((r) => r.protoMask === 0xff)).toBe(true);
+  expect(new Set(real.rules.map((r) => r.action))).toEqual(new Set(['allow', 'deny']));
+  const io = aclBatch(tuples, real.rules, 4096, 1);
+  const want = aclWant(real.rules, io);
+  const hit = want.filter((w) => w !== NO_RULE);
+  expect(hit.length, 'hits').toBeGreaterThan(400);
+  expect(want.length - hit.length, 'misses').toBeGreaterThan(400);
+  expect(new Set(hit).size, 'distinct rules hit').toBeGreaterThan(40);
+  expect(Math.max(...hit), 'deepest rule hit').toBeGreaterThan(300);
+  const last = realThenAny.rules.length - 1;
+  const wantAny = aclWant(realThenAny.rules, aclBatch(tuples, realThenAny.rules, 4096, 2));
+  expect(wantAny.includes(NO_RULE)).toBe(false);
+  expect(wantAny.includes(last)).toBe(true);
+  const wantEdge = aclWant(edge.rules, aclBatch(tuples, edge.rules, 4096, 3));
+  expect(new Set(wantEdge).size, 'every edge rule hit').toBe(edge.rules.length);
+  expect(aclWant(empty.rules, aclBatch(tuples, empty.rules, 4096, 4)).every((w) => w === NO_RULE)).toBe(true);
 });
 
 for (const contract of kernelRegistry.kernels()) {
@@ -337,6 +400,83 @@ for (const contract of kernelRegistry.kernels()) {
             await backend.runKernel(FLOW_HASH, io, []);
             expect(firstMismatch(io, io.outputs.flow, want), `${label}, batch ${n}`).toBeNull();
           }
+        });
+      }
+
+      if (contract.name === ACL_MATCH) {
+        it(`matches aclMatchReference on rule sets from real tuples, edge cases and no rules, batches ${BATCH_SIZES.join('/')}`, { timeout: FIRST_USE_TIMEOUT_MS }, async (ctx) => {
+          if (backend === null) return ctx.skip();
+          const { tuples, sets } = aclSets();
+          for (const [s, { name, rules }] of sets.entries()) {
+            const image = aclImage(rules);
+            const h = await backend.loadStructure(ACL_RULES_V4, image.slice(), 1);
+            try {
+              for (const [k, n] of BATCH_SIZES.entries()) {
+                const io = aclBatch(tuples, rules, n, 500 + 10 * s + k);
+                const want = aclWant(rules, io);
+                await backend.runKernel(ACL_MATCH, io, [h]);
+                expect(firstMismatch(io, io.outputs.rule, want), `${label}, ${name}, batch ${n}`).toBeNull();
+              }
+            } finally {
+              await backend.releaseStructure(h);
+            }
+          }
+        });
+
+        it('follows aclReplaceDelta to rule sets of other lengths (shorter, empty, longer), reads back the new image, refuses a stale or headerless delta', { timeout: FIRST_USE_TIMEOUT_MS }, async (ctx) => {
+          if (backend === null) return ctx.skip();
+          const { tuples, sets } = aclSets();
+          const [real, , edge, empty] = sets;
+          const longer: AclSet = { name: '600 other rules from the tuples, then the edge cases', rules: [...aclRulesFromTuples(tuples, 600, 0xbee), ...edgeCaseAcl()] };
+          const b: Backend = backend;
+          const h: StructureHandle = await b.loadStructure(ACL_RULES_V4, aclImage(real.rules), 1);
+          try {
+            expect(h.generation).toBe(1);
+            expect(h.words).toBe(aclImage(real.rules).length);
+            let rules = real.rules;
+            const check = async (step: string, seed: number): Promise<void> => {
+              const io = aclBatch(tuples, rules, 4096, seed);
+              const want = aclWant(rules, io);
+              await b.runKernel(ACL_MATCH, io, [h]);
+              expect(firstMismatch(io, io.outputs.rule, want), `${label} ${step}`).toBeNull();
+            };
+            await check('before any delta', 40);
+            for (const [step, next] of [edge, empty, longer].entries()) {
+              const to = aclImage(next.rules);
+              const from = h.generation;
+              await backend.applyDelta(h, aclReplaceDelta(to, from));
+              expect(h.generation, `after the delta to ${next.name}`).toBe(from + 1);
+              expect(h.words).toBe(to.length);
+              rules = next.rules;
+              await check(`after the delta to ${next.name}`, 41 + step);
+              const back = await backend.readStructure(h);
+              expect(back.length).toBeGreaterThanOrEqual(h.words);
+              expect(Array.from(back.subarray(0, h.words)), `${label} reads back ${next.name}`).toEqual(Array.from(to));
+            }
+            // A delta made for another generation is refused, and so is one that does not write the
+            // header; neither changes what the backend holds.
+            const stale = aclReplaceDelta(aclImage(edge.rules), h.generation + 5);
+            await expect(backend.applyDelta(h, stale)).rejects.toThrow(/generation/);
+            const old = aclReplaceDelta(aclImage(edge.rules), h.generation - 1);
+            await expect(backend.applyDelta(h, old)).rejects.toThrow(/generation/);
+            const headerless = aclReplaceDelta(aclImage(edge.rules), h.generation);
+            headerless.writes = headerless.writes.filter((w) => w.offset !== 0);
+            await expect(backend.applyDelta(h, headerless)).rejects.toThrow('an ACL delta replaces the rule set and must write the header');
+            expect(h.generation).toBe(4);
+            await check('after the refused deltas', 45);
+            const back = await backend.readStructure(h);
+            expect(Array.from(back.subarray(0, h.words))).toEqual(Array.from(aclImage(longer.rules)));
+          } finally {
+            await backend.releaseStructure(h);
+          }
+        });
+
+        it('refuses a malformed image', async (ctx) => {
+          if (backend === null) return ctx.skip();
+          const bad = aclImage(edgeCaseAcl());
+          bad[0] = 0xdeadbeef;
+          await expect(backend.loadStructure(ACL_RULES_V4, bad, 1)).rejects.toThrow(`${form.backend}: not a acl-rules-v4 image (96 words): magic 0xdeadbeef, expected 0x41434c34 ('ACL4')`);
+          await expect(backend.loadStructure(ACL_RULES_V4, aclImage(edgeCaseAcl()).subarray(0, 90), 1)).rejects.toThrow(`length 90 words, the header says 96 (11 rules x 8 words + header)`);
         });
       }
     });

@@ -2,3 +2,4 @@
 import './ip-lookup.js';
 import './flow-hash.js';
 import './flow-lookup.js';
+import './acl-match.js';

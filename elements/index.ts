@@ -4,6 +4,7 @@
  */
 import { eraseConfigType, type ElementClass } from '../core/element.js';
 import type { ElementClassLookup } from '../core/graph.js';
+import { ACL } from './acl.js';
 import { CheckIPHeader } from './check-ip-header.js';
 import { Classifier } from './classifier.js';
 import { Counter } from './counter.js';
@@ -31,6 +32,7 @@ import { Unstrip } from './unstrip.js';
 const entry = eraseConfigType;
 
 export const elementClasses: readonly ElementClass<unknown>[] = [
+  entry(ACL),
   entry(CheckIPHeader),
   entry(Classifier),
   entry(Counter),

@@ -24,6 +24,7 @@ import { batchOf, DATA, ids, ipv4Packet, make, type AnyElementClass } from './he
 
 /** Arguments that configure each library class (files from ../shared/data or a temp dir). */
 const RAW: Record<string, string[]> = {
+  ACL: [path.resolve(import.meta.dirname, '../../examples/data/firewall.rules')],
   Classifier: ['12/0800', '-'],
   EtherEncap: ['0x0800', '0:0:0:0:0:1', '0:0:0:0:0:2'],
   FromDevice: ['lo'],

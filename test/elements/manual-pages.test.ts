@@ -21,6 +21,7 @@ import { FlowIPManager } from '../../elements/flow-ip-manager.js';
 import { IPReassembler } from '../../elements/ip-reassembler.js';
 import { IPRewriter } from '../../elements/ip-rewriter.js';
 import { FlowIPLoadBalancer } from '../../elements/flow-ip-load-balancer.js';
+import { ACL } from '../../elements/acl.js';
 import { make, type AnyElementClass } from './helpers.js';
 
 const classes: [AnyElementClass, string, string[]][] = [
@@ -43,6 +44,7 @@ const classes: [AnyElementClass, string, string[]][] = [
   [IPReassembler, 'ip-reassembler', []],
   [IPRewriter, 'ip-rewriter', ['drop']],
   [FlowIPLoadBalancer, 'flow-ip-load-balancer', ['10.0.0.1', '10.1.0.1']],
+  [ACL, 'acl', [path.resolve(import.meta.dirname, '../../examples/data/firewall.rules')]],
 ];
 
 describe('element manual pages', () => {

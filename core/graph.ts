@@ -68,7 +68,7 @@ export interface SplitPlaceable {
   placeSplit(split: readonly PlaceShare[], loc: SourceLocation): void;
 }
 
-function canSplit(e: object): e is SplitPlaceable {
+export function canSplit(e: object): e is SplitPlaceable {
   return typeof (e as Partial<SplitPlaceable>).placeSplit === 'function';
 }
 

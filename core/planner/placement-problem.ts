@@ -12,7 +12,7 @@
  * pin, naming the element and why.
  */
 import type { BackendName } from '../backend.js';
-import type { Graph, GraphNode } from '../graph.js';
+import { canSplit, type Graph, type GraphNode } from '../graph.js';
 import { kernelRegistry } from '../kernel.js';
 import { splitKeyword } from '../config/args.js';
 import { ConfigError, formatLocation, type SourceLocation } from '../config/source-location.js';
@@ -109,6 +109,11 @@ export interface PlannerElement {
    * Undefined: DEFAULT_IN_FLIGHT.
    */
   inFlight?: number;
+  /**
+   * Whether its element can carry out a split placement (`SplitPlaceable`: IPLookup); the search
+   * proposes splits only there. Undefined (a problem made by hand): it can.
+   */
+  splittable?: boolean;
 }
 
 /** The kernel elements' default `IN_FLIGHT` (IPLookup, FlowHash: `arg.int(1, 64).default(3)`). */
@@ -213,7 +218,7 @@ export function buildPlacementProblem(inputs: ProblemInputs): PlacementProblem {
       outputs: node.outputs.map((o) => o.node),
       share: 0,
       copies: COPYING_CLASSES.has(node.cls.className),
-      ...(kernels.length > 0 ? { inFlight: inFlightArgument(node) } : {}),
+      ...(kernels.length > 0 ? { inFlight: inFlightArgument(node), splittable: canSplit(node.element) } : {}),
     };
     const pin = pinOf(node, kernels.length > 0);
     const impossible = (reason: string): ConfigError =>

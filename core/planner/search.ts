@@ -181,7 +181,8 @@ function refineWithSplits(problem: PlacementProblem, start: SearchResult, opts: 
   for (let round = 0; round < problem.elements.length; round++) {
     let move: { element: number; candidate: Candidate; evaluated: Evaluated } | null = null;
     problem.elements.forEach((e, i) => {
-      if (e.pin !== undefined || e.host !== undefined) return;
+      // An element that cannot carry out a split (not SplitPlaceable) is never offered one.
+      if (e.pin !== undefined || e.host !== undefined || e.splittable === false) return;
       const usable = e.candidates.filter((c) => c.status === 'ok' && c.split === undefined);
       for (let a = 0; a < usable.length; a++) {
         for (let b = a + 1; b < usable.length; b++) {

@@ -113,3 +113,21 @@ describe('a pinned split', () => {
     );
   });
 });
+
+describe('a split is offered only to an element that can carry it out (SplitPlaceable)', () => {
+  // The same costs as above, where null:0.6,cpu wins for IPLookup; FlowHash has no split of its
+  // batches at run time, so its best is null alone (25 Mpps), and `hetbox run` could run it.
+  const costs = costsFile('flow-hash', { cpu: { perItemNs: 60, perBatchNs: 0 }, null: { perItemNs: 40, perBatchNs: 0 } });
+
+  it('FlowHash: null alone, no split among its candidates', () => {
+    const problem = problemOf('Idle -> fh :: FlowHash -> Discard;\n', costs);
+    expect(problem.elements.find((e) => e.name === 'fh')!.splittable).toBe(false);
+    const report = explainPlan(problem, { objective: 'throughput', batch: 1000 });
+    expect(report.chosen.placement.fh).toBe('null');
+    expect(report.chosen.prediction.throughputPps).toBeCloseTo(1000 / 40e-6, -3);
+  });
+
+  it('IPLookup is marked splittable', () => {
+    expect(problemOf(LOOKUP, costsFile('ip-lookup', { cpu: { perItemNs: 60, perBatchNs: 0 }, null: { perItemNs: 40, perBatchNs: 0 } })).elements.find((e) => e.name === 'rt')!.splittable).toBe(true);
+  });
+});

@@ -1,11 +1,15 @@
 /**
  * Real data for calibration: a route table (as a multi-FIB image) and the IPv4 packets of a
  * capture, turned into the columns of each kernel (ip-lookup: the captured destinations;
- * flow-hash: the captured addresses, ports and protocols), repeated to any batch size.
+ * flow-hash and acl-match: the captured addresses, ports and protocols), repeated to any batch
+ * size.
  */
 import type { KernelIo } from '../core/backend.js';
 import { IP_LOOKUP } from '../core/kernels/ip-lookup/index.js';
 import { FLOW_HASH } from '../core/kernels/flow-hash/index.js';
+import { ACL_MATCH } from '../core/kernels/acl-match/index.js';
+import { ACL_RULES_V4, aclImage } from '../core/structures/acl/acl-image.js';
+import { loadAclRules } from '../core/structures/acl/acl-rules.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from '../core/pcap/link-types.js';
@@ -111,6 +115,27 @@ export function flowHashWorkload(capture: CapturedTuples): KernelWorkload {
       count,
       inputs: { src: repeatTo(capture.src, count), dst: repeatTo(capture.dst, count), ports: repeatTo(capture.ports, count), proto: repeatTo(capture.proto, count) },
       outputs: { flow: new Int32Array(count) },
+    }),
+  };
+}
+
+/**
+ * acl-match over an ACL rule file and the capture's tuples: a linear first-match scan costs what
+ * the rules and the traffic make it (how far each packet scans), so calibrate with the rules and
+ * the traffic a configuration runs.
+ */
+export function aclMatchWorkload(rulesFile: string, capture: CapturedTuples): KernelWorkload {
+  const rules = loadAclRules(rulesFile);
+  const image = aclImage(rules);
+  return {
+    kernel: ACL_MATCH,
+    data: `${rulesFile} (${rules.length} rules), IPv4 packets of ${capture.file}`,
+    structures: [{ kind: ACL_RULES_V4, image, generation: 1 }],
+    params: {},
+    io: (count: number): KernelIo => ({
+      count,
+      inputs: { src: repeatTo(capture.src, count), dst: repeatTo(capture.dst, count), ports: repeatTo(capture.ports, count), proto: repeatTo(capture.proto, count) },
+      outputs: { rule: new Int32Array(count) },
     }),
   };
 }

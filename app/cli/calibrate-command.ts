@@ -1,10 +1,10 @@
 /**
  * `hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE]
- *                   [--capture FILE] [--hosts on|off] [--elements SPECS] [--config FILE]
- *                   [--replays N] [--json]`:
+ *                   [--capture FILE] [--acl-rules FILE] [--hosts on|off] [--elements SPECS]
+ *                   [--config FILE] [--replays N] [--json]`:
  * time every registered form of each kernel on each available backend over batch sizes
  * (32 .. 1M by default) on real data (a route table and a capture; by default the shared full
- * table and a shared capture), fit per-batch and per-item cost with the fit's error, and store
+ * table and a shared capture; for acl-match the bundled examples/data/firewall.rules), fit per-batch and per-item cost with the fit's error, and store
  * the profiles per machine and device in the user's cache directory, where `hetbox plan` finds
  * them. The null backend is calibrated only when named (its times are its configured ones).
  * `--backends ''` calibrates no kernel. With `--hosts on` (the default) it also times host
@@ -28,7 +28,7 @@ import { memoryReuseNote } from '../memory-reuse.js';
 import { threadCpuAvailable } from '../thread-cpu-clock.js';
 import { candidateLabel } from '../../core/planner/placement-problem.js';
 import { formatNs } from '../../core/planner/search.js';
-import { captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
+import { aclMatchWorkload, captureTuples, flowHashWorkload, ipLookupWorkload } from '../calibration-workloads.js';
 import { calibrateHostElements, calibrateKernelSides, DEFAULT_HOST_ELEMENTS, type HostCalibration, type KernelSideCost, type KernelSideTarget } from '../host-calibration.js';
 import { calibratedProfiles, readCalibrationStore, saveGraphShares, saveHostCalibration, saveHostSides } from '../../core/planner/calibration-store.js';
 import { measureShares, type MeasuredShares } from '../traffic-shares.js';
@@ -48,15 +48,24 @@ export const DEFAULT_BATCHES = [32, 128, 512, 2048, 8192, 32768, 131072, 524288,
 
 const DEFAULT_ROUTES = 'routes/bart-prefixes-2023.txt.gz';
 const DEFAULT_CAPTURE = 'pcaps/pcapplusplus/example.pcap';
+/** The bundled firewall's rules (made by scripts/gen-acl-rules.ts), from the project's root. */
+const DEFAULT_ACL_RULES = 'examples/data/firewall.rules';
 
-/** A file of the shared data beside the project (../shared/data), if it is there. */
-function sharedData(rel: string): string | null {
+/** The project's root (the folder with package.json above this file), or null. */
+function projectDir(): string | null {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
     if (up === dir) return null;
     dir = up;
   }
+  return dir;
+}
+
+/** A file of the shared data beside the project (../shared/data), if it is there. */
+function sharedData(rel: string): string | null {
+  const dir = projectDir();
+  if (dir === null) return null;
   const p = path.join(dir, '..', 'shared', 'data', rel);
   return existsSync(p) ? p : null;
 }
@@ -89,6 +98,7 @@ export async function runCalibrate(args: string[], write: (text: string) => void
     repeats: { type: 'string', default: '5' },
     routes: { type: 'string' },
     capture: { type: 'string' },
+    'acl-rules': { type: 'string' },
     json: { type: 'boolean', default: false },
     hosts: { type: 'string', default: 'on' },
     elements: { type: 'string' },
@@ -115,11 +125,14 @@ export async function runCalibrate(args: string[], write: (text: string) => void
 
   const capture = captureTuples(dataFile('--capture', values.capture, DEFAULT_CAPTURE));
   const routesFile = dataFile('--routes', values.routes, DEFAULT_ROUTES);
+  const aclRulesFile = values['acl-rules'] ?? path.join(projectDir() ?? '.', DEFAULT_ACL_RULES);
+  if (!existsSync(aclRulesFile)) throw new UsageError(`--acl-rules: no such file '${aclRulesFile}'`);
   // Built once, only if some backend has an ip-lookup form to time.
   let lookup: KernelWorkload | null = null;
   const workloadFor = (kernel: string): KernelWorkload | null => {
     if (kernel === 'ip-lookup') return (lookup ??= ipLookupWorkload(routesFile, capture));
     if (kernel === 'flow-hash') return flowHashWorkload(capture);
+    if (kernel === 'acl-match') return aclMatchWorkload(aclRulesFile, capture);
     return null;
   };
 

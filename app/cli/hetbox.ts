@@ -11,7 +11,7 @@
  *   hetbox flows CAPTURE [--json] [--capacity N]
  *   hetbox plan CONFIG [--json] [--objective throughput|latency] [--rate PPS] [--latency-bound US]
  *               [--batch N] [--costs FILE] [--backends LIST] [--dot FILE] [--svg FILE] [--splits on|off]
- *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--json]
+ *   hetbox calibrate [--backends LIST] [--batches LIST] [--repeats N] [--routes FILE] [--capture FILE] [--acl-rules FILE] [--json]
  */
 import { UsageError } from './usage-error.js';
 import { registerBackends } from '../backend-catalog.js';
@@ -40,7 +40,7 @@ const USAGE = `usage: hetbox <command> [options]
                     whether one element's batches may be shared between two backends)
   calibrate         time each kernel's forms on each backend over batch sizes (32..1M) on real data and
                     store the fitted costs in the user's cache dir for plan (--backends LIST,
-                    --batches LIST, --repeats N, --routes FILE, --capture FILE, --json)`;
+                    --batches LIST, --repeats N, --routes FILE, --capture FILE, --acl-rules FILE, --json)`;
 
 type Command = (args: string[]) => Promise<number>;
 

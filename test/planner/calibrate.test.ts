@@ -80,7 +80,7 @@ describe('hetbox calibrate (smoke, cpu and null)', () => {
     expect(result.file.startsWith(path.join(cache, 'hetbox'))).toBe(true);
     expect(result.calibrated.map((r) => r.backend)).toEqual(['cpu', 'null']);
     for (const r of result.calibrated) {
-      expect(r.profiles.map((p) => p.kernel).sort()).toEqual(['flow-hash', 'ip-lookup']);
+      expect(r.profiles.map((p) => p.kernel).sort()).toEqual(['acl-match', 'flow-hash', 'ip-lookup']);
       for (const p of r.profiles) {
         expect(p.samples).toHaveLength(3);
         for (const v of [p.perItemNs, p.perBatchNs, p.fit.rmsNs]) expect(Number.isFinite(v) && v >= 0).toBe(true);
@@ -90,9 +90,12 @@ describe('hetbox calibrate (smoke, cpu and null)', () => {
     const nullLookup = result.calibrated[1].profiles.find((p) => p.kernel === 'ip-lookup')!;
     expect(nullLookup.perBatchNs).toBeCloseTo(10_000, 3);
     expect(nullLookup.perItemNs).toBeCloseTo(2.2, 6);
+    // acl-match is timed over the bundled firewall's rules (the default --acl-rules).
+    const cpuAcl = result.calibrated[0].profiles.find((p) => p.kernel === 'acl-match')!;
+    expect(cpuAcl.perItemNs).toBeGreaterThan(0);
 
     const store = readCalibrationStore(result.file).store;
-    expect(calibratedProfiles(store, 'null', result.calibrated[1].device)).toHaveLength(2);
+    expect(calibratedProfiles(store, 'null', result.calibrated[1].device)).toHaveLength(3);
     // Another device under the same label: stale, not used.
     expect(calibratedProfiles(store, 'null', 'another card')).toBeUndefined();
 

@@ -35,7 +35,7 @@
  * median of ROUNDS interleaved rounds (every placement once per round), each in this process.
  *
  * Knobs: HETBOX_BENCH_PLANNER_BACKENDS (first half, default "cpu,webgpu,fpga"; add gpujs for
- * its modes), HETBOX_BENCH_PLANNER_BATCH (default 256), HETBOX_BENCH_PLANNER_ROUNDS (default 5),
+ * its modes), HETBOX_BENCH_PLANNER_BATCH (default 256), HETBOX_BENCH_PLANNER_ROUNDS (default 7),
  * HETBOX_BENCH_PLANNER_PACKETS (packets per run, default 500,000 of the capture's 1M),
  * HETBOX_BENCH_PLANNER_FPGA_PACKETS (packets per run of a placement on the Verilator FPGA,
  * default 20,000: it simulates every cycle and would take minutes per run otherwise),
@@ -90,7 +90,7 @@ function knobs(): Knobs {
   return {
     backends: list('HETBOX_BENCH_PLANNER_BACKENDS', 'cpu,webgpu,fpga'),
     batch: int('HETBOX_BENCH_PLANNER_BATCH', 256),
-    rounds: int('HETBOX_BENCH_PLANNER_ROUNDS', 5),
+    rounds: int('HETBOX_BENCH_PLANNER_ROUNDS', 7),
     packets: int('HETBOX_BENCH_PLANNER_PACKETS', 500_000),
     fpgaPackets: int('HETBOX_BENCH_PLANNER_FPGA_PACKETS', 20_000),
     halves: list('HETBOX_BENCH_PLANNER_HALVES', 'machine,gpu,firewall'),

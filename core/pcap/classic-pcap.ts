@@ -11,7 +11,12 @@
 import { normalizeLinkType } from './link-types.js';
 import { PcapFormatError } from './pcap-errors.js';
 import type { FileWindow } from './file-window.js';
-import { MAX_PACKET, type BadRecordSink, type RecordParser, type RecordScan } from './record-scan.js';
+import { MAX_PACKET as MAX_PACKET_VALUE, type BadRecordSink, type RecordParser, type RecordScan } from './record-scan.js';
+
+// A module-local copy for the record loop: V8 folds a module's own `const`, but loads an
+// imported binding on every use (lookup-batch.ts, acl-match's scan).
+const MAX_PACKET = 262144;
+if (MAX_PACKET !== MAX_PACKET_VALUE) throw new Error('classic-pcap: MAX_PACKET out of step with record-scan.ts');
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;

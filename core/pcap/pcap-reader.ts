@@ -277,9 +277,11 @@ export class PcapReader {
     this.lendBuffer(data, seq);
     const { id, offset, base } = batch;
     let nextId = this.nextId;
+    // A local: an imported binding is loaded on every use inside the loop.
+    const header = PCAP_RECORD_HEADER_LENGTH;
     for (let i = 0; i < n; i++) {
       id[i] = nextId++;
-      base[i] = offset[i] - PCAP_RECORD_HEADER_LENGTH;
+      base[i] = offset[i] - header;
     }
     batch.count = n;
     this.nextId = nextId;

@@ -28,7 +28,7 @@ export interface CapturedTuples {
 }
 
 /** Where the IP header starts for a link type, or null for link types calibration does not read. */
-function ipOffset(linkType: number, data: Uint8Array, p: number, len: number): number | null {
+export function ipOffset(linkType: number, data: Uint8Array, p: number, len: number): number | null {
   switch (linkType) {
     case LINKTYPE_ETHERNET: {
       if (len < 14) return null;

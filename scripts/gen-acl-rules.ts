@@ -23,12 +23,13 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
-import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_RAW } from '../core/pcap/link-types.js';
 import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix } from '../core/routes/ipv4.js';
 import { loadRouteFile } from '../core/routes/load-routes.js';
 import { formatAclRule, parseAclRules, prefixMask, type AclAction, type AclRule } from '../core/structures/acl/acl-rules.js';
 import { aclMatchReference } from '../core/kernels/acl-match/index.js';
+import { ipOffset } from '../app/calibration-workloads.js';
+import { xorshift } from '../bench/xorshift.js';
 
 const PAIRS_ALLOW = 4;
 const PAIRS_DENY = 2;
@@ -58,18 +59,6 @@ interface Packet {
 
 /** Unsigned 32-bit value of an IPv4 prefix or address. */
 type U32 = number;
-
-function ipOffset(linkType: number, data: Uint8Array, p: number, len: number): number | null {
-  if (linkType === LINKTYPE_RAW || linkType === LINKTYPE_IPV4) return 0;
-  if (linkType !== LINKTYPE_ETHERNET || len < 14) return null;
-  let type = (data[p + 12] << 8) | data[p + 13];
-  let off = 14;
-  if (type === 0x8100 && len >= 18) {
-    type = (data[p + 16] << 8) | data[p + 17];
-    off = 18;
-  }
-  return type === 0x0800 ? off : null;
-}
 
 /** Every IPv4 packet's fields, as the ACL element reads them (ports only for TCP/UDP not later fragments). */
 function capturePackets(file: string): Packet[] {
@@ -139,19 +128,6 @@ function covering(t: Table, a: U32): { prefix: U32; len: number } | null {
   return best < 0 ? null : { prefix: t.prefix[best], len: t.len[best] };
 }
 
-/** xorshift32: the same draws on every machine for a seed. */
-function generator(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 /** `n` table prefixes drawn with `rand`, MIN_LEN..MAX_LEN long, none covering a capture address, none in `taken`. */
 function draw(t: Table, n: number, rand: () => number, avoid: readonly U32[], taken: Set<string>): { prefix: U32; len: number }[] {
   const out: { prefix: U32; len: number }[] = [];
@@ -198,7 +174,7 @@ function main(): void {
   const inside = insideText.split('.').reduce((v, o) => v * 256 + Number(o), 0) >>> 0;
   const packets = capturePackets(values.capture);
   const table = loadTable(values.routes);
-  const rand = generator(seed);
+  const rand = xorshift(seed);
 
   // 1. Host pairs: client -> server tuples (a well-known service port, an ephemeral client port).
   const tuples = new Map<string, number>();

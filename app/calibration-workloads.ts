@@ -28,7 +28,7 @@ export interface CapturedTuples {
 }
 
 /** Where the IP header starts for a link type, or null for link types calibration does not read. */
-export function ipOffset(linkType: number, data: Uint8Array, p: number, len: number): number | null {
+function ipOffset(linkType: number, data: Uint8Array, p: number, len: number): number | null {
   switch (linkType) {
     case LINKTYPE_ETHERNET: {
       if (len < 14) return null;
@@ -52,6 +52,7 @@ export function ipOffset(linkType: number, data: Uint8Array, p: number, len: num
   }
 }
 
+/** The IPv4 packets' fields of a capture (the first `limit` of them), column by column. */
 export function captureTuples(file: string, limit = 1 << 16): CapturedTuples {
   const reader = PcapReader.open(file);
   const src: number[] = [];
@@ -73,9 +74,11 @@ export function captureTuples(file: string, limit = 1 << 16): CapturedTuples {
         const pr = data[p + 9];
         src.push(readBE32(data, p + 12));
         dst.push(readBE32(data, p + 16));
-        const hasPorts = (pr === 6 || pr === 17) && len >= ihl + 4;
-        proto.push(hasPorts ? pr : 0);
-        ports.push(hasPorts ? readBE32(data, p + ihl) : 0);
+        // As the ACL and FlowHash elements read them: every protocol's own number; ports only
+        // for TCP and UDP packets that hold them and are not later fragments.
+        const later = (((data[p + 6] & 0x1f) << 8) | data[p + 7]) !== 0;
+        proto.push(pr);
+        ports.push((pr === 6 || pr === 17) && !later && ihl >= 20 && len >= ihl + 4 ? readBE32(data, p + ihl) : 0);
       }
       reader.release(seq);
     }

@@ -131,21 +131,28 @@ function placementClause(place: string): string | null {
   return `, BACKEND ${backend}`;
 }
 
-/** The router: every IPv4 packet checked, looked up in the full table, TTL decremented, counted. */
-function routerConfig(capture: string, table: string, packets: number, place: string): string {
-  const where = placementClause(place) ?? '';
+/**
+ * The router: every IPv4 packet checked, looked up in the full table, TTL decremented, counted;
+ * with `firewall`, its ACL line goes before the lookup.
+ */
+function routerText(capture: string, table: string, packets: number, lookupWhere: string, firewall: string | null): string {
   return `
     src :: FromDump(FILE "${capture}", STOP true, LIMIT ${packets});
     cls :: Classifier(12/0800, -);
-    chk :: CheckIPHeader;
-    rt  :: IPLookup(FIB "${table}"${where});
+    chk :: CheckIPHeader;${firewall === null ? '' : `\n    fw  :: ${firewall};`}
+    rt  :: IPLookup(FIB "${table}"${lookupWhere});
     ttl :: DecIPTTL;
     src -> rx :: Counter -> cls;
-    cls[0] -> Strip(14) -> chk -> rt -> ttl;
+    cls[0] -> Strip(14) -> chk -> ${firewall === null ? '' : 'fw -> '}rt -> ttl;
     cls[1] -> nonip :: Discard;
     ttl[0] -> Unstrip(14) -> tx :: Counter -> Discard;
     ttl[1] -> expired :: Discard;
 `;
+}
+
+/** The router with the lookup at `place`. */
+function routerConfig(capture: string, table: string, packets: number, place: string): string {
+  return routerText(capture, table, packets, placementClause(place) ?? '', null);
 }
 
 /**
@@ -154,20 +161,7 @@ function routerConfig(capture: string, table: string, packets: number, place: st
  * router sections find it belongs, so each row varies the ACL alone.
  */
 function firewallConfig(capture: string, table: string, rules: string, packets: number, place: string): string {
-  const where = placementClause(place) ?? '';
-  return `
-    src :: FromDump(FILE "${capture}", STOP true, LIMIT ${packets});
-    cls :: Classifier(12/0800, -);
-    chk :: CheckIPHeader;
-    fw  :: ACL(RULES "${rules}"${where});
-    rt  :: IPLookup(FIB "${table}", PLACE cpu);
-    ttl :: DecIPTTL;
-    src -> rx :: Counter -> cls;
-    cls[0] -> Strip(14) -> chk -> fw -> rt -> ttl;
-    cls[1] -> nonip :: Discard;
-    ttl[0] -> Unstrip(14) -> tx :: Counter -> Discard;
-    ttl[1] -> expired :: Discard;
-`;
+  return routerText(capture, table, packets, ', PLACE cpu', `ACL(RULES "${rules}"${placementClause(place) ?? ''})`);
 }
 
 /** The lookup's device figures of one run (sums over its batches, from `rt.kernel_stats`). */

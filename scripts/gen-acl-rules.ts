@@ -22,13 +22,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PcapReader } from '../core/pcap/pcap-reader.js';
-import { readBE32 } from '../core/net/ipv4.js';
 import { formatIPv4, formatPrefix } from '../core/routes/ipv4.js';
 import { loadRouteFile } from '../core/routes/load-routes.js';
 import { formatAclRule, parseAclRules, prefixMask, type AclAction, type AclRule } from '../core/structures/acl/acl-rules.js';
 import { aclMatchReference } from '../core/kernels/acl-match/index.js';
-import { ipOffset } from '../app/calibration-workloads.js';
+import { captureTuples } from '../app/calibration-workloads.js';
 import { xorshift } from '../bench/xorshift.js';
 
 const PAIRS_ALLOW = 4;
@@ -60,34 +58,10 @@ interface Packet {
 /** Unsigned 32-bit value of an IPv4 prefix or address. */
 type U32 = number;
 
-/** Every IPv4 packet's fields, as the ACL element reads them (ports only for TCP/UDP not later fragments). */
+/** Every IPv4 packet's fields, as the ACL element reads them (calibration-workloads' captureTuples). */
 function capturePackets(file: string): Packet[] {
-  const reader = PcapReader.open(file);
-  const out: Packet[] = [];
-  try {
-    for (let seq = 0; ; seq++) {
-      const batch = reader.nextBatch(seq, 4096);
-      if (batch === null) break;
-      const data = batch.data;
-      for (let i = 0; i < batch.count; i++) {
-        const off = ipOffset(batch.linkType, data, batch.offset[i], batch.length[i]);
-        if (off === null) continue;
-        const p = batch.offset[i] + off;
-        const len = batch.length[i] - off;
-        if (len < 20 || data[p] >> 4 !== 4) continue;
-        const ihl = (data[p] & 15) * 4;
-        const proto = data[p + 9];
-        const later = (((data[p + 6] & 0x1f) << 8) | data[p + 7]) !== 0;
-        const ports = (proto === 6 || proto === 17) && !later && ihl >= 20 && len >= ihl + 4 ? readBE32(data, p + ihl) >>> 0 : 0;
-        out.push({ src: readBE32(data, p + 12) >>> 0, dst: readBE32(data, p + 16) >>> 0, proto, ports });
-      }
-      reader.release(seq);
-    }
-  } finally {
-    reader.close();
-  }
-  if (out.length === 0) throw new Error(`${file}: no IPv4 packets`);
-  return out;
+  const t = captureTuples(file, Number.POSITIVE_INFINITY);
+  return Array.from(t.src, (s, i) => ({ src: s >>> 0, dst: t.dst[i] >>> 0, proto: t.proto[i], ports: t.ports[i] >>> 0 }));
 }
 
 function isPrivate(a: U32): boolean {

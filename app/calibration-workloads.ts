@@ -10,7 +10,7 @@ import { FLOW_HASH } from '../core/kernels/flow-hash/index.js';
 import { ACL_MATCH } from '../core/kernels/acl-match/index.js';
 import { ACL_RULES_V4, aclImage } from '../core/structures/acl/acl-image.js';
 import { loadAclRules } from '../core/structures/acl/acl-rules.js';
-import { readBE32 } from '../core/net/ipv4.js';
+import { readBE32, transportPorts } from '../core/net/ipv4.js';
 import { PcapReader } from '../core/pcap/pcap-reader.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_NULL, LINKTYPE_RAW } from '../core/pcap/link-types.js';
 import { loadRouteFile } from '../core/routes/load-routes.js';
@@ -70,15 +70,11 @@ export function captureTuples(file: string, limit = 1 << 16): CapturedTuples {
         const p = batch.offset[i] + off;
         const len = batch.length[i] - off;
         if (len < 20 || data[p] >> 4 !== 4) continue;
-        const ihl = (data[p] & 15) * 4;
-        const pr = data[p + 9];
         src.push(readBE32(data, p + 12));
         dst.push(readBE32(data, p + 16));
-        // As the ACL and FlowHash elements read them: every protocol's own number; ports only
-        // for TCP and UDP packets that hold them and are not later fragments.
-        const later = (((data[p + 6] & 0x1f) << 8) | data[p + 7]) !== 0;
-        proto.push(pr);
-        ports.push((pr === 6 || pr === 17) && !later && ihl >= 20 && len >= ihl + 4 ? readBE32(data, p + ihl) : 0);
+        // As the ACL element reads them: every protocol's own number, ports where there are some.
+        proto.push(data[p + 9]);
+        ports.push(transportPorts(data, p, len));
       }
       reader.release(seq);
     }

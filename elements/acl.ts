@@ -70,7 +70,7 @@ import { KernelStats, type KernelStatsEntry } from '../core/kernel-stats.js';
 import { ACL_MATCH, aclMatchCpu, type AclMatchIo } from '../core/kernels/acl-match/index.js';
 import { ACL_RULES_V4, aclImage, aclReplaceDelta } from '../core/structures/acl/acl-image.js';
 import { AclRuleError, formatAclRule, loadAclRules, type AclRule } from '../core/structures/acl/acl-rules.js';
-import { readBE32 } from '../core/net/ipv4.js';
+import { readBE32, transportPorts } from '../core/net/ipv4.js';
 import type { ImageDelta } from '../core/structures/image.js';
 import { counterHandler } from './lib/handler-helpers.js';
 
@@ -336,14 +336,10 @@ Handlers:
         bad[nbad++] = i;
         continue;
       }
-      const ihl = (data[p] & 15) * 4;
-      const pr = data[p + 9];
       src[i] = readBE32(data, p + 12);
       dst[i] = readBE32(data, p + 16);
-      proto[i] = pr;
-      // Ports only where the transport header is: TCP or UDP, fragment offset 0 (a first fragment has it), bytes present.
-      const laterFragment = (((data[p + 6] & 0x1f) << 8) | data[p + 7]) !== 0;
-      ports[i] = (pr === 6 || pr === 17) && !laterFragment && ihl >= 20 && len >= ihl + 4 ? readBE32(data, p + ihl) : 0;
+      proto[i] = data[p + 9];
+      ports[i] = transportPorts(data, p, len);
     }
     cols.nbad = nbad;
   }

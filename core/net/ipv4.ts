@@ -51,6 +51,20 @@ export function readBE32(data: Uint8Array, p: number): number {
   return (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
 }
 
+/**
+ * The ports word (sport << 16 | dport) of the IPv4 packet whose header starts at `p`, `len`
+ * bytes of it from there, or 0 where it has none to read: not TCP (6) or UDP (17), a later
+ * fragment (offset not 0; a first fragment carries its ports), an IHL below 5, or fewer than
+ * the transport header's first four bytes. What the ACL element matches and calibration times.
+ */
+export function transportPorts(data: Uint8Array, p: number, len: number): number {
+  const pr = data[p + 9];
+  if (pr !== 6 && pr !== 17) return 0;
+  if ((((data[p + 6] & 0x1f) << 8) | data[p + 7]) !== 0) return 0;
+  const ihl = (data[p] & 15) * 4;
+  return ihl >= 20 && len >= ihl + 4 ? readBE32(data, p + ihl) : 0;
+}
+
 /** zod: a space-separated list of IPv4 addresses (Click's BADSRC style); empty text gives []. */
 export const ipv4ListSchema = z.string().transform((s, ctx) => {
   const out: number[] = [];

@@ -4,9 +4,10 @@
  *                   [--config FILE] [--replays N] [--json]`:
  * time every registered form of each kernel on each available backend over batch sizes
  * (32 .. 1M by default) on real data (a route table and a capture; by default the shared full
- * table and a shared capture; for acl-match the bundled examples/data/firewall.rules), fit per-batch and per-item cost with the fit's error, and store
- * the profiles per machine and device in the user's cache directory, where `hetbox plan` finds
- * them. The null backend is calibrated only when named (its times are its configured ones).
+ * table and a shared capture; for acl-match the bundled examples/data/firewall.rules), fit
+ * per-batch and per-item cost with the fit's error, and store the profiles per machine and
+ * device in the user's cache directory, where `hetbox plan` finds them. The null backend is
+ * calibrated only when named (its times are its configured ones).
  * `--backends ''` calibrates no kernel. With `--hosts on` (the default) it also times host
  * elements (app/host-calibration.ts): the default specs, `--elements` (`;`-separated specs
  * instead), plus every host element class of `--config` with its own arguments. With `--config`
@@ -127,12 +128,13 @@ export async function runCalibrate(args: string[], write: (text: string) => void
   const routesFile = dataFile('--routes', values.routes, DEFAULT_ROUTES);
   const aclRulesFile = values['acl-rules'] ?? path.join(projectDir() ?? '.', DEFAULT_ACL_RULES);
   if (!existsSync(aclRulesFile)) throw new UsageError(`--acl-rules: no such file '${aclRulesFile}'`);
-  // Built once, only if some backend has an ip-lookup form to time.
+  // Built once, only if some backend has a form of the kernel to time (a table or rule file to load).
   let lookup: KernelWorkload | null = null;
+  let acl: KernelWorkload | null = null;
   const workloadFor = (kernel: string): KernelWorkload | null => {
     if (kernel === 'ip-lookup') return (lookup ??= ipLookupWorkload(routesFile, capture));
     if (kernel === 'flow-hash') return flowHashWorkload(capture);
-    if (kernel === 'acl-match') return aclMatchWorkload(aclRulesFile, capture);
+    if (kernel === 'acl-match') return (acl ??= aclMatchWorkload(aclRulesFile, capture));
     return null;
   };
 
